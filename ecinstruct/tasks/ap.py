@@ -1,0 +1,14 @@
+"""AP: answerability prediction of a product question given review snippets."""
+
+from ecinstruct.tasks.base import Task
+
+TASK = Task(
+    code="AP",
+    name="Answerability_Prediction",
+    category="product question answering",
+    answer_type="yes/no",
+    headline_metric="F1",
+    has_ood=True,
+    ood_definition="questions from an unseen category (Cell_Phones_and_Accessories)",
+    description="Decide whether a product question can be answered from the given reviews.",
+)

@@ -1,0 +1,22 @@
+"""MPC: multi-class product classification of query-product relevance (ESCI E/S/C/I → A/B/C/D)."""
+
+from ecinstruct.tasks.base import Task
+
+TASK = Task(
+    code="MPC",
+    name="Multiclass_Product_Classification",
+    category="query-product matching",
+    answer_type="option string",
+    headline_metric="Accuracy",
+    has_ood=False,
+    has_options=True,
+    options=(
+        "A: The product is relevant to the query, and satisfies all the query specifications.",
+        "B: The product is somewhat relevant. It fails to fulfill some aspects of the query but the "
+        "product can be used as a functional substitute.",
+        "C: The product does not fulfill the query, but could be used in combination with a product "
+        "exactly matching the query.",
+        "D: The product is irrelevant to the query.",
+    ),
+    description="Classify how relevant a product title is to a search query.",
+)
