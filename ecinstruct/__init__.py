@@ -2,6 +2,7 @@
 
 from ecinstruct.errors import ECInstructError, RowFormatError, SourceError, UnknownNameError
 from ecinstruct.instructions import InstructionSet, load_instructions
+from ecinstruct.loading import load
 from ecinstruct.prompts import PROMPT_FORMATS, build_prompt, to_prompt_completion
 from ecinstruct.settings import CONFIGS, SETTINGS, SPLITS, get_config, get_setting
 from ecinstruct.tasks import TASKS, Task, get_task
@@ -24,6 +25,7 @@ __all__ = [
     "get_config",
     "get_setting",
     "get_task",
+    "load",
     "load_instructions",
     "to_prompt_completion",
 ]

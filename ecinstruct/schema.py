@@ -137,7 +137,7 @@ def normalize_row(record: dict, row: int | str, index: int | None = None) -> tup
 
 
 def make_id(task: Task, setting: Setting, published_split: str, index: int) -> str:
-    """Stable row id: task code, setting, published split and position, e.g. ``AVE-IND_Diverse_Instruction-test-000042``."""
+    """Stable row id from task, setting, published split and position: ``AVE-IND_Diverse_Instruction-test-000042``."""
     return f"{task.code}-{setting.name}-{published_split}-{index:06d}"
 
 

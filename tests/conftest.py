@@ -18,3 +18,41 @@ def shared_dir() -> Path:
     if not (SHARED / "reference" / "SPEC.md").is_file():
         pytest.skip("../shared reference bundle not present")
     return SHARED
+
+
+SMALL_SIZES = {"train": 4, "validation": 2, "test_ind": 3, "test_ood": 2}
+
+
+@pytest.fixture(scope="session")
+def small_sizes() -> dict[str, int]:
+    """Rows per split and task of the small sample fixture."""
+    return dict(SMALL_SIZES)
+
+
+@pytest.fixture(scope="session")
+def sample_rows() -> list[dict]:
+    """Published-format rows of the project's own sample generator, small sizes."""
+    from ecinstruct.sample import sample_rows as generate
+
+    return list(generate(sizes=SMALL_SIZES, seed=0))
+
+
+@pytest.fixture(scope="session")
+def sample_file(tmp_path_factory, sample_rows) -> Path:
+    """The small sample as a published ``dataset.json`` (JSON lines)."""
+    from ecinstruct.sample import write_published
+
+    path = tmp_path_factory.mktemp("published") / "dataset.json"
+    write_published(path, sample_rows, fmt="jsonl")
+    return path
+
+
+@pytest.fixture(scope="session")
+def built_folder(tmp_path_factory, sample_file) -> Path:
+    """The small sample exported to the Hub layout by `ecinstruct build`."""
+    from ecinstruct.export import write_hub_layout
+    from ecinstruct.published import iter_records
+
+    out = tmp_path_factory.mktemp("hub") / "ECInstruct"
+    write_hub_layout(iter_records(sample_file), out, numbered=True)
+    return out

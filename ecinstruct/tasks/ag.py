@@ -1,5 +1,6 @@
 """AG: answer generation for a product question grounded in review snippets."""
 
+from ecinstruct.scoring import GenerationScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -11,4 +12,5 @@ TASK = Task(
     has_ood=True,
     ood_definition="questions from an unseen category (Cell_Phones_and_Accessories)",
     description="Write the answer to a product question from the given reviews.",
+    scorer=GenerationScorer(),
 )

@@ -1,5 +1,6 @@
 """AP: answerability prediction of a product question given review snippets."""
 
+from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -11,4 +12,5 @@ TASK = Task(
     has_ood=True,
     ood_definition="questions from an unseen category (Cell_Phones_and_Accessories)",
     description="Decide whether a product question can be answered from the given reviews.",
+    scorer=YesNoScorer(),
 )

@@ -1,5 +1,6 @@
 """AVE: attribute value extraction (MAVE product text → JSON list of attribute/value/source)."""
 
+from ecinstruct.scoring import ExtractionScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -12,4 +13,5 @@ TASK = Task(
     ood_definition="attribute names held out of training (unseen attributes)",
     description="Extract the value of target attributes from product title/description/feature/"
     "price/brand, and name the source field of each value.",
+    scorer=ExtractionScorer(),
 )

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ecinstruct.scoring.base import Scorer
 
 OptionsFormat = Literal["json", "python"]
 
@@ -34,6 +37,8 @@ class Task:
         ood_definition: what makes the OOD test out of domain.
         aliases: other spellings accepted on input (the reference evaluator's typos).
         max_new_tokens: generation budget (the reference uses 100 for every task).
+        scorer: the task's metric family (answer parser + scoring function, ``ecinstruct.scoring``),
+            bound to this task (e.g. to its option letters) when the task is built.
     """
 
     code: str
@@ -50,12 +55,15 @@ class Task:
     description: str = ""
     max_new_tokens: int = 100
     extras: dict = field(default_factory=dict, compare=False, hash=False)
+    scorer: Scorer | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.options is not None and not self.has_options:
             raise ValueError(f"task {self.code}: a fixed option list implies has_options=True")
         if self.has_ood != (self.ood_definition is not None):
             raise ValueError(f"task {self.code}: has_ood and ood_definition must agree")
+        if self.scorer is not None:  # frozen: bind through object.__setattr__
+            object.__setattr__(self, "scorer", self.scorer.bind(self))
 
     @property
     def config_name(self) -> str:

@@ -1,5 +1,6 @@
 """MPC: multi-class product classification of query-product relevance (ESCI E/S/C/I → A/B/C/D)."""
 
+from ecinstruct.scoring import OptionLetterScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -19,4 +20,5 @@ TASK = Task(
         "D: The product is irrelevant to the query.",
     ),
     description="Classify how relevant a product title is to a search query.",
+    scorer=OptionLetterScorer(headline="accuracy"),
 )

@@ -1,5 +1,6 @@
 """PM: product matching (are an Amazon and a Google record the same product?)."""
 
+from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -11,4 +12,5 @@ TASK = Task(
     has_ood=False,
     description="Decide whether two product records (title, description, manufacturer, price) "
     "describe the same product.",
+    scorer=YesNoScorer(),
 )

@@ -1,5 +1,6 @@
 """PRP: product relation prediction (also-buy / also-view / similar) between two products."""
 
+from ecinstruct.scoring import OptionLetterScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -18,4 +19,5 @@ TASK = Task(
     ),
     aliases=("Product_Relation_Predicition",),
     description="Predict how two products relate from their titles.",
+    scorer=OptionLetterScorer(headline="f1"),
 )

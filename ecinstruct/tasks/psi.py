@@ -1,5 +1,6 @@
 """PSI: product substitute identification (is the product a functional substitute for the query?)."""
 
+from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -11,4 +12,5 @@ TASK = Task(
     has_ood=False,
     aliases=("Product_Substitue_Identification",),
     description="Decide whether a product is a substitute (ESCI label S) for a search query.",
+    scorer=YesNoScorer(),
 )

@@ -1,5 +1,6 @@
 """QPR: query-product ranking of 2–4 products with distinct ESCI labels."""
 
+from ecinstruct.scoring import RankingScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -13,4 +14,5 @@ TASK = Task(
     description="Rank 2–4 products by relevance to a query; the per-option ESCI labels "
     "(column option_labels) give the NDCG gains.",
     extras={"label_order": ("E", "S", "C", "I")},
+    scorer=RankingScorer(),
 )

@@ -1,5 +1,6 @@
 """SA: sentiment analysis of a product review (5 star-rating classes)."""
 
+from ecinstruct.scoring import OptionLetterScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -19,4 +20,5 @@ TASK = Task(
         "E: very negative",
     ),
     description="Identify the sentiment of a review; 5 stars map to A, 1 star to E.",
+    scorer=OptionLetterScorer(headline="f1"),
 )

@@ -1,5 +1,6 @@
 """SR: sequential recommendation (pick the next purchase among 20 candidates A–T)."""
 
+from ecinstruct.scoring import SingleLetterScorer
 from ecinstruct.tasks.base import Task
 
 TASK = Task(
@@ -14,4 +15,5 @@ TASK = Task(
     options_format="python",
     description="Given a user's purchase history, pick the item bought next among 20 candidates.",
     extras={"n_candidates": 20},
+    scorer=SingleLetterScorer(n_letters=20),
 )

@@ -1,0 +1,127 @@
+"""`ecinstruct` command line: build the Hub layout, print its statistics, build from raw sources."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from ecinstruct.errors import ECInstructError
+
+logger = logging.getLogger("ecinstruct")
+
+
+def _source_records(source: str) -> tuple[Iterator[tuple[int, dict]], str]:
+    """(numbered records, description) of a published file, a Hub id or a Hub-layout folder."""
+    from ecinstruct.loading import _resolve
+    from ecinstruct.published import iter_records
+
+    kind, location = _resolve(source, None)
+    if kind == "file":
+        return iter_records(location), f"`{Path(location).name}`"
+    return _layout_records(location), f"the ECInstruct Hub-layout repository `{source}`"
+
+
+def _layout_records(location: str | Path) -> Iterator[tuple[int, dict]]:
+    import datasets
+
+    from ecinstruct.settings import GROUPS
+
+    folder = Path(location)
+    if not folder.is_dir():
+        from huggingface_hub import snapshot_download
+
+        folder = Path(snapshot_download(str(location), repo_type="dataset"))
+    files = sorted(folder.glob("data/*/*.parquet"), key=lambda p: GROUPS.index(p.parent.name))
+    number = 0
+    for path in files:
+        for row in datasets.Dataset.from_parquet(str(path)):
+            number += 1
+            yield number, row
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from ecinstruct.export import write_hub_layout
+    from ecinstruct.published import read_qpr_labels
+
+    records, name = _source_records(args.source)
+    labels = read_qpr_labels(args.qpr_labels) if args.qpr_labels else None
+    report = write_hub_layout(records, args.out, strict=not args.lenient, source_name=name, qpr_labels=labels,
+                              numbered=True)
+    _print_stats(report.counts)
+    print(f"{report.rows.summary()}\nwrote {args.out}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from ecinstruct.export import read_counts
+
+    counts = read_counts(args.folder)
+    if not counts:
+        raise ECInstructError(f"{args.folder}: no data/*/*.parquet files; build the folder with `ecinstruct build`")
+    _print_stats(counts)
+    return 0
+
+
+def _print_stats(counts: dict[tuple[str, str, str], int]) -> None:
+    from ecinstruct.settings import GROUPS, SPLITS
+    from ecinstruct.tasks import TASKS
+
+    for group in GROUPS:
+        rows = {code: {s: n for (g, c, s), n in counts.items() if g == group and c == code} for code in
+                [t.code for t in TASKS]}
+        rows = {code: r for code, r in rows.items() if r}
+        if not rows:
+            continue
+        print(f"\n{group}\n{'task':<6}" + "".join(f"{s:>12}" for s in SPLITS))
+        for code, r in rows.items():
+            print(f"{code:<6}" + "".join(f"{r.get(s, '—'):>12}" for s in SPLITS))
+        print(f"{'total':<6}" + "".join(f"{sum(r.get(s, 0) for r in rows.values()):>12}" for s in SPLITS))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ecinstruct", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    build = sub.add_parser("build", help="write a Hub-layout folder (parquet per config/split + card)")
+    build.add_argument("--source", default="NingLab/ECInstruct",
+                       help="published dataset.json (JSON lines or array, .gz ok), Hub id, or Hub-layout folder")
+    build.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    build.add_argument("--qpr-labels", help="QPR label file; fills option_labels of the QPR test rows")
+    build.add_argument("--lenient", action="store_true", help="skip and count malformed rows instead of failing")
+    build.set_defaults(func=cmd_build)
+
+    stats = sub.add_parser("stats", help="print the task × split row counts of a Hub-layout folder")
+    stats.add_argument("folder")
+    stats.set_defaults(func=cmd_stats)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions():
+    """Sub-commands that live with their feature (``build-raw`` in ecinstruct.raw)."""
+    try:
+        from ecinstruct.raw.cli import register
+    except ImportError:
+        return []
+    return [register]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ECInstructError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

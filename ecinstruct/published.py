@@ -1,0 +1,157 @@
+"""Stream the published ECInstruct file (``dataset.json``) row by row, never holding it whole.
+
+The published file is one JSON document of ~264k rows (~529 MB). It may be JSON lines or a JSON
+array of objects; both are streamed (JSON arrays through ``ijson``). Rows are validated and
+normalised through :mod:`ecinstruct.schema`, and given stable ids.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import ijson
+
+from ecinstruct.errors import RowFormatError, SourceError
+from ecinstruct.schema import RowReport, normalize_row
+from ecinstruct.settings import Setting
+from ecinstruct.tasks import Task
+
+logger = logging.getLogger(__name__)
+
+QPR_LABEL_ORDER = ("E", "S", "C", "I")
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file. Pass the published dataset.json (JSON lines or a JSON array "
+                          "of rows), a folder in the ECInstruct Hub layout, or a Hub dataset id.")
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def iter_records(path: str | Path) -> Iterator[tuple[int, object]]:
+    """Yield ``(row_number, record)`` from a JSON-lines file or a JSON array file (1-based numbers)."""
+    path = Path(path)
+    with _open_text(path) as handle:
+        first = _peek_char(handle)
+        if first == "[":
+            handle.seek(0)
+            binary = handle.buffer if hasattr(handle, "buffer") else handle
+            try:
+                yield from enumerate(ijson.items(binary, "item", use_float=True), start=1)
+            except ijson.JSONError as err:
+                raise SourceError(f"{path}: the JSON array is malformed ({err}). Re-download the file.") from None
+            return
+        handle.seek(0)
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as err:
+                raise RowFormatError(number, f"not valid JSON ({err.msg} at column {err.colno})",
+                                     "The file must hold one JSON object per line, or be one JSON array.") from None
+
+
+def _peek_char(handle: io.TextIOBase) -> str:
+    while True:
+        char = handle.read(1)
+        if not char or not char.isspace():
+            return char
+
+
+def iter_rows(
+    path: str | Path,
+    *,
+    strict: bool = True,
+    report: RowReport | None = None,
+    qpr_labels: list[list[str]] | None = None,
+) -> Iterator[tuple[dict, Task, Setting]]:
+    """Normalised rows of a published file, with ids, in file order (see :func:`normalize_records`)."""
+    yield from normalize_records(iter_records(path), strict=strict, report=report, qpr_labels=qpr_labels,
+                                 source=str(path))
+
+
+def normalize_records(
+    records: Iterable[tuple[int | str, object]],
+    *,
+    strict: bool = True,
+    report: RowReport | None = None,
+    qpr_labels: list[list[str]] | None = None,
+    source: str = "rows",
+) -> Iterator[tuple[dict, Task, Setting]]:
+    """Validate and normalise ``(row_number, record)`` pairs; each row gets its stable id.
+
+    ``strict=True`` raises on the first bad row; ``strict=False`` skips bad rows and counts them in
+    ``report``. ``qpr_labels`` (the official per-option ESCI label file: list *i* labels the options of
+    QPR test row *i*) fills ``option_labels`` of QPR test rows and is checked against their outputs.
+    """
+    report = report if report is not None else RowReport()
+    positions: Counter = Counter()
+    for number, record in records:
+        report.read += 1
+        try:
+            row, task, setting = normalize_row(record, number)
+            key = (task.code, setting.name, row["split"])
+            row["id"] = _make_id(row, task, setting, positions[key])
+            if qpr_labels is not None and task.code == "QPR" and row["split"] == "test":
+                row["option_labels"] = _qpr_labels_for(row, qpr_labels, positions[key], number)
+        except RowFormatError as err:
+            if strict:
+                raise
+            report.skip(err)
+            continue
+        positions[key] += 1
+        report.kept += 1
+        yield row, task, setting
+    if report.n_skipped:
+        logger.warning("%s: %s", source, report.summary())
+
+
+def _make_id(row: dict, task: Task, setting: Setting, index: int) -> str:
+    from ecinstruct.schema import make_id
+
+    return make_id(task, setting, row["split"], index)
+
+
+def _qpr_labels_for(row: dict, labels: list[list[str]], index: int, number: int) -> list[str]:
+    if index >= len(labels):
+        raise RowFormatError(number, f"QPR test row {index} has no entry in the label file ({len(labels)} entries)",
+                             "Use the label file that belongs to this data, or load without qpr_labels.")
+    item = list(labels[index])
+    expected = qpr_output_from_labels(item)
+    if row["output"].replace(" ", "") != expected:
+        raise RowFormatError(number, f"QPR output {row['output']!r} disagrees with label-file entry {index} {item} "
+                             f"(expects {expected!r})", "The label file and the data are not in the same row order.")
+    return item
+
+
+def qpr_output_from_labels(labels: list[str]) -> str:
+    """The gold QPR output of an item from its per-option labels: letters ordered E, S, C, I."""
+    letters = [chr(ord("A") + i) for i in range(len(labels))]
+    ranked = sorted(zip(labels, letters, strict=True), key=lambda pair: QPR_LABEL_ORDER.index(pair[0]))
+    return ",".join(letter for _, letter in ranked)
+
+
+def read_qpr_labels(path: str | Path) -> list[list[str]]:
+    """Read a QPR label file: a JSON list of per-item lists of E/S/C/I labels."""
+    try:
+        labels = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise SourceError(f"{path}: cannot read the QPR label file ({err}); expected a JSON list of lists "
+                          "of E/S/C/I labels, one list per QPR test row.") from None
+    valid = isinstance(labels, list) and all(
+        isinstance(item, list) and item and all(label in QPR_LABEL_ORDER for label in item) for item in labels
+    )
+    if not valid:
+        raise SourceError(f"{path}: expected a JSON list of non-empty lists of labels from E, S, C, I")
+    return labels
+
+
