@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from importlib import resources
 from pathlib import Path
 
 import datasets
@@ -17,20 +16,16 @@ import datasets
 from ecinstruct.export import write_hub_layout
 from ecinstruct.prompts import build_prompt
 from ecinstruct.published import iter_records
+from ecinstruct.sample import default_sample_path
 from ecinstruct.settings import CONFIGS
 from ecinstruct.tasks import TASKS
 
 logger = logging.getLogger(__name__)
 
 
-def embedded_sample_path() -> Path:
-    """The embedded sample in the published file format (written by ``python -m ecinstruct.sample``)."""
-    return Path(str(resources.files("ecinstruct").joinpath("data/sample/dataset.jsonl")))
-
-
 def run(out: Path) -> Path:
     folder = out / "ECInstruct"
-    write_hub_layout(iter_records(embedded_sample_path()), folder, numbered=True,
+    write_hub_layout(iter_records(default_sample_path()), folder, numbered=True,
                      source_name="the ecellm embedded sample (synthetic, written by the project)")
     lines = ["# ECInstruct sample: smoke report", "", "| config | splits |", "|---|---|"]
     for name in CONFIGS:
