@@ -1,0 +1,214 @@
+"""The paper's quality control as reusable steps, each recording how many rows it dropped.
+
+Steps take rows (any dicts), return the kept rows, and record ``(step, rows in, rows out)`` in a
+:class:`TaskQC`. A processor chains the steps that apply to its source; the report of all tasks
+(:class:`QCReport`) goes into the dataset card.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+
+Row = dict
+
+
+@dataclass
+class QCStep:
+    name: str
+    rows_in: int
+    rows_out: int
+    detail: str = ""
+
+    @property
+    def dropped(self) -> int:
+        return self.rows_in - self.rows_out
+
+
+@dataclass
+class TaskQC:
+    """QC record of one task: steps in order, the layout used and the final split sizes."""
+
+    code: str
+    steps: list[QCStep] = field(default_factory=list)
+    splits: dict[str, int] = field(default_factory=dict)
+    layout: str = ""
+    fidelity: str = ""
+    caveat: str = ""
+    scope: str = ""  # the part being processed (a category file), prefixed to step details
+
+    def record(self, name: str, rows_in: int, rows_out: int, detail: str = "") -> None:
+        if self.scope:
+            detail = f"[{self.scope}] {detail}".strip()
+        self.steps.append(QCStep(name, rows_in, rows_out, detail))
+
+    def record_split(self, split: str, n: int) -> None:
+        self.splits[split] = n
+
+    def step(self, name: str) -> QCStep:
+        """The (last) step of that name; KeyError when it did not run."""
+        for step in reversed(self.steps):
+            if step.name == name:
+                return step
+        raise KeyError(f"{self.code}: no QC step {name!r}; ran {[s.name for s in self.steps]}")
+
+
+@dataclass
+class QCReport:
+    tasks: dict[str, TaskQC] = field(default_factory=dict)
+
+    def for_task(self, code: str) -> TaskQC:
+        return self.tasks.setdefault(code, TaskQC(code))
+
+    def markdown(self) -> str:
+        lines = ["| task | source layout | step | rows in | rows out | dropped | note |",
+                 "|---|---|---|---:|---:|---:|---|"]
+        for code, qc in self.tasks.items():
+            layout = f"{qc.layout} ({qc.fidelity})" if qc.layout else ""
+            for step in qc.steps:
+                lines.append(f"| {code} | {layout} | {step.name} | {step.rows_in} | {step.rows_out} | "
+                             f"{step.dropped} | {step.detail} |")
+        lines.append("")
+        lines.append("| task | " + " | ".join(("train", "validation", "test_ind", "test_ood")) + " |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for code, qc in self.tasks.items():
+            cells = [str(qc.splits.get(s, "—")) for s in ("train", "validation", "test_ind", "test_ood")]
+            lines.append(f"| {code} | " + " | ".join(cells) + " |")
+        caveats = [f"* **{code}** ({qc.layout}): {qc.caveat}" for code, qc in self.tasks.items() if qc.caveat]
+        if caveats:
+            lines += ["", "Sources that differ from the paper's:", "", *caveats]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------- text
+
+_TAG = re.compile(r"<[^>]{0,500}>")
+# Entities that a tokeniser split apart ("& # xff1f ;", "& amp ;") — seen in tokenised QA dumps.
+_SPLIT_ENTITY = re.compile(r"&\s*#\s*(x?[0-9a-fA-F]+)\s*;|&\s*(amp|lt|gt|quot|apos|nbsp)\s*;")
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200d\ufeff]")
+_SPACE = re.compile(r"\s+")
+
+
+def _join_entity(match: re.Match) -> str:
+    return f"&#{match.group(1)};" if match.group(1) else f"&{match.group(2)};"
+
+
+def clean_text(text: object) -> str:
+    """HTML tags and entities removed/decoded, Unicode NFKC-normalised, whitespace collapsed.
+
+    ``None``/NaN become ``""``. Entities are decoded twice because scraped text is often
+    double-escaped (``&amp;amp;``).
+    """
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    text = _SPLIT_ENTITY.sub(_join_entity, str(text))
+    text = html.unescape(html.unescape(text))
+    text = _TAG.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub("", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def ascii_fold(text: str) -> str:
+    """NFKD-normalise and drop non-ASCII characters (the paper's treatment of ESCI text)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def n_words(text: str) -> int:
+    """Number of space-separated words, the paper's measure: ``text.split(" ")``, so a double space
+    counts as an (empty) word. Apply length steps before :func:`clean_fields` collapses spaces."""
+    return len(text.split(" ")) if text else 0
+
+
+# Frequent function words. English ones vote for English; the others (Spanish, French, German,
+# Portuguese, Italian — the languages that occur in Amazon US data) vote against.
+_EN = frozenset((
+    "the", "a", "an", "and", "or", "of", "to", "in", "for", "with", "on", "is", "it", "this", "that",
+    "are", "was", "be", "as", "at", "by", "from", "i", "you", "my", "not", "but", "have", "has",
+    "they", "we", "very", "will", "can", "your", "its",
+))
+_OTHER = frozenset((
+    "el", "los", "las", "del", "que", "y", "para", "con", "por", "una", "es", "muy", "pero", "le",
+    "les", "des", "et", "est", "pour", "avec", "une", "du", "au", "der", "die", "das", "und", "ist",
+    "mit", "nicht", "ein", "eine", "zu", "auf", "sehr", "il", "di", "che", "non", "della", "per",
+    "sono", "não", "com", "uma", "em", "os", "ao",
+))
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def is_english(text: str) -> bool:
+    """A deterministic English check (empty text counts as English, as with the paper's detector).
+
+    Non-English if under 90% of the letters are ASCII, or if foreign function words outnumber English
+    ones (at least two of them). Built in rather than a language-ID model: fast, dependency-free and
+    reproducible; it targets the non-English rows found in Amazon US data, not every language.
+    """
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return True
+    if sum(c.isascii() for c in letters) / len(letters) < 0.9:
+        return False
+    words = [w.lower() for w in _WORD.findall(text)]
+    other = sum(w in _OTHER for w in words)
+    return other < 2 or other <= sum(w in _EN for w in words)
+
+
+# ---------------------------------------------------------------------------------------------- steps
+
+
+def clean_fields(rows: Iterable[Row], fields: tuple[str, ...], qc: TaskQC, *, name: str = "clean-up") -> list[Row]:
+    """Apply :func:`clean_text` to ``fields`` (string or list-of-string values); rows that end up with
+    an empty first field are dropped (nothing left after removing markup)."""
+    rows = list(rows)
+    kept = []
+    for row in rows:
+        row = dict(row)
+        for f in fields:
+            value = row.get(f)
+            row[f] = [clean_text(v) for v in value] if isinstance(value, list) else clean_text(value)
+        if row[fields[0]]:
+            kept.append(row)
+    qc.record(name, len(rows), len(kept), f"HTML/entities/Unicode on {', '.join(fields)}")
+    return kept
+
+
+def keep_if(rows: Iterable[Row], predicate: Callable[[Row], bool], qc: TaskQC, name: str,
+            detail: str = "") -> list[Row]:
+    """The generic filter step: keep rows satisfying ``predicate``."""
+    rows = list(rows)
+    kept = [r for r in rows if predicate(r)]
+    qc.record(name, len(rows), len(kept), detail)
+    return kept
+
+
+def english_only(rows: Iterable[Row], fields: tuple[str, ...], qc: TaskQC) -> list[Row]:
+    """Keep rows whose every text field is English (:func:`is_english`)."""
+    return keep_if(rows, lambda r: all(is_english(str(r.get(f) or "")) for f in fields), qc,
+                   "english-only", f"fields {', '.join(fields)}")
+
+
+def min_words(rows: Iterable[Row], field: str, n: int, qc: TaskQC) -> list[Row]:
+    """Minimum detail: at least ``n`` space-separated words in ``field``."""
+    return keep_if(rows, lambda r: n_words(str(r.get(field) or "")) >= n, qc, "min-words", f"{field} ≥ {n} words")
+
+
+def max_chars(rows: Iterable[Row], field: str, n: int, qc: TaskQC) -> list[Row]:
+    """Length limit: fewer than ``n`` characters in ``field``."""
+    return keep_if(rows, lambda r: len(str(r.get(field) or "")) < n, qc, "max-chars", f"{field} < {n} chars")
+
+
+def dedupe(rows: Iterable[Row], key: Callable[[Row], Hashable], qc: TaskQC, detail: str = "") -> list[Row]:
+    """Keep the first row of every distinct ``key``."""
+    rows = list(rows)
+    seen: set = set()
+    kept = []
+    for row in rows:
+        k = key(row)
+        if k not in seen:
+            seen.add(k)
+            kept.append(row)
+    qc.record("dedupe", len(rows), len(kept), detail)
+    return kept
