@@ -50,7 +50,7 @@ def test_lenient_mode_skips_and_counts(tmp_path, sample_rows):
 
 
 def test_missing_file_says_what_to_pass(tmp_path):
-    with pytest.raises(SourceError, match="no such file. Pass the published dataset.json"):
+    with pytest.raises(SourceError, match=r"no such file\. Pass the published dataset\.json"):
         list(iter_records(tmp_path / "nope.json"))
 
 

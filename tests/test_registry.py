@@ -21,7 +21,7 @@ def test_lookup_by_code_name_and_reference_misspellings(key, code):
 
 
 def test_unknown_task_names_the_valid_ones():
-    with pytest.raises(UnknownNameError, match="unknown task 'XYZ'.*AVE.*Answer_Generation"):
+    with pytest.raises(UnknownNameError, match=r"unknown task 'XYZ'.*AVE.*Answer_Generation"):
         get_task("XYZ")
 
 

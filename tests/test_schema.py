@@ -25,7 +25,7 @@ def test_parse_options_json_python_literal_list_and_null():
 
 @pytest.mark.parametrize("bad", ["[A: x", "{'a': 1}", "[1, 2]", "__import__('os')"])
 def test_unparseable_options_raise_with_the_fix(bad):
-    with pytest.raises(RowFormatError, match="row 7: .*options"):
+    with pytest.raises(RowFormatError, match=r"row 7: .*options"):
         parse_options(bad, row=7)
 
 
