@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from ecinstruct.errors import ECInstructError
 from ecinstruct.instructions import load_instructions
 from ecinstruct.raw.base import Sizes
 from ecinstruct.raw.pipeline import available_tasks, build_samples
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Build every task whose raw source is under --raw-dir (or --tasks) with the paper's "
                     "construction and quality control, and write the same Hub layout as `ecinstruct build`.")
     parser.add_argument("--raw-dir", required=True, type=Path, help="folder of raw sources (one sub-folder per source)")
-    parser.add_argument("--out", required=True, type=Path, help="output folder (Hub layout)")
+    parser.add_argument("--out", type=Path, help="output folder (Hub layout); required unless --list")
     parser.add_argument("--tasks", default=None,
                         help="comma-separated task codes (default: every task whose source is present)")
     parser.add_argument("--sizes", default=None,
@@ -38,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
         for code, layout in available_tasks(args.raw_dir).items():
             print(f"{code}\t{layout}")
         return 0
+    if args.out is None:
+        raise ECInstructError("build-raw needs --out DIR (the Hub-layout folder to write), or --list")
     from ecinstruct.export import write_hub_layout
 
     tasks = [t for t in args.tasks.split(",") if t.strip()] if args.tasks else None
