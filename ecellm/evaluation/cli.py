@@ -1,0 +1,141 @@
+"""`ecellm eval` (evaluate a model on ECInstruct) and `ecellm compare` (paired-bootstrap deltas)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+EVAL_EPILOG = """Examples:
+  ecellm eval --model HuggingFaceTB/SmolLM2-135M-Instruct --data path/to/ECInstruct --out runs/smollm2
+  ecellm eval --model runs/xs --data path/to/ECInstruct --out runs/xs/eval        (adapter from `ecellm train`)
+  ecellm eval --model NingLab/eCeLLM-M --config unseen_instruction --out runs/m-unseen     (Table 4)
+  ecellm eval --model mistralai/Mistral-7B-Instruct-v0.2 --sample --out runs/mistral   (reference sampling)
+Rerunning the same command resumes: finished rows come from <out>/cache and are not generated again."""
+
+COMPARE_EPILOG = """Examples:
+  ecellm compare runs/a runs/b
+  ecellm compare runs/generalist runs/ts-ave runs/ts-prp ... --labels generalist task-specific   (Table 5)"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_eval(subparsers)
+    _register_compare(subparsers)
+
+
+def _register_eval(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("eval", help="Evaluate a model on ECInstruct (tables, chart, per-sample logs).",
+                              description=__doc__, epilog=EVAL_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="Hub id or folder: full model, merged model or PEFT adapter.")
+    p.add_argument("--data", default="NingLab/ECInstruct", help="ECInstruct Hub id, dataset.json, or built folder.")
+    p.add_argument("--config", default="default",
+                   help="default (Tables 2-3), unseen_instruction (Table 4), one_shot, single_instruction, a task.")
+    p.add_argument("--tasks", default="all", help="Comma-separated task codes, or 'all'.")
+    p.add_argument("--splits", default="test_ind,test_ood", help="Comma-separated: test_ind, test_ood, validation.")
+    p.add_argument("--out", help="Output folder (results.json/.md/.png, samples/, cache/).")
+    p.add_argument("--cache-dir", help="Prediction cache folder (default: <out>/cache).")
+    p.add_argument("--prompt-format", default="auto", help="auto, alpaca, mistral or chat.")
+    p.add_argument("--max-new-tokens", type=int, help="New-token budget (default: the task's, 100).")
+    p.add_argument("--sample", action="store_true",
+                   help="The reference's LoRA-path sampling (T=0.15, top-p 0.95) instead of greedy decoding.")
+    p.add_argument("--temperature", type=float, help="Sampling temperature (implies --sample).")
+    p.add_argument("--top-p", type=float, help="Sampling top-p (implies --sample).")
+    p.add_argument("--seed", type=int, default=0, help="Sampling and bootstrap seed.")
+    p.add_argument("--batch-size", type=int, default=16, help="Prompts per generation batch.")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice).")
+    p.add_argument("--backend", default="transformers", choices=["transformers", "vllm"])
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available).")
+    p.add_argument("--dtype", help="float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU).")
+    p.add_argument("--revision", help="Hub revision of the model.")
+    p.add_argument("--max-samples", type=int, help="Evaluate only the first N rows per task and split.")
+    p.add_argument("--modes", default="strict,reference", help="Scoring modes: strict, reference or both.")
+    p.add_argument("--n-resamples", type=int, default=1000, help="Bootstrap resamples for the CIs.")
+    p.add_argument("--bertscore-model", default="auto",
+                   help="AG encoder: auto, paper (roberta-large), offline (MiniLM wheel) or a model path.")
+    p.add_argument("--bertscore-layers", type=int, help="Encoder layer for BERTScore (for a custom model).")
+    p.add_argument("--published", help="JSON with published numbers to show (default: the paper's eCeLLM numbers).")
+    p.add_argument("--no-published", action="store_true", help="Show no published numbers.")
+    p.add_argument("--no-chart", action="store_true", help="Skip results.png.")
+    p.add_argument("--no-progress", action="store_true", help="No progress bars.")
+    p.set_defaults(func=cmd_eval)
+
+
+def _register_compare(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("compare", help="Per-task deltas between eval results, with paired-bootstrap p-values.",
+                              description=__doc__, epilog=COMPARE_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("a", help="Result folder (or results.json) of system A.")
+    p.add_argument("b", nargs="+", help="Result folder(s) of system B; several are merged by task (Table 5).")
+    p.add_argument("--labels", nargs=2, default=("A", "B"), metavar=("A", "B"), help="Column names.")
+    p.add_argument("--mode", default="strict", choices=["strict", "reference"])
+    p.add_argument("--n-resamples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="Also write the table to this Markdown file.")
+    p.set_defaults(func=cmd_compare)
+
+
+def _generation(args: argparse.Namespace):
+    from ecellm.evaluation.settings import GenerationSettings
+
+    if args.sample or args.temperature is not None or args.top_p is not None:
+        return GenerationSettings.reference_sampling(seed=args.seed).with_overrides(
+            temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)
+    return GenerationSettings(seed=args.seed, max_new_tokens=args.max_new_tokens)
+
+
+def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
+    from ecellm.evaluation.errors import EvaluationError
+    from ecellm.evaluation.run import evaluate
+    from ecinstruct.errors import ECInstructError
+
+    try:
+        results = evaluate(
+            args.model, args.data, tasks=args.tasks, splits=args.splits, config=args.config,
+            prompt_format=args.prompt_format, out=args.out, cache_dir=args.cache_dir, generation=_generation(args),
+            batch_size=args.batch_size, threads=args.threads, backend=args.backend, device=args.device,
+            dtype=args.dtype, revision=args.revision, max_samples=args.max_samples, modes=args.modes,
+            n_resamples=args.n_resamples,
+            seed=args.seed, bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
+            published=False if args.no_published else args.published, chart=not args.no_chart,
+            progress=not args.no_progress)
+    except (EvaluationError, ECInstructError) as err:
+        logger.error("%s", err)
+        return 2
+    sys.stdout.write(results.markdown() + "\n")
+    if args.out:
+        logger.info("wrote %s", Path(args.out).resolve())
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, rest: list[str] | None = None) -> int:
+    from ecellm.evaluation.cache import atomic_write_text
+    from ecellm.evaluation.compare import compare, compare_markdown
+    from ecellm.evaluation.errors import EvaluationError
+
+    try:
+        rows = compare(args.a, list(args.b), mode=args.mode, n_resamples=args.n_resamples, seed=args.seed)
+    except EvaluationError as err:
+        logger.error("%s", err)
+        return 2
+    table = compare_markdown(rows, tuple(args.labels), args.mode)
+    sys.stdout.write(table)
+    if args.out:
+        atomic_write_text(args.out, table)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``eval``/``compare`` without the top-level ``ecellm`` parser (tests, ``python -m``)."""
+    parser = argparse.ArgumentParser(prog="ecellm")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return int(args.func(args, []) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

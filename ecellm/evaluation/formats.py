@@ -1,0 +1,61 @@
+"""Which prompt format a model gets, and the prompt text of a row in that format.
+
+Default, in order: the format recorded in ``training_summary.json`` (what the adapter was trained on);
+``mistral`` for ``NingLab/eCeLLM-M`` and Mistral-family models (the paper's template for Mistral);
+``alpaca`` otherwise (the paper's template for eCeLLM-S/L and its other bases). ``chat`` uses the
+tokenizer's own chat template. The choice and its reason are recorded in the results.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.models import ModelSpec
+from ecinstruct.prompts import PROMPT_FORMATS, build_prompt, chat_messages
+
+
+def default_prompt_format(spec: ModelSpec) -> tuple[str, str]:
+    """``(format, reason)`` for a model when the user did not choose one."""
+    recorded = spec.summary.get("prompt_format")
+    if recorded in PROMPT_FORMATS:
+        return recorded, "training_summary.json"
+    names = [spec.name, spec.base or "", _model_type(spec)]
+    if spec.name == "NingLab/eCeLLM-M" or any("mistral" in n.lower() for n in names):
+        return "mistral", "Mistral-family model: the paper's mistral template"
+    return "alpaca", "default: the paper's alpaca template"
+
+
+def _model_type(spec: ModelSpec) -> str:
+    config = Path(spec.base_path or spec.path) / "config.json"
+    try:
+        return str(json.loads(config.read_text(encoding="utf-8")).get("model_type", ""))
+    except (OSError, json.JSONDecodeError):
+        return ""
+
+
+def choose_prompt_format(spec: ModelSpec, requested: str | None) -> tuple[str, str]:
+    """The format to use: ``requested`` (validated) or the model's default."""
+    if requested is None or requested == "auto":
+        return default_prompt_format(spec)
+    if requested not in PROMPT_FORMATS:
+        raise EvaluationError(f"unknown prompt format {requested!r}; expected one of: auto, "
+                              f"{', '.join(PROMPT_FORMATS)}")
+    return requested, "chosen by the user"
+
+
+def render_prompt(row: dict, prompt_format: str, tokenizer: Any) -> str:
+    """The exact text sent to the model (chat: the tokenizer's template with the generation prompt)."""
+    if prompt_format != "chat":
+        return build_prompt(row, prompt_format)
+    if not getattr(tokenizer, "chat_template", None):
+        raise EvaluationError("prompt format 'chat' needs a tokenizer with a chat template; this one has none. "
+                              "Use --prompt-format alpaca or mistral")
+    return tokenizer.apply_chat_template(chat_messages(row), add_generation_prompt=True, tokenize=False)
+
+
+def adds_special_tokens(prompt_format: str) -> bool:
+    """Chat templates write BOS themselves; text templates get the tokenizer's default (BOS for Llama)."""
+    return prompt_format != "chat"

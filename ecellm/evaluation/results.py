@@ -1,0 +1,101 @@
+"""The evaluation's results: numbers per task × split × mode, metadata, and the files written from them.
+
+``<out>/results.json`` (machines), ``<out>/results.md`` (paper-style tables), ``<out>/results.png``
+(chart), ``<out>/samples/<TASK>.<split>.jsonl`` (prompt, raw output, answer and verdict per mode),
+``<out>/cache/`` (resumable predictions). Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecellm.evaluation.cache import atomic_write_text
+from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.published import Published
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = "ecellm-eval/1"
+RESULTS_JSON, RESULTS_MD, RESULTS_PNG, SAMPLES_DIR = "results.json", "results.md", "results.png", "samples"
+
+
+@dataclass
+class Results:
+    """What :func:`ecellm.evaluate` returns."""
+
+    meta: dict[str, Any]
+    entries: list[dict[str, Any]]
+    samples: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    published: Published | None = field(default=None, repr=False)
+    out_dir: Path | None = None
+
+    def get(self, task: str, split: str = "test_ind", mode: str = "strict") -> dict[str, Any]:
+        """The entry of one task × split × mode."""
+        for entry in self.entries:
+            if (entry["task"], entry["split"], entry["mode"]) == (task, split, mode):
+                return entry
+        raise KeyError(f"no result for {task} / {split} / {mode}; have: "
+                       f"{sorted({(e['task'], e['split']) for e in self.entries})}")
+
+    def score(self, task: str, split: str = "test_ind", mode: str = "strict") -> float | None:
+        return self.get(task, split, mode)["score"]
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """(task, split) pairs evaluated, in entry order."""
+        return list(dict.fromkeys((e["task"], e["split"]) for e in self.entries))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, **self.meta, "results": self.entries}
+
+    def markdown(self) -> str:
+        from ecellm.evaluation.tables import results_markdown
+
+        return results_markdown(self.meta, self.entries, self.published)
+
+    def save(self, out_dir: str | Path, *, chart: bool = True) -> Path:
+        """Write results.json, results.md, results.png and the per-sample logs under ``out_dir``."""
+        out = Path(out_dir)
+        for (task, split), records in self.samples.items():
+            lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+            atomic_write_text(out / SAMPLES_DIR / f"{task}.{split}.jsonl", lines)
+        atomic_write_text(out / RESULTS_JSON, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(out / RESULTS_MD, self.markdown())
+        if chart and self.entries:
+            from ecellm.evaluation.chart import plot_results
+
+            plot_results(self.entries, out / RESULTS_PNG, label=self.meta["model"]["name"], published=self.published,
+                         config=self.meta["data"]["config"])
+        self.out_dir = out
+        logger.info("results written to %s", out)
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path, *, samples: bool = True) -> Results:
+        """Read a results folder (or its results.json), with the per-sample logs when present."""
+        path = Path(path)
+        folder, file = (path, path / RESULTS_JSON) if path.is_dir() else (path.parent, path)
+        try:
+            doc = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise EvaluationError(f"cannot read results {file}: {err}; pass a folder written by `ecellm eval "
+                                  "--out DIR` or its results.json") from None
+        if doc.get("schema") != SCHEMA:
+            raise EvaluationError(f"{file} is not an ecellm eval results file (schema {doc.get('schema')!r})")
+        entries = doc.pop("results")
+        doc.pop("schema")
+        loaded = cls(meta=doc, entries=entries, out_dir=folder)
+        if samples:
+            loaded.samples = {pair: _read_samples(folder / SAMPLES_DIR / f"{pair[0]}.{pair[1]}.jsonl")
+                              for pair in loaded.pairs}
+        return loaded
+
+
+def _read_samples(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

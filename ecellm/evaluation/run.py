@@ -1,0 +1,278 @@
+"""``evaluate()``: data → prompts → cached/batched generation → scores in both modes → files."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ecellm.evaluation.backends import check_backend
+from ecellm.evaluation.cache import PredictionCache
+from ecellm.evaluation.data import data_name, load_data, parse_splits, parse_tasks, select_rows
+from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format, render_prompt
+from ecellm.evaluation.generate import GenerationStats, Job, run_jobs
+from ecellm.evaluation.models import (
+    ModelSpec,
+    context_length,
+    describe_model,
+    fingerprint,
+    load_tokenizer,
+    pick_device,
+    pick_dtype,
+)
+from ecellm.evaluation.published import Published, load_published
+from ecellm.evaluation.results import Results
+from ecellm.evaluation.scoring import MODES, Encoder, MemoPairScorer, answer, per_item, resolve_encoder, score_entry
+from ecellm.evaluation.settings import GenerationSettings, settings_hash, text_key
+from ecinstruct.tasks import get_task
+
+logger = logging.getLogger(__name__)
+
+
+def evaluate(
+    model: str | Path,
+    data: Any = "NingLab/ECInstruct",
+    *,
+    tasks: str | Sequence[str] = "all",
+    splits: str | Sequence[str] = ("test_ind", "test_ood"),
+    config: str = "default",
+    prompt_format: str | None = None,
+    out: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    generation: GenerationSettings | None = None,
+    max_new_tokens: int | None = None,
+    batch_size: int = 16,
+    threads: int | None = None,
+    backend: str = "transformers",
+    device: str | None = None,
+    dtype: str | None = None,
+    revision: str | None = None,
+    max_samples: int | None = None,
+    modes: Sequence[str] = MODES,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    bertscore_model: str | None = "auto",
+    bertscore_layers: int | None = None,
+    published: str | Path | bool | None = None,
+    chart: bool = True,
+    progress: bool = True,
+) -> Results:
+    """Evaluate a model on ECInstruct test sets; see ``ecellm eval --help`` for every option.
+
+    Args:
+        model: Hub id or folder: full model, merged model, or PEFT adapter (base from its config).
+        data: ECInstruct source for :func:`ecinstruct.load` (Hub id, ``dataset.json``, built folder) or a
+            ``DatasetDict``. ``config``: ``default`` (Tables 2–3), ``unseen_instruction`` (Table 4),
+            ``one_shot``, ``single_instruction`` or a task code.
+        prompt_format: ``alpaca``, ``mistral``, ``chat``; ``None`` = the model's default (recorded).
+        out: folder for results.json/.md/.png, per-sample logs and the resumable cache (``out/cache``).
+        cache_dir: cache location if not ``out/cache``; with neither, nothing is cached.
+        generation: decoding settings (greedy by default; ``GenerationSettings.reference_sampling()``).
+        threads: CPU threads for torch (default: torch's choice); 1 is faster on an oversubscribed machine.
+        max_samples: first N rows per task and split (quick runs).
+        modes: scoring modes, ``strict`` and/or ``reference``.
+        bertscore_model: AG encoder: ``auto``, ``paper`` (roberta-large), ``offline`` (MiniLM wheel), or a path.
+        published: published numbers to show (file path; ``None`` = the package's eCeLLM numbers; ``False`` = none).
+    """
+    started = time.perf_counter()
+    modes = _check_modes(modes)
+    task_list, explicit = parse_tasks(tasks)
+    split_list = parse_splits(splits)
+    backend = check_backend(backend)
+    if batch_size < 1:
+        raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
+    settings = (generation or GenerationSettings(seed=seed)).with_overrides(max_new_tokens=max_new_tokens)
+    rows = select_rows(load_data(data, config), task_list, explicit, split_list, data_name=data_name(data),
+                       config=config, max_samples=max_samples)
+    spec = describe_model(model, revision=revision)
+    fmt, fmt_source = choose_prompt_format(spec, prompt_format)
+    tokenizer = _tokenizer(spec)
+    device = pick_device(device)
+    dtype = pick_dtype(dtype, device)
+    model_id = fingerprint(spec)
+    key_parts = {"model": model_id, "prompt_format": fmt, "generation": settings.cache_key(), "backend": backend,
+                 "dtype": dtype}
+    run_hash = settings_hash(**key_parts)
+    cache_root = cache_dir or (Path(out) / "cache" if out is not None else None)
+    cache = PredictionCache(cache_root, run_hash, {**key_parts, "model_spec": spec.as_dict()})
+
+    prompts = {pair: [render_prompt(r, fmt, tokenizer) for r in pair_rows] for pair, pair_rows in rows.items()}
+    jobs, reused = _pending(rows, prompts, tokenizer, fmt, settings, cache, spec)
+    stats = GenerationStats()
+    if jobs:
+        _set_threads(threads)
+        generator = _backend(backend, spec, settings, fmt, tokenizer, device, dtype)
+        stats = run_jobs(generator, jobs, cache, batch_size=batch_size, seed=settings.seed, progress=progress)
+    logger.info("%d prompt(s) generated, %d reused from the cache (%s)", stats.prompts, reused,
+                cache.folder or "in memory")
+
+    encoder = resolve_encoder(bertscore_model, bertscore_layers) if any(t == "AG" for t, _ in rows) else None
+    pair_scorer = MemoPairScorer(encoder, progress=progress) if encoder else None
+    entries, samples = [], {}
+    for (task_code, split), pair_rows in rows.items():
+        texts = [cache.load(task_code, split)[r["id"]] for r in pair_rows]
+        pair_entries, samples[(task_code, split)] = _score_pair(
+            task_code, split, pair_rows, prompts[(task_code, split)], texts, fmt, modes,
+            n_resamples=n_resamples, confidence=confidence, seed=seed, pair_scorer=pair_scorer)
+        entries += pair_entries
+
+    meta = _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size,
+                 data, config, split_list, rows, max_samples, modes, n_resamples, confidence, seed, encoder,
+                 stats, reused, time.perf_counter() - started, cache)
+    results = Results(meta=meta, entries=entries, samples=samples, published=_published(published))
+    if out is not None:
+        results.save(out, chart=chart)
+    return results
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _check_modes(modes: Sequence[str]) -> tuple[str, ...]:
+    names = [m.strip() for m in modes.split(",")] if isinstance(modes, str) else list(modes)
+    bad = [m for m in names if m not in MODES]
+    if bad or not names:
+        raise EvaluationError(f"unknown scoring mode(s) {bad or names}; expected some of: {', '.join(MODES)}")
+    return tuple(dict.fromkeys(names))
+
+
+def _tokenizer(spec: ModelSpec) -> Any:
+    try:
+        return load_tokenizer(spec)
+    except Exception as err:
+        raise EvaluationError(f"cannot load the tokenizer of model {spec.name!r} ({spec.kind}: {spec.path}): "
+                              f"{type(err).__name__}: {err}. Expected a Hub id reachable from this machine, or a "
+                              "folder with the tokenizer files") from None
+
+
+def _context_length(spec: ModelSpec) -> int | None:
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(spec.base_path if spec.kind == "adapter" else spec.path,
+                                            revision=spec.revision)
+    except Exception as err:
+        raise EvaluationError(f"cannot load the config of model {spec.name!r}: {type(err).__name__}: {err}. "
+                              "Expected a Hub id reachable from this machine, or a folder with config.json") from None
+    return context_length(config)
+
+
+def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: GenerationSettings,
+             cache: PredictionCache, spec: ModelSpec) -> tuple[list[Job], int]:
+    """Jobs for rows without a valid cached prediction (prompt lengths checked against the context)."""
+    jobs, reused = [], 0
+    todo = []
+    for (task_code, split), pair_rows in rows.items():
+        budget = settings.budget(get_task(task_code).max_new_tokens)
+        for row, prompt in zip(pair_rows, prompts[(task_code, split)], strict=True):
+            key = text_key(prompt, budget)
+            if cache.lookup(task_code, split, row["id"], key) is None:
+                todo.append((task_code, split, row["id"], prompt, budget, key))
+            else:
+                reused += 1
+    if not todo:
+        return jobs, reused
+    lengths = [len(ids) for ids in tokenizer([t[3] for t in todo], add_special_tokens=adds_special_tokens(fmt))
+               ["input_ids"]]
+    _check_context(todo, lengths, _context_length(spec))
+    jobs = [Job(task, split, row_id, prompt, n, budget, key)
+            for (task, split, row_id, prompt, budget, key), n in zip(todo, lengths, strict=True)]
+    return jobs, reused
+
+
+def _check_context(todo: list[tuple], lengths: list[int], limit: int | None) -> None:
+    if limit is None:
+        return
+    too_long = [(t[2], n, t[4]) for t, n in zip(todo, lengths, strict=True) if n + t[4] > limit]
+    if too_long:
+        shown = ", ".join(f"{row_id} ({n} prompt + {budget} new tokens)" for row_id, n, budget in too_long[:5])
+        raise EvaluationError(f"{len(too_long)} prompt(s) do not fit the model's context of {limit} tokens: {shown}"
+                              f"{' ...' if len(too_long) > 5 else ''}. Use a model with a longer context, lower "
+                              "--max-new-tokens, or leave those tasks out with --tasks")
+
+
+def _backend(name: str, spec: ModelSpec, settings: GenerationSettings, fmt: str, tokenizer: Any, device: str,
+             dtype: str) -> Any:
+    if name == "vllm":
+        from ecellm.evaluation.backends import VllmBackend
+
+        return VllmBackend(spec, settings, dtype)
+    from ecellm.evaluation.backends import TransformersBackend
+    from ecellm.evaluation.models import load_model
+
+    loaded = load_model(spec, device=device, dtype=dtype)
+    loaded.tokenizer = tokenizer
+    return TransformersBackend(loaded, settings, add_special_tokens=adds_special_tokens(fmt))
+
+
+def _score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str], records: list[dict], fmt: str,
+                modes: tuple[str, ...], *, n_resamples: int, confidence: float, seed: int,
+                pair_scorer: MemoPairScorer | None) -> tuple[list[dict], list[dict]]:
+    task = get_task(task_code)
+    golds = [r["output"] for r in rows]
+    labels = [r.get("option_labels") for r in rows] if task.code == "QPR" else None
+    samples = [{"id": r["id"], "task": task.code, "split": split, "prompt": p, "raw": rec["text"],
+                "new_tokens": rec.get("new_tokens"), "finished": rec.get("finished"), "gold": r["output"],
+                **({"option_labels": r.get("option_labels")} if labels else {})}
+               for r, p, rec in zip(rows, prompts, records, strict=True)]
+    entries = []
+    for mode in modes:
+        answers = [answer(p, rec["text"], fmt, mode) for p, rec in zip(prompts, records, strict=True)]
+        entries.append(score_entry(task, split, mode, answers, golds, labels, n_resamples=n_resamples,
+                                   confidence=confidence, seed=seed, pair_scorer=pair_scorer))
+        for sample, verdict in zip(samples, per_item(task, split, mode, answers, golds, labels, pair_scorer),
+                                   strict=True):
+            sample[mode] = verdict
+    return entries, samples
+
+
+def _published(published: str | Path | bool | None) -> Published | None:
+    if published is False:
+        return None
+    return load_published(None if published in (None, True) else published)
+
+
+def _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size, data, config,
+          splits, rows, max_samples, modes, n_resamples, confidence, seed, encoder: Encoder | None,
+          stats: GenerationStats, reused: int, seconds: float, cache: PredictionCache) -> dict[str, Any]:
+    return {
+        "model": {**spec.as_dict(), "fingerprint": model_id},
+        "prompt_format": fmt,
+        "prompt_format_source": fmt_source,
+        "generation": settings.as_dict(),
+        "settings_hash": run_hash,
+        "backend": backend,
+        "device": device,
+        "dtype": dtype,
+        "batch_size": batch_size,
+        "data": {"source": data_name(data), "config": config,
+                 "splits": list(splits), "tasks": sorted({t for t, _ in rows}), "max_samples": max_samples,
+                 "rows": {f"{t}.{s}": len(r) for (t, s), r in rows.items()}},
+        "scoring": {"modes": list(modes), "n_resamples": n_resamples, "confidence": confidence, "seed": seed,
+                    "bertscore_encoder": encoder.as_dict() if encoder else {"label": "not used (no AG rows)"}},
+        "timing": {**stats.as_dict(), "reused_prompts": reused, "total_seconds": round(seconds, 3)},
+        "cache": str(cache.folder) if cache.folder else None,
+        "versions": _versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("ecellm", "transformers", "torch", "peft", "datasets"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return out
