@@ -1,3 +1,24 @@
-"""eCeLLM: e-commerce LLMs trained and evaluated on ECInstruct."""
+"""eCeLLM: e-commerce LLMs trained and evaluated on ECInstruct.
+
+``ecellm.train`` is imported lazily, so ``import ecellm`` stays light (no torch/transformers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+
+__all__ = ["__version__", "evaluate", "train"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "train":
+        from ecellm.training import train
+
+        return train
+    if name == "evaluate":
+        from ecellm.evaluation.run import evaluate
+
+        return evaluate
+    raise AttributeError(f"module 'ecellm' has no attribute {name!r}")

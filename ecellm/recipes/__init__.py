@@ -1,0 +1,1 @@
+"""Training recipes shipped with ecellm (YAML data, one file per recipe): ``ecellm.train("S")``."""

@@ -1,0 +1,66 @@
+"""The recipe fields TRL lacks: which ECInstruct data to train on, the prompt format, in-training task eval.
+
+Everything else in a recipe is a field of TRL's own classes (``ScriptArguments``, ``SFTConfig``,
+``ModelConfig``), parsed by ``TrlParser``; this class only adds what is specific to eCeLLM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ECeLLMArguments:
+    """eCeLLM-specific recipe fields (everything else is TRL's ``ScriptArguments``/``SFTConfig``/``ModelConfig``).
+
+    Data selection reuses TRL's ``dataset_name`` (a Hub id, a published ``dataset.json``, a folder built by
+    ``ecinstruct build``, or ``sample`` for the package's embedded sample) and ``dataset_config`` (an
+    ``ecinstruct`` config: ``default`` = diverse instructions, ``single_instruction`` = the seed instruction
+    only, or a task code). The two switches of the paper's Tables 4–5 are therefore:
+    generalist vs task-specific → ``tasks``; diverse vs single instruction → ``dataset_config``.
+
+    Args:
+        tasks: Task codes to train on (``[AVE]`` = a task-specific model); empty = all tasks (generalist).
+        prompt_format: ``alpaca`` or ``mistral`` (the reference's plain-text templates, byte for byte) or
+            ``chat`` (the tokenizer's chat template).
+        max_train_samples: Keep only the first N training rows after the task filter (smoke runs).
+        max_eval_samples: Keep only the first N validation rows for the loss evaluation.
+        fit_inputs_to_max_length: Shorten over-long *inputs* so that prompt + answer + EOS fit ``max_length``
+            (the reference truncates the whole sequence, which can cut the answer or mask every label).
+        task_eval_samples: Rows per task of the validation split to generate on at every evaluation and score
+            with the task metrics (``eval_task_score`` etc., usable as ``metric_for_best_model``); 0 = off.
+        task_eval_max_new_tokens: Generation budget of the task evaluation (the reference generates 100 tokens).
+        task_eval_batch_size: Prompts per ``generate`` call in the task evaluation.
+        effective_batch_size: Rows per optimizer step across all processes (the paper: 128). When set,
+            ``gradient_accumulation_steps`` is derived from it, ``per_device_train_batch_size`` and the number of
+            processes, so the same recipe keeps its batch on 1 or N GPUs.
+        save_merged: Also save the LoRA weights merged into the base model (``<output_dir>/merged``).
+    """
+
+    tasks: list[str] = field(default_factory=list, metadata={"help": "Task codes to train on; empty = all tasks."})
+    prompt_format: str = field(
+        default="alpaca",
+        metadata={"help": "Prompt format.", "choices": ["alpaca", "mistral", "chat"]},
+    )
+    max_train_samples: int | None = field(default=None, metadata={"help": "Keep the first N training rows."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Keep the first N validation rows."})
+    fit_inputs_to_max_length: bool = field(
+        default=True, metadata={"help": "Shorten over-long inputs so prompt + answer + EOS fit max_length."}
+    )
+    task_eval_samples: int = field(
+        default=0, metadata={"help": "Validation rows per task to generate on at each evaluation; 0 = off."}
+    )
+    task_eval_max_new_tokens: int = field(default=100, metadata={"help": "Max new tokens of the task evaluation."})
+    task_eval_batch_size: int = field(default=8, metadata={"help": "Prompts per generate call in the task eval."})
+    effective_batch_size: int | None = field(
+        default=None, metadata={"help": "Rows per optimizer step over all processes; sets gradient_accumulation_steps."}
+    )
+    save_merged: bool = field(default=False, metadata={"help": "Also save the merged model to <output_dir>/merged."})
+
+    def __post_init__(self) -> None:
+        # YAML may give one code as a string; the CLI gives a list.
+        if isinstance(self.tasks, str):
+            self.tasks = [self.tasks]
+        if self.task_eval_samples < 0:
+            raise ValueError(f"task_eval_samples must be >= 0 (0 disables the task evaluation), got "
+                             f"{self.task_eval_samples}")

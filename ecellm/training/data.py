@@ -1,0 +1,110 @@
+"""ECInstruct rows → the prompt/completion datasets SFTTrainer trains and evaluates on.
+
+TRL does the rest the reference did by hand (SPEC §2.4): it tokenizes prompt and prompt + completion,
+appends EOS to text completions, masks the prompt (completion-only loss) and truncates at ``max_length``.
+What is added here: the data source, the task filter, and fitting over-long rows by shortening their
+*input*, so that the answer and EOS are never cut and no row ends up with every label masked.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+import datasets
+
+from ecellm.training.config import ECeLLMArguments
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_SOURCE = "sample"  # dataset_name alias: the embedded ECInstruct sample shipped with ecinstruct
+_EOS_AND_MARGIN = 1 + 4  # the EOS TRL appends, plus slack for re-tokenization after cutting the input
+
+
+def resolve_source(dataset_name: str | None) -> str:
+    """``dataset_name`` as ``ecinstruct.load`` takes it; ``sample`` means the package's embedded sample."""
+    if not dataset_name:
+        raise ValueError("the recipe has no dataset_name: give a Hub id (NingLab/ECInstruct), a published "
+                         "dataset.json, a folder written by `ecinstruct build`, or `sample`")
+    if dataset_name == SAMPLE_SOURCE and not Path(dataset_name).exists():
+        return str(resources.files("ecinstruct").joinpath("data/sample/dataset.jsonl"))
+    return dataset_name
+
+
+def load_rows(dataset_name: str | None, config: str | None, splits: tuple[str, ...],
+              args: ECeLLMArguments) -> datasets.DatasetDict:
+    """The requested splits of an ECInstruct config, filtered to ``args.tasks``."""
+    import ecinstruct
+    from ecinstruct.tasks import resolve_tasks
+
+    loaded = ecinstruct.load(resolve_source(dataset_name), config or "default")
+    missing = [s for s in splits if s not in loaded]
+    if missing:
+        raise ValueError(f"{dataset_name} (config {config or 'default'!r}) has no split(s) {missing}; it has "
+                         f"{list(loaded)}. Set dataset_train_split / dataset_test_split accordingly.")
+    out = datasets.DatasetDict({s: loaded[s] for s in splits})
+    if args.tasks:
+        codes = {t.code for t in resolve_tasks(args.tasks)}
+        out = out.filter(lambda row: row["task_code"] in codes)
+        logger.info("task-specific training on %s: %s", sorted(codes), {s: len(d) for s, d in out.items()})
+    return out
+
+
+def to_prompt_completion(rows: datasets.Dataset, prompt_format: str, tokenizer=None,
+                         max_length: int | None = None) -> datasets.Dataset:
+    """Rows → ``{"prompt", "completion"}`` in ``prompt_format``; rows too long for ``max_length`` get their input
+    shortened (when a tokenizer is given), rows that cannot fit even with an empty input are dropped."""
+    from ecinstruct.prompts import to_prompt_completion as convert
+
+    def fn(row: dict) -> dict:
+        example = convert(row, prompt_format)
+        status = "ok"
+        if tokenizer is not None and max_length and _length(example, tokenizer) > max_length:
+            example, status = _fit(row, prompt_format, tokenizer, max_length)
+        return {**example, "fit": status}
+
+    converted = rows.map(fn, remove_columns=rows.column_names, desc="Formatting prompts")
+    counts = Counter(converted["fit"])
+    if counts["trimmed"] or counts["dropped"]:
+        logger.warning("%d row(s) longer than max_length=%s had their input shortened; %d could not fit and were "
+                       "dropped", counts["trimmed"], max_length, counts["dropped"])
+    return converted.filter(lambda r: r["fit"] != "dropped").remove_columns("fit")
+
+
+def _length(example: dict, tokenizer) -> int:
+    """Tokens of prompt + completion + EOS, as TRL will build them."""
+    if isinstance(example["prompt"], list):  # conversational: the chat template adds its own end of turn
+        ids = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=True)
+        ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
+        return len(ids)
+    return len(tokenizer(example["prompt"] + example["completion"])["input_ids"]) + _EOS_AND_MARGIN
+
+
+def _fit(row: dict, prompt_format: str, tokenizer, max_length: int) -> tuple[dict, str]:
+    from ecinstruct.prompts import to_prompt_completion as convert
+
+    input_ids = tokenizer(row["input"], add_special_tokens=False)["input_ids"]
+    keep = len(input_ids)
+    for _ in range(4):  # re-tokenizing a cut text can shift a few tokens; a few rounds always settle it
+        example = convert({**row, "input": row["input"] if keep == len(input_ids) else
+                           tokenizer.decode(input_ids[:keep])}, prompt_format)
+        excess = _length(example, tokenizer) - max_length
+        if excess <= 0:
+            return example, "trimmed"
+        keep -= excess
+        if keep <= 0:
+            break
+    return convert(row, prompt_format), "dropped"
+
+
+def task_eval_rows(rows: datasets.Dataset, per_task: int) -> datasets.Dataset:
+    """The first ``per_task`` rows of each task: the subset the in-training task evaluation generates on."""
+    seen: Counter = Counter()
+    keep = []
+    for i, code in enumerate(rows["task_code"]):
+        if seen[code] < per_task:
+            seen[code] += 1
+            keep.append(i)
+    return rows.select(keep)

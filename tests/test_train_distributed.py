@@ -1,0 +1,46 @@
+"""The same recipe on 2 CPU processes: `accelerate launch --num_processes 2` (gloo data parallel)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:  # a fixed port can be taken by another run on the same machine
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_process_data_parallel_run_saves_one_adapter(tmp_path, built_folder):
+    from ecellm.models import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    out = tmp_path / "ddp"
+    accelerate = Path(sys.executable).with_name("accelerate")
+    # --multi_gpu makes accelerate start one process per rank via torchrun; on a CPU-only machine the
+    # recipe's hardware default use_cpu=True joins them in one gloo group.
+    cmd = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
+           "-m", "ecellm.cli", "train", "--recipe", "XS", "--model_name_or_path", str(model),
+           "--dataset_name", str(built_folder), "--output_dir", str(out), "--max_steps", "2",
+           "--eval_strategy", "no", "--save_strategy", "no", "--per_device_train_batch_size", "2",
+           "--effective_batch_size", "8", "--max_train_samples", "16"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"2-process run hung; last output:\n{(err.stderr or b'')[-3000:]!r}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["effective_batch_size"] == 8 and summary["global_step"] == 2
+    assert (out / "adapter_model.safetensors").is_file()
+    assert not list(out.glob("*rank*")) and not list(out.glob("checkpoint-*"))

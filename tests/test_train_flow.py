@@ -1,0 +1,150 @@
+"""End-to-end training on a tiny random model (real SmolLM2 tokenizer) and the fixture data."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+pytestmark = pytest.mark.slow
+
+FAST = {"eval_strategy": "no", "save_strategy": "no", "logging_steps": 1, "report_to": "none",
+        "max_train_samples": 16, "per_device_train_batch_size": 4, "effective_batch_size": 4}
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from ecellm.models import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model, built_folder, tmp_path_factory):
+    """XS on the tiny model: 3 steps, a checkpoint at step 3, with the in-training task evaluation."""
+    import ecellm
+
+    out = tmp_path_factory.mktemp("run") / "out"
+    overrides = {**FAST, "eval_strategy": "steps", "eval_steps": 3, "save_strategy": "steps", "save_steps": 3,
+                 "task_eval_samples": 1, "task_eval_max_new_tokens": 4, "metric_for_best_model": "task_score",
+                 "load_best_model_at_end": True, "greater_is_better": True}
+    return ecellm.train("XS", model_name_or_path=str(tiny_model), dataset_name=str(built_folder),
+                        output_dir=str(out), max_steps=3, **overrides)
+
+
+def test_loss_is_logged_and_finite(trained):
+    state = json.loads((trained.output_dir / "checkpoint-3" / "trainer_state.json").read_text())
+    losses = [e["loss"] for e in state["log_history"] if "loss" in e]
+    assert len(losses) == 3 and all(math.isfinite(x) for x in losses)
+    assert "eval_task_score" in state["log_history"][-1] or any("eval_task_score" in e for e in state["log_history"])
+    assert state["best_metric"] is not None  # selected by task_score
+
+
+def test_output_is_a_peft_adapter_with_summary(trained):
+    files = {p.name for p in trained.output_dir.iterdir()}
+    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "training_summary.json"} <= files
+    summary = json.loads((trained.output_dir / "training_summary.json").read_text())
+    assert summary["prompt_format"] == "alpaca" and summary["base_model"] == trained.summary["base_model"]
+    assert summary["global_step"] == 3 and summary["lora"]["r"] == 16
+
+
+def test_lora_changed_base_unchanged_and_adapter_generates(trained, tiny_model):
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    adapter = load_file(trained.output_dir / "adapter_model.safetensors")
+    lora_b = [v for k, v in adapter.items() if "lora_B" in k]
+    assert lora_b and any(v.abs().sum() > 0 for v in lora_b)  # B starts at zero: non-zero means it trained
+    base = AutoModelForCausalLM.from_pretrained(tiny_model)
+    reference = {k: v.clone() for k, v in base.state_dict().items()}
+    model = PeftModel.from_pretrained(base, trained.output_dir)
+    merged = model.merge_and_unload()  # merged weights differ only where LoRA adapted
+    changed = {k for k, v in merged.state_dict().items() if not torch.equal(v, reference[k])}
+    assert changed and all("proj" in k for k in changed)
+    base_again = AutoModelForCausalLM.from_pretrained(tiny_model)
+    assert all(torch.equal(v, reference[k]) for k, v in base_again.state_dict().items())  # saved base untouched
+    tokenizer = AutoTokenizer.from_pretrained(trained.output_dir)
+    ids = tokenizer("### Instruction:\nhello", return_tensors="pt")
+    out = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), trained.output_dir).generate(
+        **ids, max_new_tokens=3, do_sample=False)
+    assert out.shape[1] == ids["input_ids"].shape[1] + 3
+
+
+def test_prompt_tokens_are_masked(tiny_model, built_folder):
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from ecellm.training.config import ECeLLMArguments
+    from ecellm.training.data import load_rows, to_prompt_completion
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    rows = load_rows(str(built_folder), "default", ("train",), ECeLLMArguments())["train"].select(range(4))
+    data = to_prompt_completion(rows, "alpaca", tokenizer, 2048)
+    args = SFTConfig(output_dir="unused", bf16=False, use_cpu=True, report_to="none", max_length=2048)
+    trainer = SFTTrainer(model=str(tiny_model), args=args, train_dataset=data, processing_class=tokenizer)
+    for example, source in zip(trainer.train_dataset, data, strict=True):
+        n_prompt = len(tokenizer(source["prompt"])["input_ids"])
+        labels = example["labels"]
+        assert all(x == -100 for x in labels[:n_prompt])
+        answer = tokenizer(source["completion"], add_special_tokens=False)["input_ids"]
+        assert labels[n_prompt:] == example["input_ids"][n_prompt:]
+        assert labels[-1] == tokenizer.eos_token_id and len(labels) - n_prompt >= len(answer)
+
+
+def test_over_long_rows_keep_their_answer(tiny_model, built_folder):
+    from transformers import AutoTokenizer
+
+    from ecellm.training.config import ECeLLMArguments
+    from ecellm.training.data import load_rows, to_prompt_completion
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    rows = load_rows(str(built_folder), "default", ("train",), ECeLLMArguments(tasks=["AP"]))["train"]
+    full = to_prompt_completion(rows, "alpaca")
+    limit = max(len(tokenizer(r["prompt"] + r["completion"])["input_ids"]) for r in full) - 10
+    data = to_prompt_completion(rows, "alpaca", tokenizer, limit)
+    assert len(data) == len(rows) and data["prompt"] != full["prompt"]  # the longest row was shortened
+    for example, row in zip(data, rows, strict=True):
+        assert example["completion"] == row["output"]  # the answer is never cut
+        assert len(tokenizer(example["prompt"] + example["completion"])["input_ids"]) + 1 <= limit
+
+
+def test_cli_trains_the_xs_recipe_with_tiny_overrides(tiny_model, built_folder, tmp_path):
+    from ecellm.cli import main
+
+    out = tmp_path / "cli"
+    argv = ["train", "--recipe", "XS", "--model_name_or_path", str(tiny_model), "--dataset_name", str(built_folder),
+            "--max_steps", "1", "--output_dir", str(out), "--eval_strategy", "no", "--save_strategy", "no",
+            "--max_train_samples", "4", "--per_device_train_batch_size", "4", "--effective_batch_size", "4",
+            "--tasks", "PSI", "--dataset_config", "single_instruction"]
+    assert main(argv) == 0
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["tasks"] == ["PSI"] and summary["dataset_config"] == "single_instruction"
+
+
+def test_resume_after_interruption(tiny_model, built_folder, tmp_path, monkeypatch):
+    import trl
+
+    import ecellm
+
+    out = tmp_path / "resume"
+    run = {**FAST, "model_name_or_path": str(tiny_model), "dataset_name": str(built_folder), "output_dir": str(out),
+           "max_steps": 4, "save_strategy": "steps", "save_steps": 2}
+    original = trl.SFTTrainer.training_step
+
+    def killed_at_step_3(self, *args, **kwargs):
+        if self.state.global_step == 3:
+            raise KeyboardInterrupt  # what a kill between checkpoints looks like to the next run
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(trl.SFTTrainer, "training_step", killed_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        ecellm.train("XS", **run)
+    assert (out / "checkpoint-2").is_dir() and not (out / "checkpoint-4").exists()
+    monkeypatch.setattr(trl.SFTTrainer, "training_step", original)
+    result = ecellm.train("XS", resume_from_checkpoint="last", **run)
+    state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
+    assert result.summary["global_step"] == 4
+    assert [e["step"] for e in state["log_history"] if "loss" in e] == [1, 2, 3, 4]
