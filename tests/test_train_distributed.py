@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -35,11 +36,16 @@ def test_two_process_data_parallel_run_saves_one_adapter(tmp_path, built_folder)
            "--eval_strategy", "no", "--save_strategy", "no", "--per_device_train_batch_size", "2",
            "--effective_batch_size", "8", "--max_train_samples", "16"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    # Own process group: on a hang, the ranks (grandchildren) are killed too, not left running.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    except subprocess.TimeoutExpired as err:
-        pytest.fail(f"2-process run hung; last output:\n{(err.stderr or b'')[-3000:]!r}")
-    assert done.returncode == 0, done.stderr[-3000:]
+        _, stderr = proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, stderr = proc.communicate()
+        pytest.fail(f"2-process run hung; last output:\n{stderr[-3000:]}")
+    assert proc.returncode == 0, stderr[-3000:]
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["effective_batch_size"] == 8 and summary["global_step"] == 2
     assert (out / "adapter_model.safetensors").is_file()
