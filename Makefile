@@ -30,7 +30,7 @@ test: install lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 demo: install
-	$(BIN)/python -m ecinstruct.demo --out $(DEMO_OUT)
+	$(BIN)/ecellm demo --out $(DEMO_OUT)
 
 bench: install
 	$(BIN)/python benchmarks/bench_build.py

@@ -1,4 +1,9 @@
-"""Card templates (dataset and model cards) and their rendering through huggingface_hub."""
+"""Card templates (dataset and model cards) and their rendering through huggingface_hub.
+
+Dataset cards: :func:`render_dataset_card` (written by ``ecinstruct build``), :func:`retarget_dataset_card`
+(``ecellm publish dataset`` names the real repository). Model cards: :func:`render_model_card` with
+:class:`ModelCardInputs` (``ecellm publish model``). Offline metadata checks: :mod:`hub_cards.validate`.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +63,23 @@ def _config_entries(report: BuildReport) -> tuple[list[dict], list[dict], list[d
     return configs, infos, tables
 
 
+def _settings_rows() -> list[dict[str, str]]:
+    from ecinstruct.settings import SETTINGS
+
+    rows = []
+    for s in SETTINGS:
+        kind = {"diverse": "one of five instruction paraphrases per row", "single": "the seed instruction on every row",
+                "unseen": "the held-out paraphrase (never seen in training)"}[s.instructions]
+        rows.append({"name": s.name, "domain": s.domain, "instructions": kind + (", 1-shot" if s.one_shot else ""),
+                     "config": s.group})
+    return rows
+
+
+def retarget_dataset_card(text: str, repo_id: str) -> str:
+    """The card with its placeholder repository id (usage snippets) replaced by ``repo_id``."""
+    return text.replace(DEFAULT_REPO_ID, repo_id)
+
+
 def render_dataset_card(
     report: BuildReport,
     *,
@@ -87,8 +109,29 @@ def render_dataset_card(
         source_name=source_name,
         repo_id=repo_id,
         tasks=TASKS,
+        settings=_settings_rows(),
         configs=tables,
         report=report.rows,
         sections=sections or {},
     )
     return str(card).rstrip() + "\n"
+
+
+from hub_cards.model import ModelCardInputs, render_model_card  # noqa: E402  (model cards reuse template_path)
+from hub_cards.results import Score, load_results, scores_from_results  # noqa: E402
+from hub_cards.validate import CardValidationError, dataset_card_problems, model_card_problems  # noqa: E402
+
+__all__ = [
+    "DEFAULT_REPO_ID",
+    "CardValidationError",
+    "ModelCardInputs",
+    "Score",
+    "dataset_card_problems",
+    "load_results",
+    "model_card_problems",
+    "render_dataset_card",
+    "render_model_card",
+    "retarget_dataset_card",
+    "scores_from_results",
+    "template_path",
+]

@@ -19,15 +19,6 @@ def test_errors_exit_2_with_a_message(tmp_path, capsys):
     assert main(["build", "--source", str(tmp_path / "x.json"), "--out", str(tmp_path / "o")]) == 2
 
 
-def test_demo_smoke_run_builds_the_embedded_sample(tmp_path):
-    from ecinstruct.demo import run
-
-    report = run(tmp_path).read_text()
-    assert "| default | train 480, validation 80, test_ind 160, test_ood 96 |" in report
-    assert "| unseen_instruction | test_ind 160, test_ood 96 |" in report
-    assert report.count("### Response:\n") >= 10  # one rendered prompt + answer per task
-
-
 def test_build_raw_list_and_missing_out(capsys, shared_dir):
     assert main(["build-raw", "--raw-dir", str(shared_dir / "data" / "raw"), "--list"]) == 0
     listed = capsys.readouterr().out.split()

@@ -1,0 +1,60 @@
+"""`ecellm demo` end to end with tiny overrides (a random 2-layer model, 2 steps, 1 test row per task and split)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import datasets
+import pytest
+from huggingface_hub import ModelCard
+from publish_helpers import BASE_REPO, tiny_base
+
+from ecellm.cli import main as ecellm_main
+from hub_cards import model_card_problems
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    base = tiny_base(root / "base")
+    out = root / "report"
+    code = ecellm_main([
+        "demo", "--out", str(out), "--rows-per-task", "1", "--max-new-tokens", "4", "--base-model", BASE_REPO,
+        "--org", "test-org",
+        # recipe overrides, as for `ecellm train`
+        "--model_name_or_path", str(base), "--max_steps", "2", "--max_train_samples", "8",
+        "--per_device_train_batch_size", "2", "--effective_batch_size", "2", "--eval_strategy", "no",
+        "--save_strategy", "no",
+    ])
+    assert code == 0
+    return out
+
+
+def test_report_has_the_before_after_table_for_every_task_and_split(demo_out):
+    report = (demo_out / "report.md").read_text()
+    table = [line for line in report.splitlines() if re.match(r"\| [A-Z]+ \| (IND|OOD) \|", line)]
+    assert len(table) == 16  # 10 IND + 6 OOD
+    assert "![before/after](before_after.png)" in report and "ecellm publish model" in report
+    assert (demo_out / "before_after.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for folder in ("eval/zero_shot", "eval/fine_tuned"):
+        assert json.loads((demo_out / folder / "results.json").read_text())["schema"] == "ecellm-eval/1"
+
+
+def test_model_card_and_hub_ready_folders(demo_out):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    card = (demo_out / "model_card.md").read_text()
+    assert model_card_problems(card) == []
+    assert len(ModelCard(card).data.eval_results) == 16
+    assert "test-org/eCeLLM-XS" in card and "zero-shot" in card
+    hub_model = demo_out / "hub" / "model"
+    assert (hub_model / "README.md").read_text() == card
+    tokenizer = AutoTokenizer.from_pretrained(hub_model)
+    base = AutoModelForCausalLM.from_pretrained(demo_out.parent / "base")
+    assert PeftModel.from_pretrained(base, hub_model) is not None and tokenizer.eos_token
+    hub_data = demo_out / "hub" / "dataset"
+    assert "test-org/ECInstruct-demo" in (hub_data / "README.md").read_text()
+    ds = datasets.load_dataset(str(hub_data), "ap", cache_dir=str(demo_out.parent / "cache"))
+    assert set(ds) == {"train", "validation", "test_ind", "test_ood"}
