@@ -30,6 +30,18 @@ MODES_DOC = """\
     ood (`bool`): score as an out-of-domain test setting (default False)."""
 
 
+def metric_info(description: str, inputs_description: str, references: Any = None, **extra: Any) -> Any:
+    """The ``evaluate.MetricInfo`` every module declares: string predictions, the references' feature
+    (strings unless given), the eCeLLM citation and homepage."""
+    import datasets
+    import evaluate
+
+    features = datasets.Features({"predictions": datasets.Value("string"),
+                                  "references": references or datasets.Value("string")})
+    return evaluate.MetricInfo(description=description, citation=CITATION, inputs_description=inputs_description,
+                               features=features, homepage=HOMEPAGE, **extra)
+
+
 def module_dir(family: str) -> Path:
     """The folder of one family's module (``<family>/<family>.py``)."""
     path = MODULES_DIR / family

@@ -1,9 +1,8 @@
 """ag_bertscore: BERTScore (F_BERT) of ECInstruct answer generation, the paper's configuration."""
 
-import datasets
 import evaluate
 
-from ecellm.metrics.modules import CITATION, HOMEPAGE, MODES_DOC, compute
+from ecellm.metrics.modules import MODES_DOC, compute, metric_info
 
 _DESCRIPTION = """\
 BERTScore for ECInstruct Answer_Generation with the paper's settings: roberta-large (layer 17), no idf,
@@ -44,16 +43,7 @@ class AgBertScore(evaluate.Metric):
     """BERTScore for the ECInstruct answer generation task."""
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-            homepage=HOMEPAGE,
-            reference_urls=["https://github.com/Tiiiger/bert_score"],
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION, reference_urls=["https://github.com/Tiiiger/bert_score"])
 
     def _compute(self, predictions, references, task=None, mode="strict", ood=False, **kwargs):
         return compute("ag_bertscore", "AG", self.config_name, predictions, references, task=task, mode=mode,

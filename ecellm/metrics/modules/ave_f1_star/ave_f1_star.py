@@ -1,9 +1,8 @@
 """ave_f1_star: Recall*, Precision*, F1* of ECInstruct attribute value extraction."""
 
-import datasets
 import evaluate
 
-from ecellm.metrics.modules import CITATION, HOMEPAGE, MODES_DOC, compute
+from ecellm.metrics.modules import MODES_DOC, compute, metric_info
 
 _DESCRIPTION = """\
 Recall*, Precision* and F1* over (attribute, value, source) triples for ECInstruct
@@ -39,15 +38,7 @@ class AveF1Star(evaluate.Metric):
     """F1* for the ECInstruct attribute value extraction task."""
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-            homepage=HOMEPAGE,
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, task=None, mode="strict", ood=False):
         return compute("ave_f1_star", "AVE", self.config_name, predictions, references, task=task, mode=mode,

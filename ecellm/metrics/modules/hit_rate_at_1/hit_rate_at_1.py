@@ -1,9 +1,8 @@
 """hit_rate_at_1: HR@1 of ECInstruct sequential recommendation (one letter among A-T)."""
 
-import datasets
 import evaluate
 
-from ecellm.metrics.modules import CITATION, HOMEPAGE, MODES_DOC, compute
+from ecellm.metrics.modules import MODES_DOC, compute, metric_info
 
 _DESCRIPTION = """\
 HR@1 for ECInstruct Sequential_Recommendation: the answer must be exactly one of the 20 candidate
@@ -35,15 +34,7 @@ class HitRateAt1(evaluate.Metric):
     """HR@1 for the ECInstruct sequential recommendation task."""
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-            homepage=HOMEPAGE,
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, task=None, mode="strict", ood=False, lenient=None):
         return compute("hit_rate_at_1", "SR", self.config_name, predictions, references, task=task, mode=mode,

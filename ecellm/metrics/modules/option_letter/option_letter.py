@@ -1,9 +1,8 @@
 """option_letter: accuracy and macro-F1 over option letters (ECInstruct PRP, SA, MPC)."""
 
-import datasets
 import evaluate
 
-from ecellm.metrics.modules import CITATION, HOMEPAGE, MODES_DOC, compute
+from ecellm.metrics.modules import MODES_DOC, compute, metric_info
 
 _DESCRIPTION = """\
 Accuracy and macro precision/recall/F1 over option letters for the ECInstruct multiple-choice tasks
@@ -40,15 +39,7 @@ class OptionLetter(evaluate.Metric):
     """Option-letter classification metrics for the ECInstruct multiple-choice tasks."""
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-            homepage=HOMEPAGE,
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, task=None, mode="strict", ood=False):
         return compute("option_letter", None, self.config_name, predictions, references, task=task, mode=mode,

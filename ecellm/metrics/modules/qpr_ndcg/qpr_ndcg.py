@@ -3,7 +3,7 @@
 import datasets
 import evaluate
 
-from ecellm.metrics.modules import CITATION, HOMEPAGE, MODES_DOC, compute
+from ecellm.metrics.modules import MODES_DOC, compute, metric_info
 from ecinstruct.scoring.ranking import gold_ranking
 
 _DESCRIPTION = """\
@@ -40,15 +40,7 @@ class QprNdcg(evaluate.Metric):
     """NDCG for the ECInstruct query-product ranking task."""
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-            ),
-            homepage=HOMEPAGE,
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION, references=datasets.Sequence(datasets.Value("string")))
 
     def _compute(self, predictions, references, task=None, mode="strict", ood=False):
         gold = [gold_ranking(labels) for labels in references]

@@ -1,9 +1,8 @@
 """yes_no_f1: F1 of the class "yes" for the ECInstruct yes/no tasks (PM, PSI, AP)."""
 
-import datasets
 import evaluate
 
-from ecellm.metrics.modules import CITATION, HOMEPAGE, MODES_DOC, compute
+from ecellm.metrics.modules import MODES_DOC, compute, metric_info
 
 _DESCRIPTION = """\
 F1 of the positive class "yes" (plus accuracy, precision, recall, specificity, NPV) for the
@@ -39,15 +38,7 @@ class YesNoF1(evaluate.Metric):
     """F1 of "yes" for the ECInstruct yes/no tasks."""
 
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-            homepage=HOMEPAGE,
-        )
+        return metric_info(_DESCRIPTION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, task=None, mode="strict", ood=False):
         return compute("yes_no_f1", "PM", self.config_name, predictions, references, task=task, mode=mode,
