@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ecinstruct.atomic import replace_folder
+
 logger = logging.getLogger(__name__)
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -68,27 +70,6 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def stage_folder(out: str | Path, write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp)`` in a sibling temporary folder, then move it to ``out`` (never half a folder)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        write(tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
 def stage_dataset(src: str | Path, out: str | Path, repo_id: str) -> Path:
     """Stage a Hub-layout folder (``ecinstruct build``): README.md naming ``repo_id`` + ``data/**/*.parquet``."""
     from hub_cards import dataset_card_problems, retarget_dataset_card
@@ -110,7 +91,7 @@ def stage_dataset(src: str | Path, out: str | Path, repo_id: str) -> Path:
             shutil.copy2(path, target)
         (tmp / "README.md").write_text(card, encoding="utf-8")
 
-    return stage_folder(out, write)
+    return replace_folder(out, write)
 
 
 def model_kind(src: Path) -> Literal["adapter", "merged"]:
@@ -162,7 +143,7 @@ def stage_model(
                 shutil.copy2(source, tmp / name)
         (tmp / "README.md").write_text(card, encoding="utf-8")
 
-    return stage_folder(out, write)
+    return replace_folder(out, write)
 
 
 def _model_files(src: Path, kind: str) -> list[Path]:

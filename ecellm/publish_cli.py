@@ -1,12 +1,11 @@
 """``ecellm publish dataset|model``: stage a folder for the Hub, then upload it (or stop at the staged folder).
 
-Registered into ``ecellm`` by :func:`register`; also runs alone as ``python -m ecellm.publish_cli``.
+Registered into ``ecellm`` by :func:`register`.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 
@@ -63,14 +62,3 @@ def cmd_publish(args: argparse.Namespace, rest: list[str] | None = None) -> int:
         print(f"published {result.repo_type} {result.repo_id}: {result.url} (commit {result.commit})")
     return 0
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ecellm")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return args.func(args, [])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from ecinstruct.atomic import replace_folder
 from ecinstruct.published import normalize_records
 from ecinstruct.schema import COLUMNS, FEATURES, RowReport
 from ecinstruct.settings import CONFIGS, GROUPS, SPLITS, Setting
@@ -129,10 +128,9 @@ def write_hub_layout(
     from hub_cards import render_dataset_card
 
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        report = BuildReport(out_dir)
+    report = BuildReport(out_dir)
+
+    def write(staging: Path) -> None:
         numbered_rows = rows if numbered else enumerate(rows, start=1)
         writers = _FileWriters(staging)
         normalized = normalize_records(numbered_rows, strict=strict, report=report.rows, qpr_labels=qpr_labels)
@@ -143,10 +141,8 @@ def write_hub_layout(
             raise ValueError("no rows were written: the source holds no valid ECInstruct rows")
         card = render_dataset_card(report, source_name=source_name, license=license, sections=card_sections or {})
         (staging / "README.md").write_text(card, encoding="utf-8")
-        _replace_dir(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    replace_folder(out_dir, write)
     logger.info("wrote %d rows to %s (%s)", sum(report.counts.values()), out_dir, report.rows.summary())
     return report
 
@@ -154,17 +150,6 @@ def write_hub_layout(
 def _order(item: tuple[FileKey, int]) -> tuple[int, int, int]:
     (group, code, split), _ = item
     return GROUPS.index(group), [t.code for t in TASKS].index(code), SPLITS.index(split)
-
-
-def _replace_dir(staging: Path, target: Path) -> None:
-    if target.exists():
-        backup = target.with_name(f".{target.name}.old")
-        shutil.rmtree(backup, ignore_errors=True)
-        target.rename(backup)
-        staging.rename(target)
-        shutil.rmtree(backup, ignore_errors=True)
-    else:
-        staging.rename(target)
 
 
 def read_counts(folder: str | Path) -> dict[FileKey, int]:

@@ -136,7 +136,7 @@ def test_peft_adapter_base_from_config(tiny_model, built_folder, tmp_path):
 
 
 def test_compare_and_generalist_vs_task_specific(first_run, tiny_model, built_folder, tmp_path):
-    from ecellm.evaluation.cli import main
+    from ecellm.cli import main
 
     cache = first_run.out_dir / "cache"
     for code in ("PM", "SA"):  # "task-specific" result folders, one task each (same predictions via the cache)
@@ -152,7 +152,7 @@ def test_compare_and_generalist_vs_task_specific(first_run, tiny_model, built_fo
 
 
 def test_cli_eval(tiny_model, built_folder, tmp_path, capsys):
-    from ecellm.evaluation.cli import main
+    from ecellm.cli import main
 
     out = tmp_path / "cli"
     args = ["eval", "--model", str(tiny_model), "--data", str(built_folder), "--out", str(out), "--tasks", "PM,AP",

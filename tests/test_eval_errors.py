@@ -80,7 +80,7 @@ def test_vllm_missing_is_a_clear_error():
 
 
 def test_cli_reports_errors(tiny_model, built_folder, caplog):
-    from ecellm.evaluation.cli import main
+    from ecellm.cli import main
 
     assert main(["eval", "--model", str(tiny_model), "--data", str(built_folder), "--tasks", "NOPE"]) == 2
     assert "unknown task 'NOPE'" in caplog.text

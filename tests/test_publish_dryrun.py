@@ -9,8 +9,8 @@ import pytest
 import torch
 from publish_helpers import BASE_REPO, results_file, tiny_adapter, tiny_base
 
+from ecellm.cli import main as publish_main
 from ecellm.publish import PublishError, publish_dataset, publish_model
-from ecellm.publish_cli import main as publish_main
 from hub_cards import dataset_card_problems, model_card_problems
 
 SECRET = "hf_dryRunSecretToken0123456789"

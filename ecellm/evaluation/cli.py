@@ -127,15 +127,3 @@ def cmd_compare(args: argparse.Namespace, rest: list[str] | None = None) -> int:
         atomic_write_text(args.out, table)
     return 0
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``eval``/``compare`` without the top-level ``ecellm`` parser (tests, ``python -m``)."""
-    parser = argparse.ArgumentParser(prog="ecellm")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return int(args.func(args, []) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
