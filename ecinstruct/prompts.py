@@ -142,9 +142,16 @@ def extract_response(text: str, prompt_format: str = "alpaca") -> str:
     return text.split(marker or "### Response:", 1)[0].strip()
 
 
+def response_marker(prompt_format: str = "alpaca") -> str:
+    """The marker whose repetition ends an answer in both extraction modes (``### Response:`` for chat).
+
+    Generation may stop once the new text contains it: neither mode reads past it."""
+    return TEMPLATES[prompt_format].response_split if prompt_format in TEMPLATES else "### Response:"
+
+
 def clean_generation(text: str, prompt_format: str = "alpaca") -> str:
     """Strict-mode extraction from the *new* tokens only: cut at a repeated marker, strip."""
-    marker = TEMPLATES[prompt_format].response_split if prompt_format in TEMPLATES else "### Response:"
+    marker = response_marker(prompt_format)
     for cut in {marker, "### Response:", "### Instruction:"}:
         text = text.split(cut, 1)[0]
     return text.strip()

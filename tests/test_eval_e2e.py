@@ -83,7 +83,7 @@ def test_resume_after_kill_regenerates_nothing_finished(tiny_model, built_folder
         return original(self, prompts, max_new_tokens, seed)
 
     out = tmp_path / "killed"
-    kw = {**FAST, "tasks": "AVE,PM,SA,AP", "batch_size": 4}
+    kw = {**FAST, "tasks": "AVE,PM,SA,AP", "batch_size": 2, "checkpoint_every": 4}
     monkeypatch.setattr(TransformersBackend, "generate", dies_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
         evaluate(str(tiny_model), str(built_folder), out=out, **kw)

@@ -1,7 +1,8 @@
 """Generation backends. Same contract: a batch of prompt strings in, one :class:`Generation` per prompt out.
 
-``transformers`` (default, what the tests use): left-padded batches through ``model.generate``, stopping
-on EOS. ``vllm`` (optional extra ``ecellm[vllm]``, GPU): imported only when chosen.
+``transformers`` (default, what the tests use): left-padded batches decoded by our loop (finished rows
+leave the batch), stopping on EOS or the format's stop marker. ``vllm`` (optional extra ``ecellm[vllm]``,
+GPU): imported only when chosen.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import logging
 import zlib
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.models import LoadedModel, ModelSpec
@@ -36,45 +37,43 @@ class Backend(Protocol):
 
 
 class TransformersBackend:
-    """``model.generate`` on left-padded batches; greedy unless the settings sample."""
+    """Continuous batching through :func:`ecellm.evaluation.decode.decode`: at most ``max_rows`` rows decode
+    together, a finished row leaves at once and a queued prompt takes its place; greedy unless the settings
+    sample; rows also stop on ``stop_strings`` when given."""
 
     name = "transformers"
 
-    def __init__(self, loaded: LoadedModel, settings: GenerationSettings, add_special_tokens: bool = True) -> None:
+    def __init__(self, loaded: LoadedModel, settings: GenerationSettings, add_special_tokens: bool = True,
+                 stop_strings: tuple[str, ...] = (), max_rows: int = 16) -> None:
+        from ecellm.evaluation.decode import stop_on_strings
+
         self.loaded, self.settings, self.add_special_tokens = loaded, settings, add_special_tokens
         tokenizer = loaded.tokenizer
         self.pad_id = tokenizer.pad_token_id
         eos = loaded.model.generation_config.eos_token_id
         eos = eos if eos is not None else tokenizer.eos_token_id
         self.eos_ids = set(eos if isinstance(eos, list) else [eos])
+        self.should_stop = stop_on_strings(tokenizer, stop_strings)
+        self.max_rows = max_rows
 
-    def _options(self, max_new_tokens: int) -> dict[str, Any]:
-        options: dict[str, Any] = {"max_new_tokens": max_new_tokens, "num_beams": 1, "pad_token_id": self.pad_id,
-                                   "do_sample": self.settings.do_sample}
-        if self.settings.do_sample:
-            options.update(temperature=self.settings.temperature, top_p=self.settings.top_p, top_k=None)
-        else:  # neutralise sampling defaults a checkpoint's generation_config may carry (Llama-2-chat does)
-            options.update(temperature=None, top_p=None, top_k=None)
-        return options
+    def _picker(self, seed: int):
+        from ecellm.evaluation.decode import greedy_picker, sampling_picker
+
+        if self.settings.do_sample:  # the batch's own seed: a rerun of the same batch samples the same text
+            return sampling_picker(self.settings.temperature, self.settings.top_p, seed)
+        return greedy_picker()
 
     def generate(self, prompts: list[str], max_new_tokens: int, seed: int) -> list[Generation]:
-        import torch
+        from ecellm.evaluation.decode import decode
 
-        tokenizer, model = self.loaded.tokenizer, self.loaded.model
-        batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=self.add_special_tokens)
-        batch = batch.to(self.loaded.device)
-        if self.settings.do_sample:
-            torch.manual_seed(seed)  # the batch's own seed: a rerun of the same batch samples the same text
-        with torch.inference_mode():
-            output = model.generate(**batch, **self._options(max_new_tokens))
-        new = output[:, batch["input_ids"].shape[1]:].tolist()
-        return [self._decode(ids) for ids in new]
-
-    def _decode(self, ids: list[int]) -> Generation:
-        end = next((i for i, token in enumerate(ids) if token in self.eos_ids), None)
-        kept = ids if end is None else ids[:end]
-        text = self.loaded.tokenizer.decode(kept, skip_special_tokens=True)
-        return Generation(text=text, new_tokens=len(kept) + (end is not None), finished=end is not None)
+        tokenizer = self.loaded.tokenizer
+        ids = tokenizer(prompts, add_special_tokens=self.add_special_tokens)["input_ids"]
+        states = decode(self.loaded.model, ids, max_new_tokens=max_new_tokens, pad_id=self.pad_id,
+                        eos_ids=self.eos_ids, pick=self._picker(seed), should_stop=self.should_stop,
+                        max_rows=self.max_rows)
+        return [Generation(text=tokenizer.decode(s.tokens, skip_special_tokens=True),
+                           new_tokens=len(s.tokens) + s.hit_eos, finished=s.hit_eos or s.hit_stop)
+                for s in states]
 
 
 class VllmBackend:
@@ -82,14 +81,15 @@ class VllmBackend:
 
     name = "vllm"
 
-    def __init__(self, spec: ModelSpec, settings: GenerationSettings, dtype: str) -> None:
+    def __init__(self, spec: ModelSpec, settings: GenerationSettings, dtype: str,
+                 stop_strings: tuple[str, ...] = ()) -> None:
         try:
             from vllm import LLM
         except ImportError:
             raise EvaluationError("backend 'vllm' needs the vllm package: pip install 'ecellm[vllm]' "
                                   "(GPU only); or use --backend transformers") from None
         adapter = spec.kind == "adapter"
-        self.settings = settings
+        self.settings, self.stop_strings = settings, list(stop_strings)
         self.llm = LLM(model=spec.base_path if adapter else spec.path, tokenizer=spec.path, dtype=dtype,
                        seed=settings.seed, enable_lora=adapter, revision=spec.revision)
         self.lora = None
@@ -103,7 +103,8 @@ class VllmBackend:
 
         sampling = self.settings.do_sample
         params = SamplingParams(max_tokens=max_new_tokens, temperature=self.settings.temperature if sampling else 0.0,
-                                top_p=self.settings.top_p if sampling else 1.0, seed=seed if sampling else None)
+                                top_p=self.settings.top_p if sampling else 1.0, seed=seed if sampling else None,
+                                stop=self.stop_strings or None, include_stop_str_in_output=True)
         outputs = self.llm.generate(prompts, params, lora_request=self.lora, use_tqdm=False)
         return [Generation(text=o.outputs[0].text, new_tokens=len(o.outputs[0].token_ids),
                            finished=o.outputs[0].finish_reason == "stop") for o in outputs]

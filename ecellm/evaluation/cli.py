@@ -45,7 +45,12 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--temperature", type=float, help="Sampling temperature (implies --sample).")
     p.add_argument("--top-p", type=float, help="Sampling top-p (implies --sample).")
     p.add_argument("--seed", type=int, default=0, help="Sampling and bootstrap seed.")
-    p.add_argument("--batch-size", type=int, default=16, help="Prompts per generation batch.")
+    p.add_argument("--batch-size", type=int, default=16,
+                   help="Rows decoding together (continuous batching refills a finished row's place).")
+    p.add_argument("--checkpoint-every", type=int, default=None,
+                   help="Prompts per cache append, i.e. what a kill may lose (default: 4 x batch size).")
+    p.add_argument("--no-stop-at-marker", dest="stop_at_marker", action="store_false",
+                   help="Generate past a repeated response marker (scores are the same; raw logs get longer).")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice).")
     p.add_argument("--backend", default="transformers", choices=["transformers", "vllm"])
     p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available).")
@@ -96,10 +101,10 @@ def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
         results = evaluate(
             args.model, args.data, tasks=args.tasks, splits=args.splits, config=args.config,
             prompt_format=args.prompt_format, out=args.out, cache_dir=args.cache_dir, generation=_generation(args),
-            batch_size=args.batch_size, threads=args.threads, backend=args.backend, device=args.device,
-            dtype=args.dtype, revision=args.revision, max_samples=args.max_samples, modes=args.modes,
-            n_resamples=args.n_resamples,
-            seed=args.seed, bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
+            batch_size=args.batch_size, checkpoint_every=args.checkpoint_every, threads=args.threads,
+            backend=args.backend, device=args.device, dtype=args.dtype, revision=args.revision,
+            max_samples=args.max_samples, modes=args.modes, n_resamples=args.n_resamples, seed=args.seed,
+            bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
             published=False if args.no_published else args.published, chart=not args.no_chart,
             progress=not args.no_progress)
     except (EvaluationError, ECInstructError) as err:

@@ -1,6 +1,6 @@
-"""The generation loop: only rows the cache lacks, longest prompts first, batched, with progress.
+"""The generation loop: only rows the cache lacks, longest prompts first, in checkpointed chunks, with progress.
 
-Sorting by prompt length puts similar lengths in one batch, so left padding wastes little; longest
+Sorting by prompt length puts similar lengths in one chunk, so left padding wastes little; longest
 first makes an out-of-memory batch fail at once and keeps the ETA pessimistic rather than optimistic.
 """
 
@@ -55,18 +55,19 @@ def make_batches(jobs: list[Job], batch_size: int) -> list[list[Job]]:
     return batches
 
 
-def run_jobs(backend: Backend, jobs: list[Job], cache: PredictionCache, *, batch_size: int, seed: int = 0,
+def run_jobs(backend: Backend, jobs: list[Job], cache: PredictionCache, *, chunk_size: int, seed: int = 0,
              progress: bool = True) -> GenerationStats:
-    """Generate every job, appending each batch to the cache as soon as it is done."""
+    """Generate every job, ``chunk_size`` prompts per backend call, appending each chunk to the cache as soon
+    as it is done (the unit a killed run can lose; the backend batches inside a chunk)."""
     from tqdm.auto import tqdm
 
     stats = GenerationStats()
     if not jobs:
         return stats
-    logger.info("generating %d prompt(s) with %s, batch size %d", len(jobs), backend.name, batch_size)
+    logger.info("generating %d prompt(s) with %s, %d per checkpoint", len(jobs), backend.name, chunk_size)
     start = time.perf_counter()
     with tqdm(total=len(jobs), unit="prompt", desc="generating", disable=not progress, dynamic_ncols=True) as bar:
-        for batch in make_batches(jobs, batch_size):
+        for batch in make_batches(jobs, chunk_size):
             outputs = backend.generate([j.prompt for j in batch], batch[0].budget,
                                        batch_seed(seed, [j.row_id for j in batch]))
             _store(cache, batch, outputs)

@@ -31,6 +31,7 @@ from ecellm.evaluation.settings import GenerationSettings, settings_hash, text_k
 from ecinstruct.tasks import get_task
 
 logger = logging.getLogger(__name__)
+CHECKPOINT_BATCHES = 4  # default prompts per cache append, in batch sizes: longer chunks keep the batch full
 
 
 def evaluate(
@@ -46,6 +47,7 @@ def evaluate(
     generation: GenerationSettings | None = None,
     max_new_tokens: int | None = None,
     batch_size: int = 16,
+    checkpoint_every: int | None = None,
     threads: int | None = None,
     backend: str = "transformers",
     device: str | None = None,
@@ -73,6 +75,8 @@ def evaluate(
         out: folder for results.json/.md/.png, per-sample logs and the resumable cache (``out/cache``).
         cache_dir: cache location if not ``out/cache``; with neither, nothing is cached.
         generation: decoding settings (greedy by default; ``GenerationSettings.reference_sampling()``).
+        batch_size: rows decoding together (continuous batching: a finished row's place is refilled).
+        checkpoint_every: prompts per cache append (default 4 x batch_size): what a killed run may lose.
         threads: CPU threads for torch (default: torch's choice); 1 is faster on an oversubscribed machine.
         max_samples: first N rows per task and split (quick runs).
         modes: scoring modes, ``strict`` and/or ``reference``.
@@ -84,8 +88,8 @@ def evaluate(
     task_list, explicit = parse_tasks(tasks)
     split_list = parse_splits(splits)
     backend = check_backend(backend)
-    if batch_size < 1:
-        raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
+    if batch_size < 1 or (checkpoint_every is not None and checkpoint_every < 1):
+        raise EvaluationError(f"batch_size and checkpoint_every must be >= 1, got {batch_size}, {checkpoint_every}")
     settings = (generation or GenerationSettings(seed=seed)).with_overrides(max_new_tokens=max_new_tokens)
     rows = select_rows(load_data(data, config), task_list, explicit, split_list, data_name=data_name(data),
                        config=config, max_samples=max_samples)
@@ -106,8 +110,9 @@ def evaluate(
     stats = GenerationStats()
     if jobs:
         _set_threads(threads)
-        generator = _backend(backend, spec, settings, fmt, tokenizer, device, dtype)
-        stats = run_jobs(generator, jobs, cache, batch_size=batch_size, seed=settings.seed, progress=progress)
+        generator = _backend(backend, spec, settings, fmt, tokenizer, device, dtype, batch_size)
+        stats = run_jobs(generator, jobs, cache, chunk_size=checkpoint_every or CHECKPOINT_BATCHES * batch_size,
+                         seed=settings.seed, progress=progress)
     logger.info("%d prompt(s) generated, %d reused from the cache (%s)", stats.prompts, reused,
                 cache.folder or "in memory")
 
@@ -122,8 +127,8 @@ def evaluate(
         entries += pair_entries
 
     meta = _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size,
-                 data, config, split_list, rows, max_samples, modes, n_resamples, confidence, seed, encoder,
-                 stats, reused, time.perf_counter() - started, cache)
+                 checkpoint_every, data, config, split_list, rows, max_samples, modes, n_resamples, confidence, seed,
+                 encoder, stats, reused, time.perf_counter() - started, cache)
     results = Results(meta=meta, entries=entries, samples=samples, published=_published(published))
     if out is not None:
         results.save(out, chart=chart)
@@ -201,17 +206,18 @@ def _check_context(todo: list[tuple], lengths: list[int], limit: int | None) -> 
 
 
 def _backend(name: str, spec: ModelSpec, settings: GenerationSettings, fmt: str, tokenizer: Any, device: str,
-             dtype: str) -> Any:
+             dtype: str, batch_size: int) -> Any:
     if name == "vllm":
         from ecellm.evaluation.backends import VllmBackend
 
-        return VllmBackend(spec, settings, dtype)
+        return VllmBackend(spec, settings, dtype, stop_strings=settings.stop_strings(fmt))
     from ecellm.evaluation.backends import TransformersBackend
     from ecellm.evaluation.models import load_model
 
     loaded = load_model(spec, device=device, dtype=dtype)
     loaded.tokenizer = tokenizer
-    return TransformersBackend(loaded, settings, add_special_tokens=adds_special_tokens(fmt))
+    return TransformersBackend(loaded, settings, add_special_tokens=adds_special_tokens(fmt),
+                               stop_strings=settings.stop_strings(fmt), max_rows=batch_size)
 
 
 def _score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str], records: list[dict], fmt: str,
@@ -241,8 +247,8 @@ def _published(published: str | Path | bool | None) -> Published | None:
     return load_published(None if published in (None, True) else published)
 
 
-def _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size, data, config,
-          splits, rows, max_samples, modes, n_resamples, confidence, seed, encoder: Encoder | None,
+def _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size, checkpoint_every,
+          data, config, splits, rows, max_samples, modes, n_resamples, confidence, seed, encoder: Encoder | None,
           stats: GenerationStats, reused: int, seconds: float, cache: PredictionCache) -> dict[str, Any]:
     return {
         "model": {**spec.as_dict(), "fingerprint": model_id},
@@ -254,6 +260,7 @@ def _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, 
         "device": device,
         "dtype": dtype,
         "batch_size": batch_size,
+        "checkpoint_every": checkpoint_every or CHECKPOINT_BATCHES * batch_size,
         "data": {"source": data_name(data), "config": config,
                  "splits": list(splits), "tasks": sorted({t for t, _ in rows}), "max_samples": max_samples,
                  "rows": {f"{t}.{s}": len(r) for (t, s), r in rows.items()}},

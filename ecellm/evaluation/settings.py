@@ -19,13 +19,19 @@ REFERENCE_TOP_P = 0.95
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    """How answers are generated. ``max_new_tokens=None`` means each task's own budget (100 for all)."""
+    """How answers are generated. ``max_new_tokens=None`` means each task's own budget (100 for all).
+
+    ``stop_at_marker``: a row stops once its new text repeats the prompt format's response marker
+    (:func:`ecinstruct.prompts.response_marker`). Both scoring modes cut the answer there, so scores are
+    unchanged; only the raw text after the marker is not generated. The reference runs to EOS or budget.
+    """
 
     max_new_tokens: int | None = None
     do_sample: bool = False
     temperature: float | None = None
     top_p: float | None = None
     seed: int = 0
+    stop_at_marker: bool = True
 
     def __post_init__(self) -> None:
         if self.max_new_tokens is not None and self.max_new_tokens < 1:
@@ -40,6 +46,12 @@ class GenerationSettings:
         """The reference's LoRA-path sampling: temperature 0.15, top-p 0.95, one beam."""
         return cls(**{"do_sample": True, "temperature": REFERENCE_TEMPERATURE, "top_p": REFERENCE_TOP_P,
                       **overrides})
+
+    def stop_strings(self, prompt_format: str) -> tuple[str, ...]:
+        """Strings that end a row early under these settings."""
+        from ecinstruct.prompts import response_marker
+
+        return (response_marker(prompt_format),) if self.stop_at_marker else ()
 
     def budget(self, task_budget: int) -> int:
         """New-token budget for a task."""
