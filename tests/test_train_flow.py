@@ -148,3 +148,55 @@ def test_resume_after_interruption(tiny_model, built_folder, tmp_path, monkeypat
     state = json.loads((out / "checkpoint-4" / "trainer_state.json").read_text())
     assert result.summary["global_step"] == 4
     assert [e["step"] for e in state["log_history"] if "loss" in e] == [1, 2, 3, 4]
+
+
+def test_cpu_loss_projects_only_answer_positions_with_the_same_loss_and_gradients(tiny_model, built_folder,
+                                                                                  monkeypatch):
+    """ECellmSFTTrainer: the LM head sees only supervised positions on CPU; loss and LoRA gradients are
+    those of stock TRL (which projects every position there)."""
+    from peft import LoraConfig
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+    from trl.trainer import utils as trl_utils
+
+    from ecellm.training.config import ECeLLMArguments
+    from ecellm.training.data import load_rows, to_prompt_completion
+    from ecellm.training.trainer import ECellmSFTTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    rows = load_rows(str(built_folder), "default", ("train",), ECeLLMArguments())["train"].select(range(4))
+    data = to_prompt_completion(rows, "alpaca", tokenizer, 2048)
+    projected: list[int] = []
+    kernel = trl_utils._ChunkedLogProbFunction
+    original_apply = kernel.apply
+
+    def spy(hidden, *args):
+        projected.append(hidden.shape[0])
+        return original_apply(hidden, *args)
+
+    monkeypatch.setattr(kernel, "apply", spy)
+
+    def loss_and_grads(trainer_class):
+        torch.manual_seed(0)
+        args = SFTConfig(output_dir="unused", bf16=False, use_cpu=True, report_to="none", max_length=None,
+                         padding_free=True, per_device_train_batch_size=4)
+        lora = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"],
+                          task_type="CAUSAL_LM")
+        trainer = trainer_class(model=str(tiny_model), args=args, train_dataset=data, processing_class=tokenizer,
+                                peft_config=lora)
+        batch = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+        trainer.model.train()
+        loss = trainer.compute_loss(trainer.model, dict(batch))
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+        return loss.item(), grads, batch
+
+    stock_loss, stock_grads, batch = loss_and_grads(SFTTrainer)
+    ours_loss, ours_grads, _ = loss_and_grads(ECellmSFTTrainer)
+    supervised = int((batch["labels"][:, 1:] != -100).sum())
+    assert projected == [batch["input_ids"].shape[1] - 1, supervised]  # stock: every position; ours: answers
+    assert supervised < (batch["input_ids"].shape[1] - 1) / 2
+    assert ours_loss == pytest.approx(stock_loss, rel=1e-5)
+    assert stock_grads.keys() == ours_grads.keys() and len(ours_grads) == 8
+    for name, grad in stock_grads.items():
+        torch.testing.assert_close(ours_grads[name], grad, rtol=1e-4, atol=1e-6)

@@ -41,11 +41,12 @@ def train(recipe: str | os.PathLike | None = "XS", *, args: list[str] | None = N
 
 def run(recipe: Recipe) -> TrainResult:
     from transformers import AutoTokenizer
-    from trl import SFTTrainer, get_quantization_config
+    from trl import get_quantization_config
 
     from ecellm.models import resolve_model_path
     from ecellm.training.callbacks import TaskEvalCallback
     from ecellm.training.data import load_rows, task_eval_rows, to_prompt_completion
+    from ecellm.training.trainer import ECellmSFTTrainer
 
     script, cfg, model_args, ours = recipe.script, recipe.training, recipe.model, recipe.ecellm
     model_path = resolve_model_path(model_args.model_name_or_path or "")
@@ -69,7 +70,7 @@ def run(recipe: Recipe) -> TrainResult:
     if cfg.padding_free and not cfg.packing and fit_length:
         cfg.max_length = None  # rows already fit; TRL refuses max_length with padding-free batches without packing
 
-    trainer = SFTTrainer(model=model_path, args=cfg, train_dataset=train_ds, eval_dataset=eval_ds,
+    trainer = ECellmSFTTrainer(model=model_path, args=cfg, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tokenizer, peft_config=peft_config,
                          quantization_config=get_quantization_config(model_args))
     _check_adapted(trainer.model, expected)
