@@ -34,7 +34,8 @@ def test_two_process_data_parallel_run_saves_one_adapter(tmp_path, built_folder)
            "-m", "ecellm.cli", "train", "--recipe", "XS", "--model_name_or_path", str(model),
            "--dataset_name", str(built_folder), "--output_dir", str(out), "--max_steps", "2",
            "--eval_strategy", "no", "--save_strategy", "no", "--per_device_train_batch_size", "2",
-           "--effective_batch_size", "8", "--max_train_samples", "16"]
+           "--effective_batch_size", "8", "--max_train_samples", "16",
+           "--lora_target_modules", "q_proj", "v_proj", "lm_head"]  # the paper's head adapter, under DDP too
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     # Own process group: on a hang, the ranks (grandchildren) are killed too, not left running.
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -49,4 +50,6 @@ def test_two_process_data_parallel_run_saves_one_adapter(tmp_path, built_folder)
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["world_size"] == 2 and summary["effective_batch_size"] == 8 and summary["global_step"] == 2
     assert (out / "adapter_model.safetensors").is_file()
+    assert sorted(json.loads((out / "adapter_config.json").read_text())["target_modules"]) == [
+        "lm_head", "q_proj", "v_proj"]
     assert not list(out.glob("*rank*")) and not list(out.glob("checkpoint-*"))

@@ -150,13 +150,31 @@ def test_resume_after_interruption(tiny_model, built_folder, tmp_path, monkeypat
     assert [e["step"] for e in state["log_history"] if "loss" in e] == [1, 2, 3, 4]
 
 
+def loss_and_grads(trainer_class, model_path, data, tokenizer, **trainer_kwargs):
+    """One padding-free batch of 4 rows through ``compute_loss`` and ``backward`` (LoRA on q/v, no dropout)."""
+    from peft import LoraConfig
+    from trl import SFTConfig
+
+    torch.manual_seed(0)
+    args = SFTConfig(output_dir="unused", bf16=False, use_cpu=True, report_to="none", max_length=None,
+                     padding_free=True, per_device_train_batch_size=4)
+    lora = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+    trainer = trainer_class(model=str(model_path), args=args, train_dataset=data, processing_class=tokenizer,
+                            peft_config=lora, **trainer_kwargs)
+    batch = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    trainer.model.train()
+    loss = trainer.compute_loss(trainer.model, dict(batch))
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+    return loss.item(), grads, batch
+
+
 def test_cpu_loss_projects_only_answer_positions_with_the_same_loss_and_gradients(tiny_model, built_folder,
                                                                                   monkeypatch):
     """ECellmSFTTrainer: the LM head sees only supervised positions on CPU; loss and LoRA gradients are
     those of stock TRL (which projects every position there)."""
-    from peft import LoraConfig
     from transformers import AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
     from trl.trainer import utils as trl_utils
 
     from ecellm.training.config import ECeLLMArguments
@@ -176,23 +194,8 @@ def test_cpu_loss_projects_only_answer_positions_with_the_same_loss_and_gradient
 
     monkeypatch.setattr(kernel, "apply", spy)
 
-    def loss_and_grads(trainer_class):
-        torch.manual_seed(0)
-        args = SFTConfig(output_dir="unused", bf16=False, use_cpu=True, report_to="none", max_length=None,
-                         padding_free=True, per_device_train_batch_size=4)
-        lora = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"],
-                          task_type="CAUSAL_LM")
-        trainer = trainer_class(model=str(tiny_model), args=args, train_dataset=data, processing_class=tokenizer,
-                                peft_config=lora)
-        batch = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
-        trainer.model.train()
-        loss = trainer.compute_loss(trainer.model, dict(batch))
-        loss.backward()
-        grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
-        return loss.item(), grads, batch
-
-    stock_loss, stock_grads, batch = loss_and_grads(SFTTrainer)
-    ours_loss, ours_grads, _ = loss_and_grads(ECellmSFTTrainer)
+    stock_loss, stock_grads, batch = loss_and_grads(SFTTrainer, tiny_model, data, tokenizer)
+    ours_loss, ours_grads, _ = loss_and_grads(ECellmSFTTrainer, tiny_model, data, tokenizer)
     supervised = int((batch["labels"][:, 1:] != -100).sum())
     assert projected == [batch["input_ids"].shape[1] - 1, supervised]  # stock: every position; ours: answers
     assert supervised < (batch["input_ids"].shape[1] - 1) / 2
@@ -200,3 +203,58 @@ def test_cpu_loss_projects_only_answer_positions_with_the_same_loss_and_gradient
     assert stock_grads.keys() == ours_grads.keys() and len(ours_grads) == 8
     for name, grad in stock_grads.items():
         torch.testing.assert_close(ours_grads[name], grad, rtol=1e-4, atol=1e-6)
+
+
+def test_output_head_adapter_trains_with_the_stock_loss(tiny_model, built_folder):
+    """The paper's lm_head LoRA: at init (B = 0) the loss and the other adapters' gradients are stock TRL's,
+    and the head's own adapter gets a gradient."""
+    from transformers import AutoTokenizer
+    from trl import SFTTrainer
+
+    from ecellm.training.config import ECeLLMArguments
+    from ecellm.training.data import load_rows, to_prompt_completion
+    from ecellm.training.trainer import ECellmSFTTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    rows = load_rows(str(built_folder), "default", ("train",), ECeLLMArguments())["train"].select(range(4))
+    data = to_prompt_completion(rows, "alpaca", tokenizer, 2048)
+    stock_loss, stock_grads, _ = loss_and_grads(SFTTrainer, tiny_model, data, tokenizer)
+    head_loss, head_grads, _ = loss_and_grads(ECellmSFTTrainer, tiny_model, data, tokenizer, output_head="lm_head")
+    assert head_loss == pytest.approx(stock_loss, rel=1e-5)
+    head_params = {n for n in head_grads if ".lm_head." in n}
+    assert head_params == {"base_model.model.lm_head.lora_A.default.weight",
+                           "base_model.model.lm_head.lora_B.default.weight"}
+    assert head_grads["base_model.model.lm_head.lora_B.default.weight"].abs().sum() > 0
+    for name, grad in stock_grads.items():
+        torch.testing.assert_close(head_grads[name], grad, rtol=1e-4, atol=1e-6)
+
+
+def test_recipe_with_lm_head_saves_reloads_and_merges_the_head_adapter(tiny_model, built_folder, tmp_path):
+    from peft import PeftModel
+    from peft.tuners.lora import LoraLayer
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    import ecellm
+
+    result = ecellm.train("XS", model_name_or_path=str(tiny_model), dataset_name=str(built_folder),
+                          output_dir=str(tmp_path / "out"), max_steps=2, save_merged=True,
+                          lora_target_modules=["q_proj", "v_proj", "lm_head"], **FAST)
+    config = json.loads((result.adapter_dir / "adapter_config.json").read_text())
+    assert sorted(config["target_modules"]) == ["lm_head", "q_proj", "v_proj"]
+    weights = load_file(result.adapter_dir / "adapter_model.safetensors")
+    assert all(".lora_" in k for k in weights)  # not the frozen head itself
+    head_b = next(v for k, v in weights.items() if "lm_head.lora_B" in k)
+    assert head_b.abs().sum() > 0  # trained away from its zero init
+    assert sorted(result.summary["lora"]["target_modules"]) == ["lm_head", "q_proj", "v_proj"]
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model)
+    frozen_head = base.lm_head.weight.detach().clone()
+    reloaded = PeftModel.from_pretrained(base, result.adapter_dir).eval()
+    assert isinstance(reloaded.get_output_embeddings(), LoraLayer)
+    torch.testing.assert_close(reloaded.get_output_embeddings().lora_B["default"].weight, head_b)
+    merged = AutoModelForCausalLM.from_pretrained(result.merged_dir).eval()
+    ids = torch.tensor([[1, 2, 3, 4, 5]])
+    with torch.no_grad():
+        torch.testing.assert_close(merged(ids).logits, reloaded(input_ids=ids).logits, rtol=1e-4, atol=1e-4)
+        assert not torch.allclose(merged.lm_head.weight, frozen_head)

@@ -7,7 +7,13 @@ from transformers import AutoConfig
 
 from ecellm.models import tiny_config_kwargs
 from ecellm.training import RecipeError, TargetModuleError, load_recipe, shipped_recipes
-from ecellm.training.targets import adapts_output_head, expected_count, meta_model, validate_targets
+from ecellm.training.targets import (
+    adapts_output_head,
+    expected_count,
+    meta_model,
+    split_output_head,
+    validate_targets,
+)
 
 # The transformers architecture (model_type) of each shipped recipe's base model.
 ARCHITECTURES = {"XS": "llama", "S": "phi", "M": "mistral", "L": "llama", "M-qlora": "mistral",
@@ -32,8 +38,10 @@ def test_recipe_parses_and_targets_exist(name):
     skeleton = tiny_skeleton(ARCHITECTURES[name])
     targets = validate_targets(skeleton, recipe.model.lora_target_modules, ARCHITECTURES[name])
     layers = skeleton.config.num_hidden_layers
-    assert expected_count(skeleton, targets) == layers * len(targets)  # every projection of every layer
-    assert not adapts_output_head(skeleton, targets)
+    head = adapts_output_head(skeleton, targets)
+    assert head == (name in PAPER)  # the paper adapts lm_head; the other recipes leave it frozen
+    # every projection of every layer (+ the head)
+    assert expected_count(skeleton, targets) == layers * (len(targets) - head) + head
 
 
 @pytest.mark.parametrize("name", sorted(PAPER))
@@ -47,6 +55,7 @@ def test_paper_hyperparameters(name):
     assert (r.ecellm.effective_batch_size, r.training.num_train_epochs, r.training.max_length) == (128, 3, 2048)
     assert r.training.load_best_model_at_end and r.training.eval_strategy.value == "epoch"
     assert r.training.padding_free and r.training.per_device_train_batch_size > 1
+    assert "lm_head" in r.model.lora_target_modules
 
 
 def test_precedence_file_then_overrides_then_cli():
@@ -90,13 +99,20 @@ def test_targets_matching_nothing_fail_clearly(targets):
         validate_targets(skeleton, targets, "mistral")
 
 
-def test_lm_head_target_is_refused_before_loading_weights(tmp_path):
+def test_lm_head_target_is_split_off_for_our_trainer_and_refused_when_tied(tmp_path):
     from ecellm.training.run import _lora_config
 
-    AutoConfig.for_model("llama", **tiny_config_kwargs()).save_pretrained(tmp_path)
     recipe = load_recipe("XS", {"lora_target_modules": ["q_proj", "lm_head"]})
-    with pytest.raises(TargetModuleError, match="lm_head"):
-        _lora_config(str(tmp_path), recipe.model, recipe.training)
+    AutoConfig.for_model("llama", **tiny_config_kwargs()).save_pretrained(tmp_path / "untied")
+    peft_config, expected, head = _lora_config(str(tmp_path / "untied"), recipe.model, recipe.training)
+    assert (sorted(peft_config.target_modules), head) == (["q_proj"], "lm_head")
+    assert expected == AutoConfig.from_pretrained(tmp_path / "untied").num_hidden_layers + 1
+    tied = {**tiny_config_kwargs(), "tie_word_embeddings": True}
+    AutoConfig.for_model("llama", **tied).save_pretrained(tmp_path / "tied")
+    with pytest.raises(TargetModuleError, match="tie_word_embeddings"):
+        _lora_config(str(tmp_path / "tied"), recipe.model, recipe.training)
+    with pytest.raises(TargetModuleError, match="list the modules"):
+        split_output_head(tiny_skeleton("llama"), ".*(q_proj|lm_head)")
 
 
 def test_cli_rejects_unknown_option():

@@ -55,7 +55,7 @@ def run(recipe: Recipe) -> TrainResult:
     _set_accumulation(cfg, ours.effective_batch_size)
     tokenizer = AutoTokenizer.from_pretrained(model_path, revision=model_args.model_revision,
                                               trust_remote_code=cfg.trust_remote_code)
-    peft_config, expected = _lora_config(model_path, model_args, cfg)
+    peft_config, expected, output_head = _lora_config(model_path, model_args, cfg)
 
     evaluating = cfg.eval_strategy != "no"
     splits = (script.dataset_train_split, script.dataset_test_split) if evaluating else (script.dataset_train_split,)
@@ -72,7 +72,7 @@ def run(recipe: Recipe) -> TrainResult:
 
     trainer = ECellmSFTTrainer(model=model_path, args=cfg, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tokenizer, peft_config=peft_config,
-                         quantization_config=get_quantization_config(model_args))
+                         quantization_config=get_quantization_config(model_args), output_head=output_head)
     _check_adapted(trainer.model, expected)
     if ours.task_eval_samples and evaluating:
         trainer.add_callback(TaskEvalCallback(trainer, task_eval_rows(rows[splits[1]], ours.task_eval_samples),
@@ -116,31 +116,22 @@ def _set_accumulation(cfg, effective_batch_size: int | None) -> None:
 
 
 def _lora_config(model_path: str, model_args, cfg):
-    """TRL's LoRA config with targets mapped and validated on the real architecture (meta device, no weights)."""
+    """TRL's LoRA config with targets mapped and validated on the real architecture (meta device, no weights),
+    the output head split off (our trainer adapts it itself), and how many modules must end up adapted."""
     from transformers import AutoConfig
     from trl import get_peft_config
 
-    from ecellm.training.targets import (
-        TargetModuleError,
-        adapts_output_head,
-        expected_count,
-        meta_model,
-        validate_targets,
-    )
+    from ecellm.training.targets import expected_count, meta_model, split_output_head, validate_targets
 
     peft_config = get_peft_config(model_args)
     if peft_config is None:
-        return None, 0
+        return None, 0, None
     config = AutoConfig.from_pretrained(model_path, revision=model_args.model_revision,
                                         trust_remote_code=cfg.trust_remote_code)
     skeleton = meta_model(config)
-    peft_config.target_modules = validate_targets(skeleton, model_args.lora_target_modules, config.model_type)
-    if adapts_output_head(skeleton, peft_config.target_modules):
-        raise TargetModuleError(
-            "a LoRA adapter on the output head (lm_head) cannot be trained with TRL's SFTTrainer: its loss reads "
-            "lm_head.weight directly (fused LM head), so TRL refuses such an adapter. Remove lm_head from "
-            "lora_target_modules (the shipped recipes adapt every projection of every layer).")
-    return peft_config, expected_count(skeleton, peft_config.target_modules)
+    targets = validate_targets(skeleton, model_args.lora_target_modules, config.model_type)
+    peft_config.target_modules, head = split_output_head(skeleton, targets)
+    return peft_config, expected_count(skeleton, targets), head
 
 
 def _check_adapted(model, expected: int) -> None:

@@ -117,6 +117,27 @@ def adapts_output_head(model: nn.Module, targets: list[str] | str) -> bool:
     return any(_matches(name, t) for t in targets)
 
 
+def split_output_head(model: nn.Module, targets: list[str] | str) -> tuple[list[str] | str, str | None]:
+    """``targets`` without the output head, and the head's module name when they adapt it.
+
+    The head is adapted separately (see :mod:`ecellm.training.trainer`). A head whose weight is tied to the
+    input embeddings is refused: merging its LoRA would change the embeddings too.
+    """
+    if not adapts_output_head(model, targets):
+        return targets, None
+    head = model.get_output_embeddings()
+    name = next(n for n, m in model.named_modules() if m is head)
+    if isinstance(targets, str):
+        raise TargetModuleError(f"the target pattern {targets!r} matches the output head {name!r}; list the "
+                                "modules instead (e.g. [q_proj, v_proj, lm_head]) so the head can be adapted")
+    text_config = model.config.get_text_config()
+    if getattr(text_config, "tie_word_embeddings", False):
+        raise TargetModuleError(f"{name!r} shares its weight with the input embeddings (tie_word_embeddings) in "
+                                f"{type(model).__name__}: a LoRA there cannot be merged without changing the "
+                                f"embeddings. Remove {name!r} from lora_target_modules")
+    return [t for t in targets if not _matches(name, t)], name
+
+
 def adapted_count(model: nn.Module) -> int:
     """Modules carrying a LoRA adapter after PEFT wrapped the model."""
     from peft.tuners.lora import LoraLayer

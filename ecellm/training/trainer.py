@@ -1,21 +1,28 @@
-"""TRL's ``SFTTrainer`` with the LM head projecting only supervised positions on every device.
+"""TRL's ``SFTTrainer``, made to train the paper's recipe efficiently: answer positions only, adapted head.
 
-TRL's fused LM head scores only the positions whose label is not -100 on Triton devices (CUDA/XPU), but on
-any other device it scores *every* position, to keep tile shapes fixed for graph compilers (Neuron). On an
-eager CPU that costs a vocabulary-sized projection (done twice: forward, and again in the backward) plus
-entropy for each prompt token the loss then masks out, which made our prompt-masked training slower than
-the reference's plain cross-entropy (measured: 0.65x on SmolLM2-135M, 0.23x on the tiny model). For the
-duration of each ``compute_loss`` we let TRL take its compact path on CPU too; the kernel itself is
-untouched (it picks Triton or its PyTorch tiles from its own check). Loss, gradients and metrics are the
-same numbers, the positions are only selected earlier (tested).
+1. The LM head projects only supervised positions on every device. TRL's fused LM head does so on Triton
+   devices (CUDA/XPU) but on any other device scores *every* position, to keep tile shapes fixed for graph
+   compilers (Neuron). On an eager CPU that costs a vocabulary-sized projection (forward, and again in the
+   backward) plus entropy for each prompt token the loss then masks out: prompt-masked training became
+   slower than the reference's plain cross-entropy (measured: 0.91x on SmolLM2-135M, 0.32x on the tiny
+   model). For the duration of each ``compute_loss`` we let TRL take its compact path on CPU too; the
+   kernel itself is untouched. Loss, gradients and metrics are the same numbers (tested).
+2. A LoRA adapter on the output head (the paper adapts ``lm_head``). TRL computes the loss from
+   ``lm_head.weight`` directly, so it refuses such an adapter. Here the head's LoRA is added to the same
+   adapter after TRL set the model up, and the loss then runs the model's own forward with a boolean
+   ``logits_to_keep`` = the supervised positions: the head module (with its adapter and dropout) projects
+   only those, and the cross-entropy is TRL's (sum over answer tokens / answer tokens in the batch).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import warnings
 from collections.abc import Iterator
 
+import torch
 from trl import SFTTrainer
 
 logger = logging.getLogger(__name__)
@@ -40,10 +47,72 @@ def compact_fused_head() -> Iterator[None]:
         trl_utils._use_triton = original
 
 
+def add_head_adapter(peft_model, head_name: str) -> None:
+    """Add a LoRA on the output head to the model's ``default`` adapter, with the same r/alpha/dropout."""
+    from peft import LoraConfig, inject_adapter_in_model
+
+    configs = peft_model.peft_config  # shared with the tuner: injection writes into it, restored below
+    main = configs["default"]
+    head = LoraConfig(r=main.r, lora_alpha=main.lora_alpha, lora_dropout=main.lora_dropout, bias=main.bias,
+                      use_rslora=main.use_rslora, init_lora_weights=main.init_lora_weights,
+                      target_modules=[head_name])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
+        inject_adapter_in_model(head, peft_model.get_base_model(), adapter_name="default")
+    main.target_modules = {*main.target_modules, head_name}
+    configs["default"] = main
+    # PEFT counts lm_head as an embedding layer and would also save the whole frozen head with every
+    # checkpoint (~260 MB for Mistral-7B); the base model has it, so only the LoRA weights are saved.
+    peft_model.save_pretrained = functools.partial(peft_model.save_pretrained, save_embedding_layers=False)
+
+
 class ECellmSFTTrainer(SFTTrainer):
-    """``SFTTrainer`` whose loss projects only answer (supervised) positions through the LM head on CPU too."""
+    """``SFTTrainer`` whose loss projects only answer positions through the LM head on every device, and
+    which can train a LoRA on the output head (``output_head``: its module name, e.g. ``lm_head``)."""
+
+    def __init__(self, *args, output_head: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.output_head = output_head
+        if output_head is not None:
+            add_head_adapter(self.model, output_head)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.output_head is not None:
+            return self._adapted_head_loss(model, inputs, return_outputs, num_items_in_batch)
         with compact_fused_head():
             return super().compute_loss(model, inputs, return_outputs=return_outputs,
                                         num_items_in_batch=num_items_in_batch)
+
+    def _adapted_head_loss(self, model, inputs, return_outputs, num_items_in_batch):
+        """Next-token cross-entropy on answer tokens, the head run as a module on those positions only."""
+        labels = inputs["labels"]
+        # Position t predicts token t+1: keep the positions whose next token is supervised (a boolean
+        # ``logits_to_keep`` makes the model return only those rows of logits, flattened).
+        keep = torch.nn.functional.pad(labels[:, 1:] != -100, (0, 1), value=False)
+        forward = {k: v for k, v in inputs.items() if k != "labels"}
+        outputs = model(**forward, use_cache=False, logits_to_keep=keep)
+        logits, targets = outputs.logits.float(), labels[:, 1:][keep[:, :-1]]
+        mask = torch.ones_like(targets, dtype=torch.bool)
+        total = torch.nn.functional.cross_entropy(logits, targets, reduction="sum")
+        tokens = mask.sum() if num_items_in_batch is None else num_items_in_batch
+        loss = total / torch.as_tensor(tokens).clamp(min=1)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes  # like TRL: DDP averages the gradients across ranks
+        self._log_token_metrics(logits.detach(), targets, mask, inputs)
+        return (loss, outputs) if return_outputs else loss
+
+    def _log_token_metrics(self, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, inputs) -> None:
+        """The metrics TRL logs: mean entropy and top-1 accuracy over answer tokens, trained tokens so far."""
+        mode = "train" if self.model.training else "eval"
+        log_probs = logits.log_softmax(dim=-1)
+        entropy = -(log_probs.exp() * log_probs).sum(dim=-1)
+        gather = self.accelerator.gather_for_metrics
+        valid = gather(mask.sum()).sum()
+        entropy_sum = gather((entropy * mask).sum()).sum()
+        correct = gather(((logits.argmax(dim=-1) == targets) & mask).sum()).sum()
+        self._metrics[mode]["entropy"].append((entropy_sum / valid).item() if valid > 0 else 0.0)
+        self._metrics[mode]["mean_token_accuracy"].append((correct / valid).item() if valid > 0 else 0.0)
+        if mode == "train":
+            local = inputs["attention_mask"].sum() if "attention_mask" in inputs else inputs["position_ids"].numel()
+            self._total_train_tokens += int(gather(torch.as_tensor(local, device=mask.device)).sum())
+        self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
