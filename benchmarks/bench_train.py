@@ -12,7 +12,7 @@ Both train the same LoRA (r 16, alpha 16, dropout 0.1, the seven projections) on
 embedded ECInstruct sample, one after the other in one process, and report trained tokens/s:
 non-padding tokens (prompt + answer + EOS) divided by the Trainer's ``train_runtime``.
 
-Usage: ``python benchmarks/bench_train.py [--model tiny|smollm2|PATH] [--rows 64]``
+Usage: ``python benchmarks/bench_train.py [--model tiny|smollm2|PATH] [--rows 64] [--lm-head]``
 (``tiny`` = a random 2-layer Llama, hidden 64, with the real SmolLM2 tokenizer).
 """
 
@@ -56,9 +56,10 @@ def reference_features(data: Dataset, tokenizer) -> Dataset:
     return data.map(encode, remove_columns=data.column_names)
 
 
-def run_reference(model_path: str, data: Dataset, tokenizer, out: Path) -> float:
+def run_reference(model_path: str, data: Dataset, tokenizer, out: Path, head: bool = False) -> float:
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
-    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=16, lora_dropout=0.1, target_modules=TARGETS,
+    targets = TARGETS + ["lm_head"] * head  # the paper adapts the head: full logits through its LoRA
+    model = get_peft_model(model, LoraConfig(r=16, lora_alpha=16, lora_dropout=0.1, target_modules=targets,
                                              task_type="CAUSAL_LM"))
     args = TrainingArguments(output_dir=str(out), per_device_train_batch_size=1, gradient_accumulation_steps=BATCH,
                              learning_rate=1e-4, lr_scheduler_type="cosine", num_train_epochs=1, use_cpu=True,
@@ -71,7 +72,7 @@ def run_reference(model_path: str, data: Dataset, tokenizer, out: Path) -> float
 
 
 def run_ours(model_path: str, data: Dataset, tokenizer, out: Path, stock_trl: bool = False,
-             micro_batch: int | None = None, **batching) -> float:
+             micro_batch: int | None = None, head: bool = False, **batching) -> float:
     from trl import SFTTrainer, get_peft_config
 
     from ecellm.training.trainer import ECellmSFTTrainer
@@ -83,8 +84,9 @@ def run_ours(model_path: str, data: Dataset, tokenizer, out: Path, stock_trl: bo
                                 "eval_strategy": "no", "save_strategy": "no", "disable_tqdm": True,
                                 "lora_target_modules": TARGETS, "max_length": None})
     trainer_class = SFTTrainer if stock_trl else ECellmSFTTrainer
+    extra = {"output_head": "lm_head"} if head else {}  # as ecellm.train does for a recipe naming lm_head
     trainer = trainer_class(model=model_path, args=recipe.training, train_dataset=data, processing_class=tokenizer,
-                         peft_config=get_peft_config(recipe.model))
+                            peft_config=get_peft_config(recipe.model), **extra)
     return trainer.train().metrics["train_runtime"]
 
 
@@ -92,6 +94,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="tiny", help="tiny, smollm2, or a model folder")
     parser.add_argument("--rows", type=int, default=64, help="training rows (a multiple of 8)")
+    parser.add_argument("--lm-head", action="store_true",
+                        help="both sides also LoRA-adapt lm_head, as the paper does (models with an untied head)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     work = Path(tempfile.mkdtemp(prefix="bench-train-"))
@@ -104,15 +108,18 @@ def main() -> None:
     data = to_prompt_completion(rows, "alpaca")
     tokens = sum(len(tokenizer(r["prompt"] + r["completion"])["input_ids"]) + 1 for r in data)
 
-    results = {"reference": run_reference(model_path, data, tokenizer, work / "ref"),
-               "ours_padding_free": run_ours(model_path, data, tokenizer, work / "pf", padding_free=True),
-               "ours_padding_free_stock_trl_head": run_ours(model_path, data, tokenizer, work / "pfs", stock_trl=True,
-                                                            padding_free=True),
+    head = args.lm_head
+    results = {"reference": run_reference(model_path, data, tokenizer, work / "ref", head),
+               "ours_padding_free": run_ours(model_path, data, tokenizer, work / "pf", padding_free=True, head=head),
                "ours_micro_batch_8": run_ours(model_path, data, tokenizer, work / "pf8", micro_batch=8,
-                                              padding_free=True),
+                                              padding_free=True, head=head),
                "ours_length_grouped": run_ours(model_path, data, tokenizer, work / "lg", padding_free=False,
-                                               train_sampling_strategy="group_by_length")}
-    report = {"model": args.model, "rows": args.rows, "trained_tokens": tokens, "threads": torch.get_num_threads(),
+                                               train_sampling_strategy="group_by_length", head=head)}
+    if not head:  # stock TRL refuses a head adapter
+        results["ours_padding_free_stock_trl_head"] = run_ours(model_path, data, tokenizer, work / "pfs",
+                                                               stock_trl=True, padding_free=True)
+    report = {"model": args.model, "rows": args.rows, "lm_head_adapted": head, "trained_tokens": tokens,
+              "threads": torch.get_num_threads(),
               "cpu": platform.processor() or platform.machine()}
     for name, seconds in results.items():
         report[name] = {"seconds": round(seconds, 2), "tokens_per_s": round(tokens / seconds, 1)}
