@@ -79,7 +79,9 @@ class ECellmSFTTrainer(SFTTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.output_head is not None:
             return self._adapted_head_loss(model, inputs, return_outputs, num_items_in_batch)
-        with compact_fused_head():
+        # Under torch.compile keep TRL's fixed shapes: a varying number of positions would recompile.
+        compact = contextlib.nullcontext() if self.args.torch_compile else compact_fused_head()
+        with compact:
             return super().compute_loss(model, inputs, return_outputs=return_outputs,
                                         num_items_in_batch=num_items_in_batch)
 
