@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +19,17 @@ def _free_port() -> int:
     with socket.socket() as sock:  # a fixed port can be taken by another run on the same machine
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _kill_tree(pid: int) -> None:
+    """Kill the launcher and every process under it: torchrun starts its ranks in their own sessions, so
+    killing the launcher's group would leave a hung rank holding our pipes open."""
+    import psutil  # an accelerate dependency
+
+    launcher = psutil.Process(pid)
+    for process in [*launcher.children(recursive=True), launcher]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
 
 
 def test_two_process_data_parallel_run_saves_one_adapter(tmp_path, built_folder):
@@ -43,7 +54,7 @@ def test_two_process_data_parallel_run_saves_one_adapter(tmp_path, built_folder)
     try:
         _, stderr = proc.communicate(timeout=240)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        _kill_tree(proc.pid)
         _, stderr = proc.communicate()
         pytest.fail(f"2-process run hung; last output:\n{stderr[-3000:]}")
     assert proc.returncode == 0, stderr[-3000:]

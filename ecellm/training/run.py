@@ -92,6 +92,9 @@ def run(recipe: Recipe) -> TrainResult:
         if merged:
             trainer.model.merge_and_unload().save_pretrained(merged)
             tokenizer.save_pretrained(merged)
+    # Every rank's last collective must be finished before the group is destroyed: torch's gloo backend can
+    # deadlock when its worker thread frees a gathered tensor (needs the GIL) while the main thread joins it.
+    trainer.accelerator.wait_for_everyone()
     trainer.end()
     logger.info("adapter, tokenizer and %s saved to %s", SUMMARY_FILE, out)
     return TrainResult(output_dir=out, adapter_dir=out, merged_dir=merged, metrics=output.metrics, summary=summary)
