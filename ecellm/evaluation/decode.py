@@ -5,7 +5,8 @@ its longest prompt. Here prompts are prefilled in groups of similar length, deco
 together, and a row that emits EOS, reaches its budget or writes a stop string leaves at once
 (``DynamicCache.batch_select_indices``); queued prompts are prefilled and merged into the running batch
 (their cache left-padded to the running width). transformers' own ``generate_batch`` (paged continuous
-batching) was measured slower on CPU (105 s vs 82 s for 32 SmolLM2 prompts). Greedy picks are the tokens
+batching) was measured slower on CPU: 105.7 s for the benchmark's 32 SmolLM2 prompts, where ``generate`` on
+length-sorted batches took 82 s (0.39 prompts/s) and this loop takes 45 s. Greedy picks are the tokens
 ``generate`` picks; sampling uses transformers' temperature / top-p warpers with a seeded generator.
 """
 
