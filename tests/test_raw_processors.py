@@ -200,7 +200,8 @@ def esci_dir(tmp_path_factory) -> Path:
                              "product_id": pid, "product_locale": "us", "esci_label": labels[p % 4],
                              "small_version": 1, "large_version": 1, "split": split})
             title = f"Hose Reel Model {q}-{p}\n<br>Green" if p != 7 else "Manguera de jardín para el patio y la casa"
-            products.append({"product_id": pid, "product_title": title.replace("Model", "Modèl") if p == 1 else title,
+            title = title.replace("Model", "Café Model") if p == 1 else title
+            products.append({"product_id": pid, "product_title": title,
                              "product_description": None, "product_bullet_point": None, "product_brand": "Acme",
                              "product_color": None, "product_locale": "us"})
     examples.append({**examples[0], "example_id": 999, "product_locale": "es"})

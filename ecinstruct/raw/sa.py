@@ -18,6 +18,7 @@ from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.qc import TaskQC, clean_fields, dedupe, english_only, keep_if, min_words
 from ecinstruct.tasks import sa
 
+FIELDS = ("reviewerID", "reviewText", "overall")
 # 5 stars → "A: very positive" … 1 star → "E: very negative".
 RATING_TO_OPTION = {5: sa.TASK.options[0], 4: sa.TASK.options[1], 3: sa.TASK.options[2],
                     2: sa.TASK.options[3], 1: sa.TASK.options[4]}
@@ -43,10 +44,15 @@ class SAProcessor(RawProcessor):
         )
 
     def _load_categories(self, paths: list[Path], qc: TaskQC) -> dict[str, list[dict]]:
-        return {path.name: list(iter_jsonl(path, limit=self.max_reviews)) for path in paths}
+        return {path.name: self.read(path) for path in paths}
 
     def _load_single(self, paths: list[Path], qc: TaskQC) -> dict[str, list[dict]]:
-        return {paths[0].name: list(iter_jsonl(paths[0], limit=self.max_reviews))}
+        return {paths[0].name: self.read(paths[0])}
+
+    def read(self, path: Path) -> list[dict]:
+        """The first ``max_reviews`` reviews, streamed, with only the fields SA uses: memory is bounded
+        by ``max_reviews``, however large the category file (the rest of it is never read)."""
+        return [{f: r.get(f) for f in FIELDS} for r in iter_jsonl(path, limit=self.max_reviews)]
 
     def clean(self, reviews: list[dict], qc: TaskQC) -> list[dict]:
         """The QC chain of SA (shared steps), in order; each step records its drops."""

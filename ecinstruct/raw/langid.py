@@ -1,0 +1,114 @@
+"""Is a text English? The quality-control language check of the raw build.
+
+Two detectors answer the same question:
+
+* :class:`LinguaDetector` (default when ``lingua-language-detector`` is installed, the ``raw`` extra):
+  a statistical n-gram language identifier whose models ship inside its wheel (no download). It
+  compares English with the languages that actually occur in Amazon/ESCI data. A text is non-English
+  when it is mostly in a non-Latin script, or when it has at least ``min_words`` words (of letters)
+  and lingua's confidence in English is under ``english_ratio`` times that of the winning language
+  (a fixed bar on the winner's confidence fails on Romance text, where Spanish, Portuguese and French
+  share the mass; a fixed bar on English's fails on Spanish titles with English loanwords). Shorter
+  Latin-script texts ("Excellent", "typo .") cannot be told apart from French or Dutch and stay
+  English (benchmarks/bench_langid.py measures both detectors on real texts).
+* :class:`HeuristicDetector` (fallback, no dependency): non-Latin script, or foreign function words
+  outnumbering English ones. Fast and reproducible, but blind to foreign text without those words.
+
+Both treat empty text as English. The detector's name goes into the QC report, since the choice can
+change which rows are kept.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from typing import Protocol
+
+from ecinstruct.raw.qc import is_english as heuristic_is_english
+
+logger = logging.getLogger(__name__)
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+# Languages compared with English: those seen in Amazon US reviews/QA and ESCI (es, jp locales),
+# plus frequent neighbours that short English texts are confused with only rarely.
+LINGUA_LANGUAGES = ("ENGLISH", "SPANISH", "FRENCH", "GERMAN", "PORTUGUESE", "ITALIAN", "DUTCH", "JAPANESE",
+                    "CHINESE", "KOREAN", "RUSSIAN", "ARABIC", "HINDI", "TURKISH", "POLISH", "VIETNAMESE")
+
+
+class EnglishDetector(Protocol):
+    name: str
+
+    def is_english(self, text: str) -> bool: ...
+
+
+class HeuristicDetector:
+    """The built-in rule (:func:`ecinstruct.raw.qc.is_english`)."""
+
+    name = "heuristic"
+
+    def is_english(self, text: str) -> bool:
+        return heuristic_is_english(text)
+
+
+class LinguaDetector:
+    """lingua-language-detector, restricted to :data:`LINGUA_LANGUAGES`.
+
+    The lingua model is built lazily, once per process (worker processes build their own).
+    """
+
+    def __init__(self, english_ratio: float = 0.125, min_words: int = 3,
+                 languages: tuple[str, ...] = LINGUA_LANGUAGES) -> None:
+        from importlib.metadata import version
+
+        import lingua  # noqa: F401  (fail here, at construction, when the extra is missing)
+
+        self.english_ratio = english_ratio
+        self.min_words = min_words
+        self.languages = languages
+        self.name = (f"lingua {version('lingua-language-detector')} (non-English: P(English) < "
+                     f"{english_ratio:g} × P(top language) on ≥ {min_words} words, or non-Latin script)")
+
+    def is_english(self, text: str) -> bool:
+        letters = [c for c in text if c.isalpha()]
+        if not letters:
+            return True
+        if sum(c.isascii() for c in letters) / len(letters) < 0.5:  # mostly another script
+            return False
+        if len(_WORD.findall(text)) < self.min_words:
+            return True
+        values = _lingua(self.languages).compute_language_confidence_values(text)
+        english = next((v.value for v in values if v.language.name == "ENGLISH"), 0.0)
+        return not values or english >= self.english_ratio * values[0].value
+
+    def __reduce__(self):  # pickles as its settings: the model is rebuilt in the worker
+        return (LinguaDetector, (self.english_ratio, self.min_words, self.languages))
+
+
+@functools.lru_cache(maxsize=4)
+def _lingua(languages: tuple[str, ...]):
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(*(getattr(Language, name) for name in languages)).build()
+
+
+@functools.lru_cache(maxsize=1)
+def default_detector() -> EnglishDetector:
+    """lingua when installed, else the heuristic (logged once)."""
+    try:
+        return LinguaDetector()
+    except ImportError:
+        logger.warning("lingua-language-detector is not installed (pip install 'ecellm[raw]'): the English "
+                       "check uses the built-in heuristic, which can keep foreign text without common words")
+        return HeuristicDetector()
+
+
+def get_detector(name: str | None) -> EnglishDetector:
+    """``"lingua"``, ``"heuristic"`` or ``None``/``"auto"`` (lingua when installed)."""
+    if name in (None, "auto"):
+        return default_detector()
+    if name == "heuristic":
+        return HeuristicDetector()
+    if name == "lingua":
+        return LinguaDetector()
+    raise ValueError(f"unknown language detector {name!r}: expected auto, lingua or heuristic")
