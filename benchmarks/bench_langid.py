@@ -48,8 +48,10 @@ def main() -> None:
     parser.add_argument("--raw-dir", type=Path, required=True)
     parser.add_argument("--english-ratio", type=float, default=0.125)
     args = parser.parse_args()
-    detectors = {"heuristic": HeuristicDetector(), "lingua": LinguaDetector(args.english_ratio)}
-    detectors["lingua"].is_english("warm up the model")  # model loading is not throughput
+    detectors = {"heuristic": HeuristicDetector(), "lingua": LinguaDetector(args.english_ratio),
+                 "lingua-low": LinguaDetector(args.english_ratio, low_accuracy=True)}
+    for detector in detectors.values():  # model loading is not throughput
+        detector.is_english("warm up the models of every language, a long enough text to need them")
     with TABLE.open(encoding="utf-8") as handle:
         table = list(csv.DictReader(handle, delimiter="\t"))
     truth = [r["language"] == "en" for r in table]
@@ -60,13 +62,15 @@ def main() -> None:
         print(f"  {name}: accuracy {1 - len(wrong) / len(table):.3f}; wrong: {wrong}")
     for source, texts in real_texts(args.raw_dir).items():
         results = {name: timed(d, texts) for name, d in detectors.items()}
-        (h, h_s), (lg, lg_s) = results["heuristic"], results["lingua"]
-        differ = [t for t, a, b in zip(texts, h, lg, strict=True) if a != b]
-        print(f"{source}: {len(texts)} texts; non-English: heuristic {h.count(False)}, lingua {lg.count(False)}; "
-              f"disagree {len(differ)}; texts/s heuristic {len(texts) / h_s:,.0f}, lingua {len(texts) / lg_s:,.0f}")
-        for text in differ[:8]:
-            i = texts.index(text)
-            print(f"    heuristic English={h[i]}, lingua English={lg[i]}: {text[:110]!r}")
+        print(f"{source}: {len(texts)} texts, mean {sum(map(len, texts)) / len(texts):.0f} chars")
+        for name, (verdicts, seconds) in results.items():
+            print(f"  {name}: non-English {verdicts.count(False)}, {len(texts) / seconds:,.0f} texts/s")
+        shown = 0
+        for i, text in enumerate(texts):
+            answers = {name: r[0][i] for name, r in results.items()}
+            if len(set(answers.values())) > 1 and shown < 8:
+                shown += 1
+                print(f"    English? {answers}: {text[:100]!r}")
 
 
 if __name__ == "__main__":

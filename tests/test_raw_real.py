@@ -90,11 +90,8 @@ def test_ave_implicit_ood_attributes(build):
 
 
 def test_ag_pairs_variant(build):
-    # lingua calls one measurement-only answer ("the 3/4 quart canister is 4 inches in diameter …")
-    # non-English; the built-in heuristic kept all 7026 pairs and dedupe left 6826.
-    english = steps(build, "AG")[2]
-    assert english == ("english-only", 7026, 7025 if "lingua" in build.qc.tasks["AG"].steps[2].detail else 7026)
-    assert steps(build, "AG")[3] == ("dedupe", english[2], english[2] - 200)
+    assert steps(build, "AG")[2] == ("english-only", 7026, 7026)  # lingua and the heuristic agree here
+    assert steps(build, "AG")[3] == ("dedupe", 7026, 6826)
     s = build.samples["AG"]["test_ind"][0]
     assert json.loads(s["input"])["document"] == [] and s["output"]
     assert "& #" not in json.dumps(build.samples["AG"])  # tokenised entities repaired

@@ -29,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=1, help="fixes every random choice (default 1)")
     parser.add_argument("--instructions", type=Path, default=None,
                         help="instruction file of your own (default: the package's instruction sets)")
+    parser.add_argument("--num-proc", type=int, default=1,
+                        help="worker processes for per-record QC (clean-up, language ID); output does not depend on it")
+    parser.add_argument("--language-detector", choices=("auto", "lingua", "heuristic"), default="auto",
+                        help="English check: lingua (the raw extra), the built-in heuristic, or auto "
+                             "(lingua if installed)")
     parser.add_argument("--list", action="store_true", help="only list the tasks buildable from --raw-dir")
     parser.set_defaults(func=run)
 
@@ -41,13 +46,17 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.out is None:
         raise ECInstructError("build-raw needs --out DIR (the Hub-layout folder to write), or --list")
+    if args.num_proc < 1:
+        raise ECInstructError(f"--num-proc must be at least 1, got {args.num_proc}")
     from ecinstruct.export import write_hub_layout
 
     tasks = [t for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     instructions = load_instructions(args.instructions)
-    build = build_samples(args.raw_dir, tasks, Sizes.parse(args.sizes), args.seed)
+    build = build_samples(args.raw_dir, tasks, Sizes.parse(args.sizes), args.seed, num_proc=args.num_proc,
+                          language_detector=args.language_detector)
     write_hub_layout(build.rows(instructions), args.out, card_sections=build.card_sections(),
                      source_name=f"the raw sources ({', '.join(build.samples)}) via `ecinstruct build-raw`")
+    print(build.qc.markdown(times=True))
     for code, qc in build.qc.tasks.items():
         splits = ", ".join(f"{s} {n}" for s, n in qc.splits.items())
         print(f"{code}: {qc.layout} ({qc.fidelity}) → {splits}")

@@ -162,12 +162,12 @@ def n_words(text: str) -> int:
 
 # Frequent function words. English ones vote for English; the others (Spanish, French, German,
 # Portuguese, Italian — the languages that occur in Amazon US data) vote against.
-_EN = frozenset((
+ENGLISH_WORDS = frozenset((
     "the", "a", "an", "and", "or", "of", "to", "in", "for", "with", "on", "is", "it", "this", "that",
     "are", "was", "be", "as", "at", "by", "from", "i", "you", "my", "not", "but", "have", "has",
     "they", "we", "very", "will", "can", "your", "its",
 ))
-_OTHER = frozenset((
+FOREIGN_WORDS = frozenset((
     "el", "los", "las", "del", "que", "y", "para", "con", "por", "una", "es", "muy", "pero", "le",
     "les", "des", "et", "est", "pour", "avec", "une", "du", "au", "der", "die", "das", "und", "ist",
     "mit", "nicht", "ein", "eine", "zu", "auf", "sehr", "il", "di", "che", "non", "della", "per",
@@ -189,8 +189,8 @@ def is_english(text: str) -> bool:
     if sum(c.isascii() for c in letters) / len(letters) < 0.9:
         return False
     words = [w.lower() for w in _WORD.findall(text)]
-    other = sum(w in _OTHER for w in words)
-    return other < 2 or other <= sum(w in _EN for w in words)
+    other = sum(w in FOREIGN_WORDS for w in words)
+    return other < 2 or other <= sum(w in ENGLISH_WORDS for w in words)
 
 
 # ---------------------------------------------------------------------------------------------- steps

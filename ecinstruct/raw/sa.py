@@ -18,7 +18,7 @@ from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.qc import TaskQC, clean_fields, dedupe, english_only, keep_if, min_words
 from ecinstruct.tasks import sa
 
-FIELDS = ("reviewerID", "reviewText", "overall")
+FIELDS = ("reviewerID", "reviewText", "overall")  # all SA reads of a review
 # 5 stars → "A: very positive" … 1 star → "E: very negative".
 RATING_TO_OPTION = {5: sa.TASK.options[0], 4: sa.TASK.options[1], 3: sa.TASK.options[2],
                     2: sa.TASK.options[3], 1: sa.TASK.options[4]}
@@ -43,11 +43,11 @@ class SAProcessor(RawProcessor):
                    caveat="one 5-core category (AMAZON_FASHION) as IND, no OOD test; not the paper's categories"),
         )
 
-    def _load_categories(self, paths: list[Path], qc: TaskQC) -> dict[str, list[dict]]:
-        return {path.name: self.read(path) for path in paths}
+    def _load_categories(self, paths: list[Path], qc: TaskQC) -> dict[str, Path]:
+        return {path.name: path for path in paths}  # read one at a time by make_samples
 
-    def _load_single(self, paths: list[Path], qc: TaskQC) -> dict[str, list[dict]]:
-        return {paths[0].name: self.read(paths[0])}
+    def _load_single(self, paths: list[Path], qc: TaskQC) -> dict[str, Path]:
+        return {paths[0].name: paths[0]}
 
     def read(self, path: Path) -> list[dict]:
         """The first ``max_reviews`` reviews, streamed, with only the fields SA uses: memory is bounded
@@ -65,15 +65,20 @@ class SAProcessor(RawProcessor):
         reviews = english_only(reviews, ("reviewText",), qc)
         return dedupe(reviews, lambda r: r["reviewText"], qc, "same text after clean-up")
 
-    def make_samples(self, records: dict[str, list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_samples(self, records: dict[str, Path | list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+        """Categories are read and cleaned one at a time; of each, only the train pool and the first
+        rows of its validation and test parts (as many as a split can take) are kept."""
         names = list(records)
         has_ood = self.ood_category is not None and len(names) == len(self.ind_categories) + 1
         ind_names = names[:-1] if has_ood else names
         pools = {}
         for name in names:
             qc.scope = name
-            kept = self.clean(records[name], qc)
-            pools[name] = split_80_10_10(kept, rng_for(seed, self.code, f"split:{name}"))
+            reviews = records[name]
+            kept = self.clean(self.read(reviews) if isinstance(reviews, Path) else reviews, qc)
+            train, validation, test = split_80_10_10(kept, rng_for(seed, self.code, f"split:{name}"))
+            del kept
+            pools[name] = (train, validation[:sizes.validation], test[:max(sizes.test, sizes.ood)])
         samples: Samples = {split: [] for split in ("train", "validation", "test_ind")}
         for split, part in (("validation", 1), ("test_ind", 2)):
             for name, quota in zip(ind_names, quotas(sizes.for_split(split), len(ind_names)), strict=True):
@@ -83,7 +88,7 @@ class SAProcessor(RawProcessor):
         qc.scope = ""
         held_out = test_texts(samples)
         for name, quota in zip(ind_names, quotas(sizes.train, len(ind_names)), strict=True):
-            train = remove_overlap([_sample(r) for r in pools[name][0]], held_out, qc,
+            train = remove_overlap((_sample(r) for r in pools[name][0]), held_out, qc,
                                    text_of=lambda s: s["input"], limit=quota)
             samples["train"] += train
         return samples
