@@ -124,7 +124,7 @@ def require_columns(rows: list[dict], columns: tuple[str, ...], path: str | Path
                           "Is this the file as distributed by its authors?")
 
 
-def iter_parquet(path: str | Path, columns: list[str] | None = None, *, batch_size: int = 65_536,
+def iter_parquet(path: str | Path, columns: list[str] | None = None, *, batch_size: int = 8_192,
                  where: tuple[str, object] | None = None, desc: str | None = None) -> Iterator[dict]:
     """Rows of a parquet file as dicts, one record batch at a time (only ``columns`` when given;
     only rows whose column ``where[0]`` equals ``where[1]``, filtered batch-wise in Arrow)."""
@@ -138,6 +138,10 @@ def iter_parquet(path: str | Path, columns: list[str] | None = None, *, batch_si
         wanted = list(columns) if columns else None
         if where is not None and wanted is not None and where[0] not in wanted:
             wanted.append(where[0])
+        missing = [c for c in (wanted or []) if c not in reader.schema_arrow.names]
+        if missing:
+            raise SourceError(f"{path}: missing column(s) {', '.join(missing)}; found "
+                              f"{', '.join(reader.schema_arrow.names)}. Is this the file as its authors distribute it?")
         batches = reader.iter_batches(batch_size=batch_size, columns=wanted)
         progress = tqdm(total=reader.metadata.num_rows, desc=desc or Path(path).name, unit=" rows",
                         mininterval=2, disable=None)

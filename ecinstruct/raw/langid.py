@@ -34,10 +34,11 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 # and lingua's time grows with the length.
 MAX_CHARS = 300
 
-# Languages compared with English: those seen in Amazon US reviews/QA and ESCI (es, jp locales),
-# plus frequent neighbours that short English texts are confused with only rarely.
-LINGUA_LANGUAGES = ("ENGLISH", "SPANISH", "FRENCH", "GERMAN", "PORTUGUESE", "ITALIAN", "DUTCH", "JAPANESE",
-                    "CHINESE", "KOREAN", "RUSSIAN", "ARABIC", "HINDI", "TURKISH", "POLISH", "VIETNAMESE")
+# Languages compared with English: the Latin-script languages seen in Amazon US reviews/QA and ESCI
+# (es locale) and their neighbours. Text in other scripts is decided before the model (each language
+# model costs load time and memory in every worker).
+LINGUA_LANGUAGES = ("ENGLISH", "SPANISH", "FRENCH", "GERMAN", "PORTUGUESE", "ITALIAN", "DUTCH", "TURKISH",
+                    "POLISH", "VIETNAMESE")
 
 
 class EnglishDetector(Protocol):
