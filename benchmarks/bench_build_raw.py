@@ -29,6 +29,7 @@ import psutil
 from ecinstruct.raw.synthetic import Shape, write_raw_tree
 
 TASKS = ("SA", "SR", "PRP", "MPC", "PSI", "QPR")
+PARTS = {"amazon2018": ("SA", "SR", "PRP"), "esci": ("MPC", "PSI", "QPR")}  # files each task needs
 SA_MAX_REVIEWS = 200_000  # SA reads the first 200k reviews of a category (the paper's cut)
 
 
@@ -76,10 +77,11 @@ def main() -> None:
     results = []
     for scale in scales:
         shape = Shape.full().scaled(scale)
-        raw = args.work / f"raw-{scale:g}"
+        parts = tuple(part for part, codes in PARTS.items() if set(codes) & set(tasks))
+        raw = args.work / f"raw-{scale:g}-{'+'.join(parts)}"
         if not (raw / "done.json").is_file():
             start = time.perf_counter()
-            sizes = write_raw_tree(raw, shape)
+            sizes = write_raw_tree(raw, shape, parts=parts)
             (raw / "done.json").write_text(json.dumps({"shape": shape.__dict__, "bytes": sizes,
                                                        "seconds": time.perf_counter() - start}))
         generated = json.loads((raw / "done.json").read_text())
