@@ -194,3 +194,32 @@ def test_esci_build_memory_does_not_follow_the_input(tmp_path):
     assert result["labelled"] == 320_000 and result["train"] == 300
     assert result["decoded_mib"] > 3 * ceiling_mib, result
     assert result["growth_mib"] < ceiling_mib, result
+
+
+def test_mave_stream_dedupes_ids_and_keeps_split_folders(tmp_path):
+    """MAVE per-split folders; a product id repeated in the negatives file counts once (first wins)."""
+    def product(pid: str, key: str, text: str) -> str:
+        return json.dumps({"id": pid, "paragraphs": [{"text": text, "source": "title"}],
+                           "attributes": [{"key": key, "evidences": [{"value": text.split()[0], "pid": 0}]}]})
+
+    keys = ("Color", "Material", "Style", "Size")
+    for split, n in (("train", 40), ("val", 8), ("test", 16)):
+        folder = tmp_path / "mave" / split
+        folder.mkdir(parents=True)
+        (folder / "mave_positives.jsonl").write_text(
+            "\n".join(product(f"{split}{i}", keys[i % 4], f"Item{i} jar for {split}") for i in range(n)) + "\n")
+        (folder / "mave_negatives.jsonl").write_text(
+            "\n".join(product(f"{split}{i}", "Color", f"Again{i} jar") for i in range(3)) + "\n")
+    build = build_samples(tmp_path, ["AVE"], Sizes(train=20, validation=5, test=5, ood=3), seed=2)
+    qc = build.qc.tasks["AVE"]
+    assert qc.layout == "mave-splits"
+    assert (qc.step("dedupe").rows_in, qc.step("dedupe").rows_out) == (64 + 9, 64)
+    held = qc.step("held-out attributes").detail.split(": ", 1)[1].split(", ")
+    assert len(held) == 1 and held[0] in keys
+    samples = build.samples["AVE"]
+    titles = [json.loads(s["input"])["product title"] for rows in samples.values() for s in rows]
+    assert not any(t.startswith("Again") for t in titles)  # the repeated ids' second records were dropped
+    assert all(t.endswith("for train") for t in (json.loads(s["input"])["product title"] for s in samples["train"]))
+    assert all(t.endswith("for val") for t in (json.loads(s["input"])["product title"] for s in samples["validation"]))
+    assert {json.loads(s["input"])["target attributes"] for s in samples["test_ood"]} == set(held)
+    assert len(samples["train"]) == 20 and len(samples["validation"]) == 5
