@@ -4,9 +4,9 @@ Generates (once per scale, under ``--work``) the Amazon Review 2018 files of the
 categories and ESCI's two parquet files with :mod:`ecinstruct.raw.synthetic` (``--scale 1`` = the
 largest real files: ~21 M reviews and ratings per category, ~786 k products, ~2.6 M ESCI judgements),
 then runs ``build-raw --tasks X`` for every task and ``--num-proc`` value in a fresh subprocess and
-measures wall time, input rows/s and peak RSS (the whole process tree: main process + workers,
-sampled every 0.2 s). Every run appends a JSON line to ``<work>/results.jsonl``; a markdown table is
-printed at the end.
+measures wall time, CPU time (user + system of the build and its workers), input rows/s and peak RSS
+(the whole process tree: main process + workers, sampled every 0.2 s). Every run appends a JSON line
+to ``<work>/results.jsonl``; a markdown table is printed at the end.
 
     python benchmarks/bench_build_raw.py --scales 0.004,0.016 --num-proc 1,2
 """
@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -40,8 +41,8 @@ def input_rows(task: str, shape: Shape) -> int:
 
 
 def measure(command: list[str], env: dict[str, str]) -> dict:
-    """Run ``command``; wall seconds, peak RSS of the process tree, exit code, output tail."""
-    start = time.perf_counter()
+    """Run ``command``; wall and CPU seconds, peak RSS of the process tree, exit code, output tail."""
+    start, cpu_before = time.perf_counter(), _children_cpu()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     watched = psutil.Process(process.pid)
     peak = 0
@@ -56,8 +57,15 @@ def measure(command: list[str], env: dict[str, str]) -> dict:
             pass
         time.sleep(0.2)
     reader.join()
-    return {"seconds": time.perf_counter() - start, "peak_rss_mib": peak / 2**20, "returncode": process.returncode,
-            "tail": "".join(output[-5:])}
+    return {"seconds": time.perf_counter() - start, "cpu_seconds": _children_cpu() - cpu_before,
+            "peak_rss_mib": peak / 2**20, "returncode": process.returncode, "tail": "".join(output[-5:])}
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of finished child processes (the build and its workers): unlike wall
+    time, not inflated when other jobs share the machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -101,6 +109,7 @@ def main() -> None:
                 rows = input_rows(task, shape)
                 row = {"scale": scale, "task": task, "num_proc": num_proc, "input_rows": rows,
                        "seconds": round(run["seconds"], 1), "rows_per_s": round(rows / run["seconds"]),
+                       "cpu_seconds": round(run["cpu_seconds"], 1), "rows_per_cpu_s": round(rows / run["cpu_seconds"]),
                        "peak_rss_mib": round(run["peak_rss_mib"]), "machine": f"{platform.machine()}, "
                        f"{os.cpu_count()} CPUs", "python": platform.python_version()}
                 results.append(row)
@@ -108,11 +117,11 @@ def main() -> None:
                     handle.write(json.dumps(row) + "\n")
                 print(json.dumps(row), flush=True)
                 shutil.rmtree(out, ignore_errors=True)
-    print("\n| scale | task | --num-proc | input rows | wall s | rows/s | peak RSS MiB |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("\n| scale | task | --num-proc | input rows | wall s | rows/s | CPU s | rows/CPU-s | peak RSS MiB |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(f"| {r['scale']:g} | {r['task']} | {r['num_proc']} | {r['input_rows']:,} | {r['seconds']} | "
-              f"{r['rows_per_s']:,} | {r['peak_rss_mib']} |")
+              f"{r['rows_per_s']:,} | {r['cpu_seconds']} | {r['rows_per_cpu_s']:,} | {r['peak_rss_mib']} |")
 
 
 if __name__ == "__main__":
