@@ -131,8 +131,11 @@ def draw_queries(files: Files, seed: int, code: str, quotas: dict[str, int], qc:
     del queries
     qc.record("US examples with an ESCI label", counts["us"], counts["labelled"])
     qc.record("reduced ESCI version", counts["labelled"], counts["small"])
-    drawn = [{**row, "pool": split} for row in iter_examples(files, Counter(), f"{code} ESCI examples")
-             if row.get("small_version") and row["query"] in chosen[split := pool_of(row, seed, code)]]
+    drawn = []
+    for row in iter_examples(files, Counter(), f"{code} ESCI examples"):
+        split = pool_of(row, seed, code)
+        if row.get("small_version") and row["query"] in chosen[split]:
+            drawn.append({**row, "pool": split})
     qc.record("seeded query sample", counts["small"], len(drawn),
               "per split, the examples of the queries of smallest hash(seed, query)")
     kept = quality(with_titles(drawn, files), qc)
