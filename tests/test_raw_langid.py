@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ecinstruct.errors import ECInstructError
 from ecinstruct.raw import langid
 from ecinstruct.raw.langid import HeuristicDetector, get_detector
 
@@ -47,6 +48,8 @@ def test_default_falls_back_to_the_heuristic_without_lingua(monkeypatch, caplog)
     try:
         assert isinstance(langid.default_detector(), HeuristicDetector)
         assert "lingua-language-detector is not installed" in caplog.text
+        with pytest.raises(ECInstructError, match=r"pip install 'ecellm\[raw\]'"):
+            get_detector("lingua")
     finally:
         langid.default_detector.cache_clear()
 

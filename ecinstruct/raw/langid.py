@@ -25,6 +25,7 @@ import logging
 import re
 from typing import Protocol
 
+from ecinstruct.errors import ECInstructError
 from ecinstruct.raw.qc import ENGLISH_WORDS, FOREIGN_WORDS
 from ecinstruct.raw.qc import is_english as heuristic_is_english
 
@@ -128,5 +129,9 @@ def get_detector(name: str | None) -> EnglishDetector:
     if name == "heuristic":
         return HeuristicDetector()
     if name == "lingua":
-        return LinguaDetector()
+        try:
+            return LinguaDetector()
+        except ImportError:
+            raise ECInstructError("language detector 'lingua' needs lingua-language-detector: "
+                                  "pip install 'ecellm[raw]', or choose the heuristic") from None
     raise ValueError(f"unknown language detector {name!r}: expected auto, lingua or heuristic")
