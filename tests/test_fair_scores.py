@@ -176,3 +176,16 @@ def test_unknown_method_and_bad_resamples_are_refused(built_folder, tmp_path):
         evaluate(str(tmp_path), str(built_folder), method="beam", **FAST)
     with pytest.raises(EvaluationError, match="n_resamples"):
         evaluate(str(tmp_path), str(built_folder), **{**FAST, "n_resamples": 0})
+
+
+def test_build_warns_when_qpr_test_rows_have_no_labels(sample_rows, tmp_path, caplog):
+    from ecinstruct.export import write_hub_layout
+
+    rows = [{k: v for k, v in r.items() if k != "option_labels"} for r in sample_rows]
+    with caplog.at_level("WARNING", logger="ecinstruct.export"):
+        write_hub_layout(rows, tmp_path / "hub")
+    assert any("QPR test row(s) have no option labels" in m and "--qpr-labels" in m for m in caplog.messages)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="ecinstruct.export"):
+        write_hub_layout(sample_rows, tmp_path / "hub2")
+    assert not any("no option labels" in m for m in caplog.messages)
