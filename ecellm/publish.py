@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ecinstruct.atomic import replace_folder
+from ecellm.errors import EcellmError, EcellmRuntimeError
+from ecinstruct.atomic import MARKER, replace_folder
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,12 @@ RESULTS_FILE = "eval_results.json"
 BASELINE_FILE = "eval_results_baseline.json"
 
 
-class PublishError(RuntimeError):
-    """A publish that cannot go ahead (bad input) or failed (network, permissions); the message says what to do."""
+class PublishError(EcellmError, RuntimeError):
+    """A publish that cannot go ahead (bad input); the message says what to do."""
+
+
+class PublishUploadError(EcellmRuntimeError, PublishError):
+    """An upload that failed (network, permissions) although the staged folder was fine."""
 
 
 @dataclass
@@ -70,7 +75,7 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def stage_dataset(src: str | Path, out: str | Path, repo_id: str) -> Path:
+def stage_dataset(src: str | Path, out: str | Path, repo_id: str, *, overwrite: bool = False) -> Path:
     """Stage a Hub-layout folder (``ecinstruct build``): README.md naming ``repo_id`` + ``data/**/*.parquet``."""
     from hub_cards import dataset_card_problems, retarget_dataset_card
     from hub_cards.validate import check
@@ -79,8 +84,9 @@ def stage_dataset(src: str | Path, out: str | Path, repo_id: str) -> Path:
     readme = src / "README.md"
     parquet = sorted(src.glob("data/**/*.parquet"))
     if not readme.is_file() or not parquet:
-        raise PublishError(f"{src}: not an ECInstruct Hub-layout folder (README.md + data/**/*.parquet). Write one "
-                           f"with `ecinstruct build --source dataset.json --out {src}`")
+        raise PublishError(f"{src}: not an ECInstruct Hub-layout folder (README.md + data/**/*.parquet). Build one "
+                           "into a new folder with `ecinstruct build --source dataset.json --out NEW_FOLDER` and "
+                           "publish that")
     card = retarget_dataset_card(readme.read_text(encoding="utf-8"), repo_id)
     check(dataset_card_problems(card, folder=src), str(readme))
 
@@ -91,7 +97,7 @@ def stage_dataset(src: str | Path, out: str | Path, repo_id: str) -> Path:
             shutil.copy2(path, target)
         (tmp / "README.md").write_text(card, encoding="utf-8")
 
-    return replace_folder(out, write)
+    return replace_folder(out, write, overwrite=overwrite, inputs=[src], writer="ecellm publish")
 
 
 def model_kind(src: Path) -> Literal["adapter", "merged"]:
@@ -113,6 +119,7 @@ def stage_model(
     baseline: str | Path | None = None,
     base_model: str | None = None,
     card_overrides: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Stage a model folder: weights (adapter or merged), tokenizer, training summary, results, model card."""
     from hub_cards import model_card_problems, render_model_card
@@ -143,7 +150,7 @@ def stage_model(
                 shutil.copy2(source, tmp / name)
         (tmp / "README.md").write_text(card, encoding="utf-8")
 
-    return replace_folder(out, write)
+    return replace_folder(out, write, overwrite=overwrite, inputs=[src, results, baseline], writer="ecellm publish")
 
 
 def _model_files(src: Path, kind: str) -> list[Path]:
@@ -266,7 +273,7 @@ def upload(folder: Path, repo_id: str, repo_type: str, *, private: bool = False,
     def attempt() -> tuple[str, str]:
         url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         info = api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=str(folder),
-                                 commit_message=message)
+                                 commit_message=message, ignore_patterns=[MARKER])
         return str(url), info.oid
 
     return _with_retries(attempt, repo_id, folder)
@@ -284,7 +291,7 @@ def _with_retries(attempt: Callable[[], tuple[str, str]], repo_id: str, folder: 
                 time.sleep(RETRY_WAIT_S * (number + 1))
                 continue
             hint = ("The Hub was unreachable or failed" if transient else "The Hub refused the upload")
-            raise PublishError(
+            raise PublishUploadError(
                 f"publishing {folder} to {repo_id} failed: {_describe(err)}. {hint}; nothing was committed (a Hub "
                 "commit is all or nothing) and the local folder is unchanged, so running the same command again is "
                 "safe. Check the connection, HF_ENDPOINT, and that your token (HF_TOKEN or `hf auth login`) may "
@@ -333,20 +340,23 @@ def _scrub(text: str) -> str:
 
 # --------------------------------------------------------------------------------------------- entry points
 def publish_dataset(src: str | Path, repo_id: str, *, private: bool = False, dry_run: bool = False,
-                    out: str | Path | None = None, token: str | None = None) -> PublishResult:
-    """Stage a Hub-layout dataset folder for ``repo_id`` and (unless ``dry_run``) upload it."""
+                    out: str | Path | None = None, token: str | None = None, overwrite: bool = False) -> PublishResult:
+    """Stage a Hub-layout dataset folder for ``repo_id`` and (unless ``dry_run``) upload it.
+
+    ``out`` must be new, empty or an earlier staging of ours (``overwrite=True`` moves other folders aside)."""
     check_repo_id(repo_id)
-    return _publish(lambda folder: stage_dataset(src, folder, repo_id), repo_id, "dataset", private=private,
-                    dry_run=dry_run, out=out, token=token)
+    return _publish(lambda folder: stage_dataset(src, folder, repo_id, overwrite=overwrite), repo_id, "dataset",
+                    private=private, dry_run=dry_run, out=out, token=token)
 
 
 def publish_model(src: str | Path, repo_id: str, *, results: str | Path | None = None,
                   baseline: str | Path | None = None, base_model: str | None = None, private: bool = False,
-                  dry_run: bool = False, out: str | Path | None = None, token: str | None = None) -> PublishResult:
+                  dry_run: bool = False, out: str | Path | None = None, token: str | None = None,
+                  overwrite: bool = False) -> PublishResult:
     """Stage an adapter or merged model folder (with its card and results) for ``repo_id`` and upload it."""
     check_repo_id(repo_id)
     return _publish(lambda folder: stage_model(src, folder, repo_id, results=results, baseline=baseline,
-                                               base_model=base_model),
+                                               base_model=base_model, overwrite=overwrite),
                     repo_id, "model", private=private, dry_run=dry_run, out=out, token=token)
 
 
@@ -356,7 +366,7 @@ def _publish(stage: Callable[[Path], Path], repo_id: str, repo_type: Literal["da
         out = Path("runs/publish") / repo_id.replace("/", "__")
     with tempfile.TemporaryDirectory(prefix="ecellm-publish-") as tmp:
         folder = stage(Path(out) if out else Path(tmp) / "repo")
-        files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != MARKER)
         logger.info("staged %d files for %s in %s", len(files), repo_id, folder)
         if dry_run:
             return PublishResult(repo_id, repo_type, folder, files, dry_run=True)

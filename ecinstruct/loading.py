@@ -59,7 +59,8 @@ def _resolve(source: str | Path, revision: str | None) -> tuple[str, str | Path]
         if (path / PUBLISHED_FILE).is_file():
             return "file", path / PUBLISHED_FILE
         raise SourceError(f"{path}: a folder must be in the ECInstruct Hub layout (README.md + data/) or hold "
-                          f"{PUBLISHED_FILE}; build one with `ecinstruct build --source ... --out {path}`")
+                          f"{PUBLISHED_FILE}; build a Hub-layout folder into a new folder with "
+                          "`ecinstruct build --source dataset.json --out NEW_FOLDER`")
     if path.is_file():
         return "file", path
     if str(source).count("/") == 1 and not str(source).startswith((".", "/")):

@@ -11,12 +11,14 @@ import gzip
 import io
 import json
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import ijson
 
+from ecinstruct.cli_support import one_line
 from ecinstruct.errors import RowFormatError, SourceError
 from ecinstruct.schema import RowReport, normalize_row
 from ecinstruct.settings import Setting
@@ -28,6 +30,9 @@ QPR_LABEL_ORDER = ("E", "S", "C", "I")
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder without {path.name}/dataset.json; pass the published dataset.json "
+                          "itself, or a folder in the ECInstruct Hub layout (README.md + data/)")
     if not path.is_file():
         raise SourceError(f"{path}: no such file. Pass the published dataset.json (JSON lines or a JSON array "
                           "of rows), a folder in the ECInstruct Hub layout, or a Hub dataset id.")
@@ -36,9 +41,41 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8")
 
 
+_ENCODING_FIX = "Save the file as UTF-8 text (JSON lines or one JSON array), e.g. with `iconv -t UTF-8`"
+
+
 def iter_records(path: str | Path) -> Iterator[tuple[int, object]]:
-    """Yield ``(row_number, record)`` from a JSON-lines file or a JSON array file (1-based numbers)."""
+    """Yield ``(row_number, record)`` from a JSON-lines file or a JSON array file (1-based numbers).
+
+    Whatever the bytes, the only exceptions are :class:`SourceError` (the file as a whole cannot be read:
+    not UTF-8, a damaged ``.gz``, a malformed array, no rows at all) and :class:`RowFormatError` (one line).
+    """
     path = Path(path)
+    seen = 0
+    try:
+        for seen, record in _records(path):
+            yield seen, record
+    except UnicodeDecodeError as err:
+        raise SourceError(f"{path}: not UTF-8 text ({_encoding_hint(path, err)}). {_ENCODING_FIX}") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise SourceError(f"{path}: the gzip file is damaged or cut short ({type(err).__name__}: {err}). "
+                          "Download or compress it again") from None
+    except RecursionError:
+        raise SourceError(f"{path}: JSON nested too deeply to be an ECInstruct row (after row {seen}). "
+                          "Each row is a flat object of strings") from None
+    if seen == 0:
+        raise SourceError(f"{path}: the file holds no rows (it is empty or only whitespace). Expected the "
+                          "published dataset.json: one JSON object per line, or one JSON array of objects")
+
+
+def _encoding_hint(path: Path, err: UnicodeDecodeError) -> str:
+    start = err.object[:4] if isinstance(err.object, bytes | bytearray) else b""
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in start:
+        return "it looks like UTF-16"
+    return f"byte {err.start} cannot be decoded"
+
+
+def _records(path: Path) -> Iterator[tuple[int, object]]:
     with _open_text(path) as handle:
         first = _peek_char(handle)
         if first == "[":
@@ -46,18 +83,25 @@ def iter_records(path: str | Path) -> Iterator[tuple[int, object]]:
             binary = handle.buffer if hasattr(handle, "buffer") else handle
             try:
                 yield from enumerate(ijson.items(binary, "item", use_float=True), start=1)
-            except ijson.JSONError as err:
-                raise SourceError(f"{path}: the JSON array is malformed ({err}). Re-download the file.") from None
+            except (ijson.JSONError, ValueError) as err:  # ValueError: e.g. a number ijson cannot represent
+                if isinstance(err, UnicodeDecodeError):
+                    raise
+                raise SourceError(f"{path}: the JSON array is malformed ({one_line(err)}). Re-download the file.") \
+                    from None
             return
         handle.seek(0)
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                record = json.loads(line)
             except json.JSONDecodeError as err:
                 raise RowFormatError(number, f"not valid JSON ({err.msg} at column {err.colno})",
                                      "The file must hold one JSON object per line, or be one JSON array.") from None
+            except (RecursionError, ValueError) as err:  # ValueError: e.g. an integer too long to convert
+                raise RowFormatError(number, f"not a usable JSON row ({type(err).__name__})",
+                                     "Each line must be one flat JSON object of ECInstruct columns.") from None
+            yield number, record
 
 
 def _peek_char(handle: io.TextIOBase) -> str:
@@ -144,9 +188,9 @@ def read_qpr_labels(path: str | Path) -> list[list[str]]:
     """Read a QPR label file: a JSON list of per-item lists of E/S/C/I labels."""
     try:
         labels = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise SourceError(f"{path}: cannot read the QPR label file ({err}); expected a JSON list of lists "
-                          "of E/S/C/I labels, one list per QPR test row.") from None
+    except (OSError, ValueError, RecursionError) as err:  # ValueError covers bad JSON and bad UTF-8
+        raise SourceError(f"{path}: cannot read the QPR label file ({type(err).__name__}: {one_line(err)}); "
+                          "expected a JSON list of lists of E/S/C/I labels, one list per QPR test row.") from None
     valid = isinstance(labels, list) and all(
         isinstance(item, list) and item and all(label in QPR_LABEL_ORDER for label in item) for item in labels
     )

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
+from ecellm.errors import TrainingError
 from ecellm.training.config import ECeLLMArguments
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 DATACLASSES = (ScriptArguments, SFTConfig, ModelConfig, ECeLLMArguments)
 
 
-class RecipeError(ValueError):
+class RecipeError(TrainingError):
     """A recipe that cannot be found or parsed; the message says what was expected and how to fix it."""
 
 
