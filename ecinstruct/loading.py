@@ -8,6 +8,7 @@ from pathlib import Path
 import datasets
 
 from ecinstruct.errors import ECInstructError, SourceError
+from ecinstruct.paths import missing_local_path
 from ecinstruct.settings import get_config
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ def _resolve(source: str | Path, revision: str | None) -> tuple[str, str | Path]
                           "`ecinstruct build --source dataset.json --out NEW_FOLDER`")
     if path.is_file():
         return "file", path
+    if (problem := missing_local_path(str(source))) is not None:
+        raise SourceError(f"{problem}. Pass the published dataset.json, a folder written by `ecinstruct build`, "
+                          "or a Hub dataset id")
     if str(source).count("/") == 1 and not str(source).startswith((".", "/")):
         return _resolve_hub(str(source), revision)
     raise SourceError(f"{source!r} is neither an existing file or folder nor a Hub dataset id (org/name)")

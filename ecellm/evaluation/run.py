@@ -28,6 +28,7 @@ from ecellm.evaluation.published import Published, load_published
 from ecellm.evaluation.results import Results
 from ecellm.evaluation.scoring import MODES, Encoder, MemoPairScorer, answer, per_item, resolve_encoder, score_entry
 from ecellm.evaluation.settings import GenerationSettings, settings_hash, text_key
+from ecellm.evaluation.validate import validate_eval_options
 from ecinstruct.tasks import get_task
 
 logger = logging.getLogger(__name__)
@@ -88,9 +89,12 @@ def evaluate(
     task_list, explicit = parse_tasks(tasks)
     split_list = parse_splits(splits)
     backend = check_backend(backend)
-    if batch_size < 1 or (checkpoint_every is not None and checkpoint_every < 1):
-        raise EvaluationError(f"batch_size and checkpoint_every must be >= 1, got {batch_size}, {checkpoint_every}")
     settings = (generation or GenerationSettings(seed=seed)).with_overrides(max_new_tokens=max_new_tokens)
+    guard = validate_eval_options(  # every option, before data, model or generation; holds the --out lock
+        out=out, cache_dir=cache_dir, max_samples=max_samples, threads=threads, batch_size=batch_size,
+        checkpoint_every=checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=device,
+        dtype=dtype, n_resamples=n_resamples, confidence=confidence, bertscore_model=bertscore_model,
+        bertscore_layers=bertscore_layers, published=published, uses_ag=any(t.code == "AG" for t in task_list))
     rows = select_rows(load_data(data, config), task_list, explicit, split_list, data_name=data_name(data),
                        config=config, max_samples=max_samples)
     spec = describe_model(model, revision=revision)
@@ -132,6 +136,8 @@ def evaluate(
     results = Results(meta=meta, entries=entries, samples=samples, published=_published(published))
     if out is not None:
         results.save(out, chart=chart)
+    if guard is not None:
+        guard.release()
     return results
 
 
