@@ -56,3 +56,7 @@ class SourceError(ECInstructError):
 
 class OutputFolderError(ECInstructError):
     """An output folder that may not be written or replaced (it holds the source or files that are not ours)."""
+
+
+class ScoringError(ECInstructError):
+    """Scoring inputs that cannot give a meaningful number (e.g. QPR labels that contradict the gold)."""
