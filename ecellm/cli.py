@@ -42,12 +42,18 @@ def main(argv: list[str] | None = None) -> int:
     """Exit status 0 on success, 2 for a bad input, 1 for a failed run; one line on stderr (``-v``: traceback)."""
     argv, verbose = pop_verbose(argv)
     parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except SystemExit as stop:  # a usage error (already printed as one line) or --help
+        return int(stop.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     if rest and not getattr(args, "accepts_extra", False):
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        try:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        except SystemExit as stop:
+            return int(stop.code or 0)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return run_command(lambda: args.func(args, rest), prog="ecellm", verbose=verbose)

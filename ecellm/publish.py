@@ -130,9 +130,11 @@ def stage_model(
         raise PublishError(f"{src}: no such model folder")
     kind = model_kind(src)
     files = _model_files(src, kind)
-    summary = _read_summary(src)
+    recorded = _read_summary(src)
+    summary = _portable_summary(recorded, base_model)
     adapter_config = _adapter_config(src, base_model) if kind == "adapter" else None
-    inputs = _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model)
+    inputs = _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model,
+                          recipe_file=recorded.get("recipe"))
     for key, value in (card_overrides or {}).items():
         setattr(inputs, key, value)
     card = render_model_card(inputs)
@@ -144,10 +146,11 @@ def stage_model(
         if adapter_config is not None:
             (tmp / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2) + "\n", encoding="utf-8")
         if summary:
-            (tmp / SUMMARY_FILE).write_text(json.dumps(_portable_summary(summary), indent=2) + "\n", encoding="utf-8")
+            (tmp / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         for source, name in ((results, RESULTS_FILE), (baseline, BASELINE_FILE)):
             if source:
-                shutil.copy2(source, tmp / name)
+                (tmp / name).write_text(json.dumps(_portable_results(source, base_model), indent=2) + "\n",
+                                        encoding="utf-8")
         (tmp / "README.md").write_text(card, encoding="utf-8")
 
     return replace_folder(out, write, overwrite=overwrite, inputs=[src, results, baseline], writer="ecellm publish")
@@ -184,15 +187,35 @@ def _adapter_config(src: Path, base_model: str | None) -> dict[str, Any]:
     return config
 
 
-def _portable_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """The training summary without machine-local paths (cache folders, home directories)."""
+def _portable_summary(summary: dict[str, Any], base_model: str | None = None) -> dict[str, Any]:
+    """The training summary without machine-local paths (cache folders, home directories); ``base_model``
+    (``--base-model``) replaces a base recorded as a local folder."""
+    from ecellm.portable import portable
+
     clean = {k: v for k, v in summary.items() if k not in ("base_model_path",)}
+    if base_model and clean:
+        clean["base_model"] = base_model
     if isinstance(clean.get("recipe"), str):
         clean["recipe"] = Path(clean["recipe"]).name
-    return clean
+    return portable(clean)
 
 
-def _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model):
+def _portable_results(path: str | Path, base_model: str | None) -> Any:
+    """An ``ecellm eval`` results file as published: local paths reduced to names, the base model as its Hub id."""
+    from ecellm.portable import portable
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise PublishError(f"{path}: cannot read the results file ({type(err).__name__}); pass the results.json "
+                           "written by `ecellm eval --out DIR`") from None
+    model = doc.get("model") if isinstance(doc, dict) else None
+    if base_model and isinstance(model, dict) and model.get("base"):
+        model.update(base=base_model, base_path=base_model)
+    return portable(doc)
+
+
+def _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model, recipe_file=None):
     from hub_cards import ModelCardInputs, load_results, scores_from_results
 
     base = base_model or (adapter_config or {}).get("base_model_name_or_path") or summary.get("base_model")
@@ -206,18 +229,20 @@ def _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline,
         prompt_format=summary.get("prompt_format", "alpaca"),
         scores=scores_from_results(load_results(results)) if results else [],
         baseline=scores_from_results(load_results(baseline)) if baseline else [],
-        recipe=recipe_table(summary, adapter_config),
+        recipe=recipe_table(summary, adapter_config, recipe_file),
         dataset_id=dataset if REPO_ID.match(str(dataset)) else None,
         dataset_label="the embedded ECInstruct sample of the `ecellm` package" if dataset == "sample"
         else f"`{Path(str(dataset)).name}`",
     )
 
 
-def recipe_table(summary: dict[str, Any], adapter_config: dict[str, Any] | None) -> dict[str, Any]:
-    """The hyperparameters a card shows, from the training summary, the adapter config and the recipe YAML."""
+def recipe_table(summary: dict[str, Any], adapter_config: dict[str, Any] | None,
+                 recipe_file: str | None = None) -> dict[str, Any]:
+    """The hyperparameters a card shows, from the training summary, the adapter config and the recipe YAML
+    (``recipe_file``: where training read it, when that differs from the summary's portable name)."""
     lora = summary.get("lora") or {}
     adapter_config = adapter_config or {}
-    yaml_recipe = _recipe_yaml(summary.get("recipe"))
+    yaml_recipe = _recipe_yaml(recipe_file or summary.get("recipe"))
     table: dict[str, Any] = {
         "base model": summary.get("base_model") or adapter_config.get("base_model_name_or_path"),
         "method": "LoRA (PEFT)",

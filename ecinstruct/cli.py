@@ -135,7 +135,10 @@ def _extensions():
 def main(argv: list[str] | None = None) -> int:
     """Exit status 0 on success, 2 for a bad input, 1 for a failed run; one line on stderr (``-v``: traceback)."""
     argv, verbose = pop_verbose(argv)
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # a usage error (already printed as one line) or --help
+        return int(stop.code or 0)
     args.verbose = verbose
     level = logging.DEBUG if verbose else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

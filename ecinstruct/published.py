@@ -82,9 +82,9 @@ def _records(path: Path) -> Iterator[tuple[int, object]]:
             handle.seek(0)
             binary = handle.buffer if hasattr(handle, "buffer") else handle
             try:
-                yield from enumerate(ijson.items(binary, "item", use_float=True), start=1)
+                yield from enumerate(_array_items(binary, path), start=1)
             except (ijson.JSONError, ValueError) as err:  # ValueError: e.g. a number ijson cannot represent
-                if isinstance(err, UnicodeDecodeError):
+                if isinstance(err, UnicodeDecodeError | SourceError):
                     raise
                 raise SourceError(f"{path}: the JSON array is malformed ({one_line(err)}). Re-download the file.") \
                     from None
@@ -102,6 +102,34 @@ def _records(path: Path) -> Iterator[tuple[int, object]]:
                 raise RowFormatError(number, f"not a usable JSON row ({type(err).__name__})",
                                      "Each line must be one flat JSON object of ECInstruct columns.") from None
             yield number, record
+
+
+MAX_DEPTH = 32  # an ECInstruct row is a flat object; far deeper nesting is garbage, refused before it costs memory
+
+
+def _array_items(binary, path: Path) -> Iterator[object]:
+    """The items of a top-level JSON array, built from ijson's flat events so that nesting depth can be
+    checked as it grows (``ijson.items`` on 50k nested brackets needs gigabytes before it fails)."""
+    from ijson.common import ObjectBuilder
+
+    depth, builder = 0, None
+    for event, value in ijson.basic_parse(binary, use_float=True):
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        if depth > MAX_DEPTH:
+            raise SourceError(f"{path}: JSON nested more than {MAX_DEPTH} levels deep; an ECInstruct row is a flat "
+                              "object of strings. Check that this is the published dataset.json")
+        if depth == 0:  # the closing bracket of the array
+            return
+        if event == "start_array" and depth == 1:  # the opening bracket of the array
+            continue
+        builder = builder or ObjectBuilder()
+        builder.event(event, value)
+        if depth == 1:
+            yield builder.value
+            builder = None
 
 
 def _peek_char(handle: io.TextIOBase) -> str:

@@ -195,7 +195,8 @@ def arg(check: Callable[[Any], Any], convert: Callable[[str], Any] = str, name: 
         try:
             value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {convert.__name__}") from None
+            kind = {"int": "whole number", "float": "number"}.get(convert.__name__, convert.__name__)
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind}") from None
         try:
             return check(name, value) if name else check(value)
         except EvaluationError as err:
