@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from publish_helpers import BASE_REPO, results_file, tiny_adapter, tiny_base
 
 from ecellm.portable import has_local_path, portable, portable_text
-from publish_helpers import BASE_REPO, results_file, tiny_adapter, tiny_base
 
 
 @pytest.mark.parametrize(("text", "expected"), [
