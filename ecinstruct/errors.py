@@ -54,6 +54,10 @@ class SourceError(ECInstructError):
     """A data source that cannot be found or read."""
 
 
+class SourceUnavailableError(RuntimeFailure, SourceError):
+    """A source that exists in principle but could not be reached now (the Hub offline): exit status 1."""
+
+
 class OutputFolderError(ECInstructError):
     """An output folder that may not be written or replaced (it holds the source or files that are not ours)."""
 

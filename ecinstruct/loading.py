@@ -7,7 +7,7 @@ from pathlib import Path
 
 import datasets
 
-from ecinstruct.errors import ECInstructError, SourceError
+from ecinstruct.errors import ECInstructError, SourceError, SourceUnavailableError
 from ecinstruct.paths import missing_local_path
 from ecinstruct.settings import get_config
 
@@ -78,8 +78,10 @@ def _resolve_hub(repo_id: str, revision: str | None) -> tuple[str, str | Path]:
     try:
         files = HfApi().list_repo_files(repo_id, repo_type="dataset", revision=revision)
     except Exception as err:  # offline, missing repo, auth: all end the same way for the user
-        raise SourceError(f"cannot reach the Hub dataset {repo_id!r} ({type(err).__name__}: {err}). Check the id "
-                          "and your connection, or pass a local dataset.json / built folder instead.") from None
+        missing = type(err).__name__ in ("RepositoryNotFoundError", "RevisionNotFoundError", "GatedRepoError")
+        kind = SourceError if missing else SourceUnavailableError  # a wrong id is a usage error; offline is not
+        raise kind(f"cannot reach the Hub dataset {repo_id!r} ({type(err).__name__}: {err}). "
+                   "Check the id and your connection, or pass a local dataset.json / built folder instead.") from None
     if any(f.endswith(".parquet") for f in files) and "README.md" in files:
         return "layout", repo_id
     if PUBLISHED_FILE in files:
