@@ -169,15 +169,16 @@ class OpenAIBackend:
     def _loglik_one(self, prompt: str, continuation: str) -> LogLik:
         common = {"model": self.model, "temperature": 0.0, "echo": True, "logprobs": 1,
                   "extra_body": self.options.extra_body or None}
+        # max_tokens=0 with echo: the prompt's log-probs only (vLLM's echo-without-generation).
         response = self._call(lambda text, n, kw: self.client.completions.create(prompt=text, max_tokens=n, **kw),
-                              prompt + continuation, 1, common)
+                              prompt + continuation, 0, common)
         self.usage.add(response.usage)
         logprobs = response.choices[0].logprobs
         if logprobs is None or not logprobs.token_logprobs:
             raise EvaluationError(f"server {self.options.base_url} returned no prompt log-probabilities (echo + "
                                   "logprobs); log-likelihood scoring needs a server that does (e.g. vLLM)")
-        return loglik_from_echo(logprobs.text_offset, logprobs.token_logprobs, logprobs.tokens,
-                                logprobs.top_logprobs, len(prompt), len(prompt) + len(continuation))
+        return loglik_from_echo(logprobs.text_offset, logprobs.token_logprobs, logprobs.top_logprobs,
+                                len(prompt), len(prompt) + len(continuation))
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
@@ -219,8 +220,8 @@ def structured_body(constraint: Constraint | None) -> dict[str, Any]:
                                    value}}
 
 
-def loglik_from_echo(offsets: list[int], logprobs: list[float | None], tokens: list[str],
-                     top: list[dict[str, float] | None] | None, start: int, end: int) -> LogLik:
+def loglik_from_echo(offsets: list[int], logprobs: list[float | None], top: list[dict[str, float] | None] | None,
+                     start: int, end: int) -> LogLik:
     """Sum the echoed tokens that start inside ``[start, end)`` (the continuation's characters).
 
     The first token of a text has no log-probability (None); a continuation never starts there because

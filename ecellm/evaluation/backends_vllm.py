@@ -166,12 +166,7 @@ class VllmBackend:
         self.tokenization = {"add_special_tokens": add_special_tokens}
         self.kwargs = engine_kwargs(self.spec, self.options, device=device, dtype=dtype, seed=settings.seed,
                                     batch_size=batch_size, needed_len=needed_len)
-        logger.info("starting vLLM: %s", {k: v for k, v in self.kwargs.items() if v is not None})
-        try:
-            self.llm = LLM(**self.kwargs)
-        except (ValueError, RuntimeError, TypeError) as err:
-            raise EvaluationError(f"vLLM could not start the engine for {spec.name!r}: {type(err).__name__}: "
-                                  f"{err}") from None
+        self.llm = _engine(LLM, self.kwargs, spec.name)
         self.lora = None
         if self.spec.kind == "adapter":
             from vllm.lora.request import LoRARequest
@@ -222,6 +217,38 @@ class VllmBackend:
             out.append(scored[i:i + len(conts)])
             i += len(conts)
         return out
+
+
+_ENGINE: dict[str, Any] = {}  # the one live engine of this process, by its arguments
+
+
+def _engine(llm_class: Any, kwargs: dict[str, Any], name: str) -> Any:
+    """Start an engine, or reuse this process's live one when the arguments are the same: evaluating several
+    configs or task sets in one Python session (a notebook, the tests) then pays the 30-100 s start once.
+    A different engine replaces it (two engines would each hold their KV cache)."""
+    key = json.dumps(kwargs, sort_keys=True, default=str)
+    if key in _ENGINE:
+        return _ENGINE[key]
+    release_engines()
+    logger.info("starting vLLM: %s", {k: v for k, v in kwargs.items() if v is not None})
+    try:
+        _ENGINE[key] = llm_class(**kwargs)
+    except (ValueError, RuntimeError, TypeError) as err:
+        raise EvaluationError(f"vLLM could not start the engine for {name!r}: {type(err).__name__}: {err}") from None
+    return _ENGINE[key]
+
+
+def release_engines() -> None:
+    """Drop the live engine (its worker processes and KV cache go with it)."""
+    import gc
+
+    while _ENGINE:
+        _, llm = _ENGINE.popitem()
+        shutdown = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+        if shutdown is not None and hasattr(shutdown, "shutdown"):
+            shutdown.shutdown()
+        del llm
+    gc.collect()
 
 
 def structured_params(constraint: Constraint | None) -> Any:
