@@ -175,7 +175,7 @@ class _FlakyServer(BaseHTTPRequestHandler):
     script: list[int] = []
     seen: list[dict] = []
 
-    def do_POST(self):  # noqa: N802 (http.server's naming)
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append({"body": body, "auth": self.headers.get("Authorization")})
         status = type(self).script.pop(0) if type(self).script else 200
