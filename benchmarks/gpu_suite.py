@@ -82,18 +82,12 @@ def bench_sft(shape: dict, device: str, dtype: str, seq_len: int, micro_batch: i
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=recipe["learning_rate"])
     ids = torch.randint(3, shape["vocab_size"], (micro_batch, seq_len), device=device)
 
-    def step() -> None:
-        loss = model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
     for _ in range(warmup):
-        step()
+        _train_step(model, optimizer, ids)
     _sync(device)
     start = time.perf_counter()
     for _ in range(steps):
-        step()
+        _train_step(model, optimizer, ids)
     _sync(device)
     seconds = time.perf_counter() - start
     tokens_s = steps * micro_batch * seq_len / seconds
@@ -110,6 +104,12 @@ def bench_sft(shape: dict, device: str, dtype: str, seq_len: int, micro_batch: i
     del model, optimizer
     _free(device)
     return out
+
+
+def _train_step(model: Any, optimizer: Any, ids: Any) -> None:
+    model(input_ids=ids, labels=ids).loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
 
 
 def length_profile(n: int, prompt_format: str = "mistral") -> tuple[list[int], str]:
