@@ -252,3 +252,23 @@ def test_server_model_keys_the_cache_by_name_and_url():
     a = server_spec("m", OpenAIOptions(base_url="http://h:1/v1"), None)
     assert a == ModelSpec(name="m", kind="server", path="http://h:1/v1")
     assert server_fingerprint(a) != server_fingerprint(server_spec("m", OpenAIOptions(base_url="http://h:2/v1"), None))
+
+
+def test_cli_flags_become_engine_options():
+    import argparse
+
+    from ecellm.evaluation.engines import add_engine_arguments, engine_from_args
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", default="transformers")
+    add_engine_arguments(parser)
+    assert engine_from_args(parser.parse_args([])) is None
+    vllm = engine_from_args(parser.parse_args(["--backend", "vllm", "--tensor-parallel-size", "2", "--no-enforce-eager",
+                                               "--kv-cache-gb", "4", "--engine-arg", "max_num_seqs=64"]))
+    assert vllm == VllmOptions(tensor_parallel_size=2, enforce_eager=False, kv_cache_gb=4.0,
+                               engine_args={"max_num_seqs": 64})
+    server = engine_from_args(parser.parse_args(["--backend", "openai", "--base-url", "http://h/v1", "--openai-api",
+                                                 "chat", "--concurrency", "32", "--price-input", "1",
+                                                 "--price-output", "2"]))
+    assert server == OpenAIOptions(base_url="http://h/v1", api="chat", concurrency=32, price_input_per_m=1.0,
+                                   price_output_per_m=2.0)
