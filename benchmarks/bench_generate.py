@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -125,6 +126,8 @@ def bench_model(name: str, path: str, prompts: list[tuple[str, str]], args: argp
                     "reference_decoding": "sampling T=0.15 top-p 0.95" if args.reference_sampling else "greedy"})
         line += f", reference {row['ref_prompts_per_s']:.2f} ({row['speedup']:.1f}x, same {row['same_answers']}/{n})"
     if args.vllm:
+        if args.threads:  # the same cores for vLLM's CPU engine (it binds its OpenMP threads itself)
+            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "0" if args.threads == 1 else f"0-{args.threads - 1}")
         got = vllm_column(path, prompts, args.max_new_tokens, args.batch_size)
         row.update({"vllm_s": got["seconds"], "vllm_engine_start_s": got["engine_start_s"],
                     "vllm_prompts_per_s": n / got["seconds"], "vllm_tokens_per_s": got["new_tokens"] / got["seconds"],
