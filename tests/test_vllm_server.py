@@ -83,7 +83,8 @@ def test_completions_give_the_transformers_texts_and_resume_from_the_cache(serve
     assert usage["cost_usd"] == pytest.approx(cost, abs=1e-6)
     again = evaluate("smol", str(built_folder), backend="openai", engine=options, prompt_format="alpaca",
                      out=tmp_path, **FAST)
-    assert again.meta["timing"]["generated_prompts"] == 0 and again.meta["engine"]["usage"]["requests"] == 0
+    assert again.meta["timing"]["generated_prompts"] == 0  # all from the cache: no request sent
+    assert again.meta["engine"] == {"name": "openai", "started": False}
     assert raw_texts(again) == raw_texts(first)
 
 
@@ -110,5 +111,5 @@ def test_loglik_and_structured_outputs_through_the_server(server, smol):
         ref, n, greedy = hf_loglik(smol, prompt, cont)
         assert ll.n_tokens == n and ll.logprob == pytest.approx(ref, abs=2e-3) and ll.is_greedy == greedy
     constraints = [Constraint(choices=("maybe so", "certainly not")), Constraint(regex="[0-9]{3}")]
-    out = backend.generate(["Q: Is the sky blue?\nA:"] * 2, max_new_tokens=8, seed=0, constraints=constraints)
+    out = backend.generate(["Q: Is the sky blue?\nA:"] * 2, max_new_tokens=24, seed=0, constraints=constraints)
     assert out[0].text in ("maybe so", "certainly not") and re.fullmatch("[0-9]{3}", out[1].text)

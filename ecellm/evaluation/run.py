@@ -194,7 +194,8 @@ def evaluate(
                  checkpoint_every, data, config, split_list, rows, max_samples, modes, n_resamples, confidence, seed,
                  encoder, stats, reused, time.perf_counter() - started, cache)
     meta.update(method=method, system_prompt=system_prompt, processes=ranks.world,
-                engine=generator.describe() if hasattr(generator, "describe") else {"name": backend})
+                engine=generator.describe() if hasattr(generator, "describe")
+                else {"name": backend, "started": generator is not None})
     results = Results(meta=meta, entries=entries, samples=samples, published=published_numbers)
     if out is not None:
         results.save(out, chart=chart)
