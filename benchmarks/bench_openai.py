@@ -80,8 +80,11 @@ def main() -> None:
                          "same_texts_as_first": sum(a == b for a, b in zip(texts[levels[0]], texts[level],
                                                                            strict=True))})
             print(rows[-1], flush=True)
-    finally:
-        proc.kill()
+    finally:  # the server's engine runs in child processes: end its whole session, not just the server
+        import signal
+
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     print(f"\n{platform.processor() or platform.machine()}; server start {start_s:.0f} s\n")
     print("| concurrency | prompts/s | new tok/s | same texts as concurrency 1 |\n|---|---|---|---|")
