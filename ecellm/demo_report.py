@@ -44,12 +44,13 @@ def atomic_write(path: Path, data: bytes) -> Path:
 # The cells of the report: (method, reading). Log-likelihood answers are always well-formed, so their readings
 # agree; the strict one stands for them.
 CELLS = (("generate", "strict"), ("generate", "flexible"), ("loglik", "strict"), ("loglik_norm", "strict"))
-METHOD_TITLES = {"generate": "free generation", "loglik": "log-likelihood (acc)",
-                 "loglik_norm": "log-likelihood, length-normalised (acc_norm)"}
+METHOD_TITLES = {"generate": "free generation", "constrained": "constrained generation",
+                 "loglik": "log-likelihood (acc)", "loglik_norm": "log-likelihood, length-normalised (acc_norm)"}
 
 
 def paired_changes(before_runs: tuple[Path, ...], after_runs: tuple[Path, ...], readings: tuple[str, ...],
-                   n_resamples: int = 1000, alpha: float = 0.05) -> list[dict]:
+                   n_resamples: int = 1000, alpha: float = 0.05,
+                   cells: tuple[tuple[str, str], ...] = CELLS) -> list[dict]:
     """Zero-shot vs fine-tuned per task × split for every (method, reading) cell, with the paired-bootstrap CI
     of the change and its p-value (the same rows, the same resamples for both models)."""
     from ecellm.evaluation.compare import compare
@@ -57,7 +58,7 @@ def paired_changes(before_runs: tuple[Path, ...], after_runs: tuple[Path, ...], 
 
     rows = []
     for before, after in zip(before_runs, after_runs, strict=True):
-        for method, reading in CELLS:
+        for method, reading in cells:
             if reading not in readings:
                 continue
             try:
@@ -66,7 +67,9 @@ def paired_changes(before_runs: tuple[Path, ...], after_runs: tuple[Path, ...], 
                 continue  # this run has no such method
             rows += [{**r, "method": method, "reading": reading, "split": SPLIT_LABELS[r["split"]],
                       "significant": r["p_value"] is not None and r["p_value"] < alpha} for r in found]
-    return rows
+    # A constrained or log-likelihood run generates its open tasks freely: count each cell once.
+    unique = {(r["task"], r["split"], r["method"], r["reading"]): r for r in reversed(rows)}
+    return [r for r in rows if unique[(r["task"], r["split"], r["method"], r["reading"])] is r]
 
 
 def table_markdown(rows: list[dict]) -> str:
@@ -89,7 +92,7 @@ def plot_before_after(rows: list[dict], path: Path, title: str) -> Path:
     matplotlib.use("Agg")  # files only
     import matplotlib.pyplot as plt
 
-    cells = [c for c in CELLS if any((r["method"], r["reading"]) == c for r in rows)]
+    cells = list(dict.fromkeys((r["method"], r["reading"]) for r in rows))
     fig, axes = plt.subplots(len(cells), 1, figsize=(11, 3.2 * max(1, len(cells))), squeeze=False)
     for ax, (method, reading) in zip(axes[:, 0], cells, strict=True):
         part = [r for r in rows if (r["method"], r["reading"]) == (method, reading)]
