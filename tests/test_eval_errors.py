@@ -65,7 +65,7 @@ def test_bad_options(tiny_model, built_folder):
 
 
 def test_vllm_missing_is_a_clear_error():
-    from ecellm.evaluation.backends import VllmBackend
+    from ecellm.evaluation.backends_vllm import VllmBackend
     from ecellm.evaluation.models import ModelSpec
     from ecellm.evaluation.settings import GenerationSettings
 
@@ -73,8 +73,8 @@ def test_vllm_missing_is_a_clear_error():
     try:
         import vllm  # noqa: F401
     except ImportError:
-        with pytest.raises(EvaluationError, match=r"pip install 'ecellm\[vllm\]'"):
-            VllmBackend(ModelSpec("m", "full", "m"), GenerationSettings(), "bfloat16")
+        with pytest.raises(EvaluationError, match=r"pip install 'ecellm\[vllm\]'.*make vllm-env"):
+            VllmBackend(ModelSpec("m", "full", "m"), GenerationSettings(), device="cuda", dtype="bfloat16")
     else:
         pytest.skip("vllm is installed")
 

@@ -1,8 +1,9 @@
 """Generation backends. Same contract: a batch of prompt strings in, one :class:`Generation` per prompt out.
 
-``transformers`` (default, what the tests use): left-padded batches decoded by our loop (finished rows
-leave the batch), stopping on EOS or the format's stop marker. ``vllm`` (optional extra ``ecellm[vllm]``,
-GPU): imported only when chosen.
+``transformers`` (default): left-padded batches decoded by our loop (finished rows leave the batch),
+stopping on EOS or the format's stop marker. ``vllm`` (:mod:`ecellm.evaluation.backends_vllm`, GPU or CPU,
+its own venv) and ``openai`` (:mod:`ecellm.evaluation.backends_openai`, any OpenAI-compatible server) are
+imported only when chosen.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from typing import Protocol
 
 from ecellm.evaluation.constraints import Constraint, LogLik
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.models import LoadedModel, ModelSpec
+from ecellm.evaluation.models import LoadedModel
 from ecellm.evaluation.settings import GenerationSettings
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("transformers", "vllm")
+BACKENDS = ("transformers", "vllm", "openai")
 
 
 @dataclass(frozen=True)
@@ -98,40 +99,6 @@ class TransformersBackend:
             cont_ids = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in conts]
             out.append(score_continuations(self.loaded.model, ids, cont_ids, self.pad_id))
         return out
-
-
-class VllmBackend:
-    """vLLM's offline ``LLM.generate`` (GPU). Adapters are served with ``enable_lora``."""
-
-    name = "vllm"
-
-    def __init__(self, spec: ModelSpec, settings: GenerationSettings, dtype: str,
-                 stop_strings: tuple[str, ...] = ()) -> None:
-        try:
-            from vllm import LLM
-        except ImportError:
-            raise EvaluationError("backend 'vllm' needs the vllm package: pip install 'ecellm[vllm]' "
-                                  "(GPU only); or use --backend transformers") from None
-        adapter = spec.kind == "adapter"
-        self.settings, self.stop_strings = settings, list(stop_strings)
-        self.llm = LLM(model=spec.base_path if adapter else spec.path, tokenizer=spec.path, dtype=dtype,
-                       seed=settings.seed, enable_lora=adapter, revision=spec.revision)
-        self.lora = None
-        if adapter:
-            from vllm.lora.request import LoRARequest
-
-            self.lora = LoRARequest("ecellm-adapter", 1, spec.path)
-
-    def generate(self, prompts: list[str], max_new_tokens: int, seed: int) -> list[Generation]:
-        from vllm import SamplingParams
-
-        sampling = self.settings.do_sample
-        params = SamplingParams(max_tokens=max_new_tokens, temperature=self.settings.temperature if sampling else 0.0,
-                                top_p=self.settings.top_p if sampling else 1.0, seed=seed if sampling else None,
-                                stop=self.stop_strings or None, include_stop_str_in_output=True)
-        outputs = self.llm.generate(prompts, params, lora_request=self.lora, use_tqdm=False)
-        return [Generation(text=o.outputs[0].text, new_tokens=len(o.outputs[0].token_ids),
-                           finished=o.outputs[0].finish_reason == "stop") for o in outputs]
 
 
 def batch_seed(seed: int, ids: list[str]) -> int:

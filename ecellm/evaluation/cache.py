@@ -5,6 +5,9 @@ covers: model fingerprint, prompt format, generation settings, backend, dtype). 
 ``{"id", "key", "text", "new_tokens", "finished"}``; ``key`` hashes the prompt and its token budget, so a
 row whose data changed is regenerated. Each batch is appended, flushed and fsynced: a killed run loses
 at most the batch in flight, and a torn last line is skipped on reading.
+
+In a multi-process run each rank appends to its own shard ``<TASK>.<split>.<shard>.jsonl``; reading takes
+the main file and every shard, and :meth:`PredictionCache.merge_shards` folds the shards into the main file.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ logger = logging.getLogger(__name__)
 class PredictionCache:
     """Predictions of one settings hash; in memory only when ``root`` is None."""
 
-    def __init__(self, root: str | Path | None, settings_hash: str, settings: dict[str, Any]) -> None:
-        self.hash = settings_hash
+    def __init__(self, root: str | Path | None, settings_hash: str, settings: dict[str, Any],
+                 shard: str | None = None) -> None:
+        self.hash, self.shard = settings_hash, shard
         self.folder = Path(root) / settings_hash if root is not None else None
         self._memory: dict[tuple[str, str], dict[str, dict]] = {}
         if self.folder is not None:
@@ -36,11 +40,39 @@ class PredictionCache:
     def path(self, task: str, split: str) -> Path | None:
         return self.folder / f"{task}.{split}.jsonl" if self.folder is not None else None
 
+    def write_path(self, task: str, split: str) -> Path | None:
+        """Where this process appends: the main file, or its own shard in a multi-process run."""
+        if self.folder is None or self.shard is None:
+            return self.path(task, split)
+        return self.folder / f"{task}.{split}.{self.shard}.jsonl"
+
+    def shard_paths(self, task: str, split: str) -> list[Path]:
+        return sorted(self.folder.glob(f"{task}.{split}.rank*.jsonl")) if self.folder is not None else []
+
     def load(self, task: str, split: str) -> dict[str, dict]:
-        """Cached records by row id (the last record of an id wins)."""
+        """Cached records by row id, main file then shards (the last record of an id wins)."""
         if (task, split) not in self._memory:
-            self._memory[(task, split)] = _read(self.path(task, split))
+            records = _read(self.path(task, split))
+            for shard in self.shard_paths(task, split):
+                records.update(_read(shard))
+            self._memory[(task, split)] = records
         return self._memory[(task, split)]
+
+    def merge_shards(self) -> int:
+        """Fold every shard into its main file (one atomic rewrite each) and remove the shards; returns how
+        many shard files were merged. Run by one process after all writers are done."""
+        if self.folder is None:
+            return 0
+        merged = 0
+        for task, split in sorted({tuple(p.name.split(".")[:2]) for p in self.folder.glob("*.rank*.jsonl")}):
+            self._memory.pop((task, split), None)
+            records = self.load(task, split)
+            atomic_write_text(self.path(task, split),
+                              "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records.values()))
+            for path in self.shard_paths(task, split):
+                path.unlink()
+                merged += 1
+        return merged
 
     def lookup(self, task: str, split: str, row_id: str, key: str) -> dict | None:
         record = self.load(task, split).get(row_id)
@@ -55,7 +87,7 @@ class PredictionCache:
         """Store records (each with ``id``, ``key`` and ``text``) durably."""
         memory = self.load(task, split)
         memory.update({r["id"]: r for r in records})
-        path = self.path(task, split)
+        path = self.write_path(task, split)
         if path is None:
             return
         with path.open("a", encoding="utf-8") as handle:

@@ -34,6 +34,9 @@ EVAL_EPILOG = """Examples:
   ecellm eval --model runs/xs --data path/to/ECInstruct --out runs/xs/eval        (adapter from `ecellm train`)
   ecellm eval --model NingLab/eCeLLM-M --config unseen_instruction --out runs/m-unseen     (Table 4)
   ecellm eval --model mistralai/Mistral-7B-Instruct-v0.2 --sample --out runs/mistral   (reference sampling)
+  ecellm eval --backend vllm --model runs/xs --data ... --out runs/xs/eval-vllm     (vLLM engine, CPU or GPU)
+  ecellm eval --backend openai --base-url http://127.0.0.1:8000/v1 --model served-name --out runs/served
+  accelerate launch --num_processes 2 -m ecellm.cli eval --model ... --out ...   (prompts shared by 2 processes)
 Rerunning the same command resumes: finished rows come from <out>/cache and are not generated again."""
 
 COMPARE_EPILOG = """Examples:
@@ -47,6 +50,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_eval(subparsers: argparse._SubParsersAction) -> None:
+    from ecellm.evaluation.engines import add_engine_arguments
+
     p = subparsers.add_parser("eval", help="Evaluate a model on ECInstruct (tables, chart, per-sample logs).",
                               description=__doc__, epilog=EVAL_EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -80,7 +85,7 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-stop-at-marker", dest="stop_at_marker", action="store_false",
                    help="Generate past a repeated response marker (scores are the same; raw logs get longer).")
     p.add_argument("--threads", type=_count("--threads"), help="CPU threads for torch (default: torch's choice).")
-    p.add_argument("--backend", default="transformers", choices=["transformers", "vllm"])
+    p.add_argument("--backend", default="transformers", choices=["transformers", "vllm", "openai"])
     p.add_argument("--device", type=arg(check_device), help="cpu, cuda, cuda:1 ... (default: cuda when available).")
     p.add_argument("--dtype", type=arg(check_dtype),
                    help="float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU).")
@@ -100,6 +105,7 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-published", action="store_true", help="Show no published numbers.")
     p.add_argument("--no-chart", action="store_true", help="Skip results.png.")
     p.add_argument("--no-progress", action="store_true", help="No progress bars.")
+    add_engine_arguments(p)
     p.set_defaults(func=cmd_eval)
 
 
@@ -129,6 +135,7 @@ def _generation(args: argparse.Namespace):
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
+    from ecellm.evaluation.engines import engine_from_args
     from ecellm.evaluation.run import evaluate
 
     results = evaluate(
@@ -140,7 +147,9 @@ def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
         max_samples=args.max_samples, modes=args.modes, n_resamples=args.n_resamples, seed=args.seed,
         bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
         published=False if args.no_published else args.published, chart=not args.no_chart,
-        progress=not args.no_progress)
+        progress=not args.no_progress, engine=engine_from_args(args), tokenizer=args.tokenizer)
+    if results is None:  # a non-zero rank of a multi-process run: rank 0 reports
+        return 0
     sys.stdout.write(results.markdown() + "\n")
     if args.out:
         logger.info("wrote %s", Path(args.out).resolve())

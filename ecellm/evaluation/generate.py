@@ -54,6 +54,12 @@ class GenerationStats:
                 "tokens_per_s": self.new_tokens / rate if self.prompts else None}
 
 
+def merge_stats(parts: list[GenerationStats]) -> GenerationStats:
+    """One process's view of a multi-process run: prompts and tokens summed, the slowest rank's time."""
+    return GenerationStats(prompts=sum(p.prompts for p in parts), new_tokens=sum(p.new_tokens for p in parts),
+                           seconds=max((p.seconds for p in parts), default=0.0))
+
+
 def make_batches(jobs: list[Job], batch_size: int) -> list[list[Job]]:
     """Batches of one budget each, longest prompts first."""
     by_budget: dict[int, list[Job]] = defaultdict(list)

@@ -13,9 +13,19 @@ from typing import Any
 from ecellm.evaluation.backends import check_backend
 from ecellm.evaluation.cache import PredictionCache
 from ecellm.evaluation.data import data_name, load_data, parse_splits, parse_tasks, select_rows
+from ecellm.evaluation.distributed import current_ranks
+from ecellm.evaluation.engines import (
+    check_engine,
+    sends_user_turn,
+    server_fingerprint,
+    server_spec,
+    server_tokenizer,
+    start_backend,
+    user_turn,
+)
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format, render_prompt
-from ecellm.evaluation.generate import GenerationStats, Job, run_jobs, run_loglik_jobs
+from ecellm.evaluation.generate import GenerationStats, Job, merge_stats, run_jobs, run_loglik_jobs
 from ecellm.evaluation.models import (
     ModelSpec,
     context_length,
@@ -72,7 +82,9 @@ def evaluate(
     published: str | Path | bool | None = None,
     chart: bool = True,
     progress: bool = True,
-) -> Results:
+    engine: Any = None,
+    tokenizer: str | None = None,
+) -> Results | None:
     """Evaluate a model on ECInstruct test sets; see ``ecellm eval --help`` for every option.
 
     Args:
@@ -98,12 +110,19 @@ def evaluate(
         modes: answer readings: ``strict``, ``reference`` and/or ``flexible`` (the answer found in a chatty output).
         bertscore_model: AG encoder: ``auto``, ``paper`` (roberta-large), ``offline`` (MiniLM wheel), or a path.
         published: published numbers to show (file path; ``None`` = the package's eCeLLM numbers; ``False`` = none).
+        engine: ``VllmOptions`` for ``backend="vllm"`` (defaults when None) or ``OpenAIOptions`` (required for
+            ``backend="openai"``; ``model`` is then the server's name for it).
+        tokenizer: for a server model, a local/Hub tokenizer for context checks and chat templates (optional).
+
+    Under ``accelerate launch``/``torchrun`` the prompts are shared among the processes; only rank 0 scores
+    and returns the results, the other ranks return None.
     """
     started = time.perf_counter()
     modes = _check_modes(modes)
     task_list, explicit = parse_tasks(tasks)
     split_list = parse_splits(splits)
     backend = check_backend(backend)
+    engine = check_engine(backend, engine)
     method = _check_method(method)
     settings = (generation or GenerationSettings(seed=seed)).with_overrides(max_new_tokens=max_new_tokens)
     guard = validate_eval_options(  # every option, before data, model or generation; holds the --out lock
@@ -118,35 +137,50 @@ def evaluate(
     published_numbers = _published(published)  # every late-failing input is checked before the engine runs
     needs_encoder = any(get_task(t).scorer.needs_encoder for t, _ in rows)
     encoder = resolve_encoder(bertscore_model, bertscore_layers) if needs_encoder else None
-    spec = describe_model(model, revision=revision)
-    tokenizer = _tokenizer(spec)
+    server = backend == "openai"
+    spec = server_spec(model, engine, tokenizer) if server else describe_model(model, revision=revision)
+    tokenizer = server_tokenizer(spec) if server else _tokenizer(spec)
     fmt, fmt_source = choose_prompt_format(spec, prompt_format, tokenizer)
     if system_prompt is not None and fmt != "chat":
         raise EvaluationError(f"--system-prompt needs the chat prompt format; this run uses {fmt!r}. Add "
                               "--prompt-format chat (the model's tokenizer must have a chat template)")
-    device = pick_device(device)
+    ranks = current_ranks()
+    device = ranks.device(pick_device(device))
     dtype = pick_dtype(dtype, device)
-    model_id = fingerprint(spec)
+    model_id = server_fingerprint(spec) if server else fingerprint(spec)
     key_parts = {"model": model_id, "prompt_format": fmt, "generation": settings.cache_key(), "backend": backend,
                  "dtype": dtype, **({"method": method} if method != "generate" else {}),
                  **({"system_prompt": system_prompt} if system_prompt else {})}
     run_hash = settings_hash(**key_parts)
     cache_root = cache_dir or (Path(out) / "cache" if out is not None else None)
-    cache = PredictionCache(cache_root, run_hash, {**key_parts, "model_spec": spec.as_dict()})
+    cache = PredictionCache(cache_root, run_hash, {**key_parts, "model_spec": spec.as_dict()}, shard=ranks.shard_name)
 
-    prompts = {pair: [render_prompt(r, fmt, tokenizer, system_prompt) for r in pair_rows]
-               for pair, pair_rows in rows.items()}
+    render = (user_turn if sends_user_turn(backend, engine, fmt) and system_prompt is None
+              else lambda r: render_prompt(r, fmt, tokenizer, system_prompt))
+    prompts = {pair: [render(r) for r in pair_rows] for pair, pair_rows in rows.items()}
     jobs, reused = _pending(rows, prompts, tokenizer, fmt, settings, cache, spec, method)
-    stats = GenerationStats()
+    ranks.barrier()  # every rank has read the cache before any rank appends to it
+    stats, generator = GenerationStats(), None
     if jobs:
         _set_threads(threads)
-        engine = _backend(backend, spec, settings, fmt, tokenizer, device, dtype, batch_size)
+        generator = _backend(backend, spec, settings, fmt, tokenizer, device, dtype, batch_size, engine,
+                             needed_len=max(j.n_tokens + j.budget for j in jobs))
         chunk = checkpoint_every or CHECKPOINT_BATCHES * batch_size
-        scored = [j for j in jobs if j.candidates is not None]
-        stats = run_loglik_jobs(engine, scored, cache, chunk_size=chunk, choose=_choose, progress=progress)
-        generated = run_jobs(engine, [j for j in jobs if j.candidates is None], cache, chunk_size=chunk,
-                             seed=settings.seed, progress=progress)
+        mine = ranks.take(sorted(jobs, key=lambda j: (-j.n_tokens, j.task, j.split, j.row_id)))
+        scored = [j for j in mine if j.candidates is not None]
+        stats = run_loglik_jobs(generator, scored, cache, chunk_size=chunk, choose=_choose,
+                                progress=progress and ranks.is_main)
+        generated = run_jobs(generator, [j for j in mine if j.candidates is None], cache, chunk_size=chunk,
+                             seed=settings.seed, progress=progress and ranks.is_main)
         stats = stats.plus(generated)
+    stats = merge_stats(ranks.gather(stats))
+    ranks.barrier()  # every shard is complete
+    if not ranks.is_main:
+        ranks.close()
+        return None
+    if cache.merge_shards():
+        cache = PredictionCache(cache_root, run_hash, {**key_parts, "model_spec": spec.as_dict()})
+    ranks.close()
     logger.info("%d prompt(s) run, %d reused from the cache (%s)", stats.prompts, reused,
                 cache.folder or "in memory")
 
@@ -162,7 +196,9 @@ def evaluate(
     meta = _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size,
                  checkpoint_every, data, config, split_list, rows, max_samples, modes, n_resamples, confidence, seed,
                  encoder, stats, reused, time.perf_counter() - started, cache)
-    meta.update(method=method, system_prompt=system_prompt)
+    meta.update(method=method, system_prompt=system_prompt, processes=ranks.world,
+                engine=generator.describe() if hasattr(generator, "describe")
+                else {"name": backend, "started": generator is not None})
     results = Results(meta=meta, entries=entries, samples=samples, published=published_numbers)
     if out is not None:
         results.save(out, chart=chart)
@@ -247,9 +283,12 @@ def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: Gene
                 reused += 1
     if not todo:
         return jobs, reused
-    lengths = [len(ids) for ids in tokenizer([t[3] for t in todo], add_special_tokens=adds_special_tokens(fmt))
-               ["input_ids"]]
-    _check_context(todo, lengths, _context_length(spec))
+    if tokenizer is None:  # a server model without --tokenizer: characters order the prompts, no context check
+        lengths = [len(t[3]) // 4 + 1 for t in todo]
+    else:
+        lengths = [len(ids) for ids in tokenizer([t[3] for t in todo], add_special_tokens=adds_special_tokens(fmt))
+                   ["input_ids"]]
+        _check_context(todo, lengths, None if spec.kind == "server" else _context_length(spec))
     jobs = [Job(*t[:4], n, *t[4:]) for t, n in zip(todo, lengths, strict=True)]
     return jobs, reused
 
@@ -266,11 +305,11 @@ def _check_context(todo: list[tuple], lengths: list[int], limit: int | None) -> 
 
 
 def _backend(name: str, spec: ModelSpec, settings: GenerationSettings, fmt: str, tokenizer: Any, device: str,
-             dtype: str, batch_size: int) -> Any:
-    if name == "vllm":
-        from ecellm.evaluation.backends import VllmBackend
-
-        return VllmBackend(spec, settings, dtype, stop_strings=settings.stop_strings(fmt))
+             dtype: str, batch_size: int, engine: Any = None, needed_len: int | None = None) -> Any:
+    if name in ("vllm", "openai"):
+        return start_backend(name, spec, settings, stop_strings=settings.stop_strings(fmt), device=device,
+                             dtype=dtype, batch_size=batch_size, engine=engine, needed_len=needed_len,
+                             add_special_tokens=adds_special_tokens(fmt))
     from ecellm.evaluation.backends import TransformersBackend
     from ecellm.evaluation.models import load_model
 
