@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -151,9 +152,9 @@ def _missing(value: Any) -> bool:
 
 
 def _text(name: str, value: Any) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, str | numbers.Real):
         raise FieldError(name, f"expected text, got {type(value).__name__}")
-    return str(value).strip()
+    return str(value).strip()  # numbers (a price column) are text too
 
 
 def _as_list(name: str, value: Any) -> list:
