@@ -3,7 +3,7 @@
 A row of user fields becomes an ECInstruct row (the task's own serialisation, ``ecinstruct.tasks.fields``)
 with the task's seed instruction, rendered in the model's prompt format (the one its training summary
 records, as the evaluation picks it). Generation goes through the evaluation's backends, and the answer
-reads through the task's answer reader (``ecinstruct.tasks.answers``) into a typed result.
+reads through the task's answer reader (``ecinstruct.tasks.results``) into a typed result.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ class Predictor:
 
     def _read(self, item: Prepared, raw: str) -> Prediction:
         answer = clean_generation(raw, self.prompt_format)
-        result, valid = item.task.answer.read(item.task, answer, item.values)
+        result, valid = item.task.result.read(item.task, answer, item.values)
         return Prediction(item.task.code, result, valid, raw, answer, self.method_for(item.task))
 
 

@@ -72,8 +72,8 @@ def _annotation(task: Task, field: TaskField) -> Any:
 
 def task_info(task: Task) -> dict[str, Any]:
     return {"code": task.code, "name": task.name, "description": task.description,
-            "endpoint": f"/v1/{task.config_name}", "result": task.answer.kind,
-            "result_description": _RESULTS[task.answer.kind], "example": task.inputs.example,
+            "endpoint": f"/v1/{task.config_name}", "result": task.result.kind,
+            "result_description": _RESULTS[task.result.kind], "example": task.inputs.example,
             "fields": [{"name": f.name, "kind": f.kind, "required": f.required, "help": f.help,
                         "keys": list(f.keys)} for f in task.inputs.fields]}
 
@@ -147,7 +147,7 @@ def _add_task_endpoint(app: FastAPI, task: Task, batcher: DynamicBatcher) -> Non
     endpoint.__annotations__ = {"body": body_model, "return": Answer}
     endpoint.__name__ = f"predict_{task.config_name}"
     app.post(f"/v1/{task.config_name}", response_model=Answer, tags=["tasks"], summary=f"{task.code}: {task.name}",
-             description=f"{task.description}\n\nResult: {_RESULTS[task.answer.kind]}.")(endpoint)
+             description=f"{task.description}\n\nResult: {_RESULTS[task.result.kind]}.")(endpoint)
 
 
 def serve(model: Any, *, host: str = "127.0.0.1", port: int = 8000, max_batch: int = 16,

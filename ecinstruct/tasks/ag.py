@@ -3,9 +3,9 @@
 import json
 
 from ecinstruct.scoring import GenerationScorer
-from ecinstruct.tasks.answers import FreeText
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import FreeText
 
 
 def serialize(values: dict) -> tuple[str, None]:
@@ -31,5 +31,5 @@ TASK = Task(
                  "documents": ["I carry my 17 inch gaming laptop in it every day, it fits with a little room.",
                                "The side pockets hold a full water bottle."]},
     ),
-    answer=FreeText(),
+    result=FreeText(),
 )

@@ -3,9 +3,9 @@
 import json
 
 from ecinstruct.scoring import ExtractionScorer
-from ecinstruct.tasks.answers import Extraction
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Extraction
 
 _SOURCES = (("title", "product title"), ("description", "product description"), ("features", "product feature"),
             ("price", "product price"), ("brand", "product brand"))
@@ -48,5 +48,5 @@ TASK = Task(
                  "description": "A lightweight dome tent with two doors and a full-coverage rainfly.",
                  "brand": "Trailmark", "attributes": ["Color", "Capacity"]},
     ),
-    answer=Extraction(),
+    result=Extraction(),
 )

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from ecinstruct.scoring.base import Scorer
-    from ecinstruct.tasks.answers import AnswerReader
     from ecinstruct.tasks.fields import TaskInputs
+    from ecinstruct.tasks.results import ResultReader
 
 OptionsFormat = Literal["json", "python"]
 
@@ -43,7 +43,7 @@ class Task:
             bound to this task (e.g. to its option letters) when the task is built.
         inputs: the fields a user supplies to run the task on new data, and how they become a row
             (:mod:`ecinstruct.tasks.fields`).
-        answer: how an answer reads as a typed result (:mod:`ecinstruct.tasks.answers`).
+        result: how an answer reads as a typed result for a user (:mod:`ecinstruct.tasks.results`).
     """
 
     code: str
@@ -62,7 +62,7 @@ class Task:
     extras: dict = field(default_factory=dict, compare=False, hash=False)
     scorer: Scorer | None = field(default=None, compare=False, hash=False, repr=False)
     inputs: TaskInputs | None = field(default=None, compare=False, hash=False, repr=False)
-    answer: AnswerReader | None = field(default=None, compare=False, hash=False, repr=False)
+    result: ResultReader | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.options is not None and not self.has_options:

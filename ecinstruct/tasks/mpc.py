@@ -3,9 +3,9 @@
 import json
 
 from ecinstruct.scoring import OptionLetterScorer
-from ecinstruct.tasks.answers import Option
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Option
 
 
 def serialize(values: dict) -> tuple[str, None]:
@@ -35,5 +35,5 @@ TASK = Task(
         serialize=serialize,
         example={"query": "waterproof hiking boots women", "product": "Ridgeline Women's Trail Runner, Mesh, Grey"},
     ),
-    answer=Option(labels=("exact", "substitute", "complement", "irrelevant")),
+    result=Option(labels=("exact", "substitute", "complement", "irrelevant")),
 )

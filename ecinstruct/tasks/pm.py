@@ -3,9 +3,9 @@
 import json
 
 from ecinstruct.scoring import YesNoScorer
-from ecinstruct.tasks.answers import YesNo
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import YesNo
 
 RECORD_KEYS = ("title", "description", "manufacturer", "price")
 DESCRIPTION_WORDS = 50  # the published descriptions are cut to 50 words
@@ -45,5 +45,5 @@ TASK = Task(
                               "price": "79.99"},
                  "product2": {"title": "quillsoft photo studio deluxe v9 for windows", "price": "64.5"}},
     ),
-    answer=YesNo(),
+    result=YesNo(),
 )

@@ -3,9 +3,9 @@
 import json
 
 from ecinstruct.scoring import OptionLetterScorer
-from ecinstruct.tasks.answers import Option
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Option
 
 
 def serialize(values: dict) -> tuple[str, None]:
@@ -37,5 +37,5 @@ TASK = Task(
         example={"product1": "Brewline 12-Cup Programmable Coffee Maker, Stainless Steel",
                  "product2": "Brewline #4 Cone Paper Coffee Filters, 200 Count"},
     ),
-    answer=Option(labels=("also bought", "also viewed", "similar"), full_text=False),
+    result=Option(labels=("also bought", "also viewed", "similar")),
 )

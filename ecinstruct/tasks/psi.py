@@ -3,9 +3,9 @@
 import json
 
 from ecinstruct.scoring import YesNoScorer
-from ecinstruct.tasks.answers import YesNo
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import YesNo
 
 
 def serialize(values: dict) -> tuple[str, None]:
@@ -28,5 +28,5 @@ TASK = Task(
         serialize=serialize,
         example={"query": "usb c charger 65w", "product": "Voltix 45W USB-C Wall Charger, Foldable Plug"},
     ),
-    answer=YesNo(),
+    result=YesNo(),
 )

@@ -3,9 +3,9 @@
 import json
 
 from ecinstruct.scoring import RankingScorer
-from ecinstruct.tasks.answers import Ranking
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Ranking
 
 
 def serialize(values: dict) -> tuple[str, None]:
@@ -37,5 +37,5 @@ TASK = Task(
                               "Hydrora 32 oz Stainless Steel Water Bottle, Vacuum Insulated",
                               "Kelso 24 oz Plastic Sports Bottle"]},
     ),
-    answer=Ranking(field="products"),
+    result=Ranking(field="products"),
 )

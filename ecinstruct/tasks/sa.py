@@ -1,9 +1,9 @@
 """SA: sentiment analysis of a product review (5 star-rating classes)."""
 
 from ecinstruct.scoring import OptionLetterScorer
-from ecinstruct.tasks.answers import Option
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Option
 
 
 def serialize(values: dict) -> tuple[str, None]:
@@ -35,5 +35,5 @@ TASK = Task(
         example={"review": "Fits my 15 inch laptop with room for the charger. The zipper already feels loose "
                            "after two weeks, though."},
     ),
-    answer=Option(labels=("very positive", "positive", "neutral", "negative", "very negative")),
+    result=Option(labels=("very positive", "positive", "neutral", "negative", "very negative")),
 )

@@ -1,9 +1,9 @@
 """SR: sequential recommendation (pick the next purchase among 20 candidates A–T)."""
 
 from ecinstruct.scoring import SingleLetterScorer
-from ecinstruct.tasks.answers import Candidate
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Candidate
 
 ITEM_WORDS = 25  # the published item texts are cut to 25 words
 
@@ -42,5 +42,5 @@ TASK = Task(
                                 "Trailmark Dome Tent. Sports & Outdoors. Camping. Trailmark.",
                                 "Nimbo Wireless Mouse. Electronics. Computers. Nimbo."]},
     ),
-    answer=Candidate(field="candidates"),
+    result=Candidate(field="candidates"),
 )

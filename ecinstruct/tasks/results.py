@@ -1,10 +1,10 @@
-"""What a task's answer means: reading a model's answer text into a typed result.
+"""What a task's answer means to a user: reading the answer text into a typed result.
 
 Each task declares one reader. Readers parse with the task's own scorer parsers (``ecinstruct.scoring``),
 so an answer that scores as valid reads as valid, and map it onto the user's inputs (the chosen candidate,
 the ranked products). ``read`` returns ``(result, valid)``; an invalid answer gives ``None`` (AVE: the
-well-formed items it has). ``choices`` lists the closed answer set (the texts the model was trained to
-write) for constrained decoding, or ``None`` for open answers.
+well-formed items it has). Which answers are allowed at all (constraints, candidates) is the scorer's
+business (``ecinstruct.answers``), not the reader's.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ecinstruct.tasks.base import Task
 
 
-class AnswerReader:
+class ResultReader:
     """Base of the readers; ``kind`` names the result type in docs and the API schema."""
 
     kind: ClassVar[str] = ""
@@ -25,12 +25,10 @@ class AnswerReader:
     def read(self, task: Task, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
         raise NotImplementedError
 
-    def choices(self, task: Task, values: dict[str, Any]) -> tuple[str, ...] | None:
-        return None
 
 
 @dataclass(frozen=True)
-class YesNo(AnswerReader):
+class YesNo(ResultReader):
     """``yes``/``no`` → ``True``/``False`` (PM, PSI, AP)."""
 
     kind: ClassVar[str] = "bool"
@@ -41,17 +39,13 @@ class YesNo(AnswerReader):
         parsed = parse_yes_no(answer)
         return (None, False) if parsed is None else (parsed == "yes", True)
 
-    def choices(self, task: Task, values: dict[str, Any]) -> tuple[str, ...]:
-        return ("yes", "no")
 
 
 @dataclass(frozen=True)
-class Option(AnswerReader):
-    """An option letter → its short label (``labels`` in option order). ``full_text``: the model was
-    trained to write the whole option string (SA, MPC) rather than the letter alone (PRP)."""
+class Option(ResultReader):
+    """An option letter → its short label (``labels`` in option order)."""
 
     labels: tuple[str, ...]
-    full_text: bool = True
     kind: ClassVar[str] = "label"
 
     def read(self, task: Task, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
@@ -60,12 +54,10 @@ class Option(AnswerReader):
             return None, False
         return self.labels[task.option_letters.index(letter)], True
 
-    def choices(self, task: Task, values: dict[str, Any]) -> tuple[str, ...]:
-        return tuple(task.options) if self.full_text else task.option_letters
 
 
 @dataclass(frozen=True)
-class Candidate(AnswerReader):
+class Candidate(ResultReader):
     """The letter of one candidate → ``{"index", "item"}`` of the user's ``field`` list (SR)."""
 
     field: str
@@ -81,12 +73,10 @@ class Candidate(AnswerReader):
         index = _letters(len(items)).index(letter)
         return {"index": index, "item": items[index]}, True
 
-    def choices(self, task: Task, values: dict[str, Any]) -> tuple[str, ...]:
-        return tuple(_letters(len(values[self.field])))
 
 
 @dataclass(frozen=True)
-class Ranking(AnswerReader):
+class Ranking(ResultReader):
     """Comma-separated letters → the user's ``field`` items, most relevant first (QPR). Valid when every
     item is ranked exactly once and nothing else is written."""
 
@@ -105,7 +95,7 @@ class Ranking(AnswerReader):
 
 
 @dataclass(frozen=True)
-class Extraction(AnswerReader):
+class Extraction(ResultReader):
     """A JSON list of ``{attribute, value, source}`` (AVE). The literal ``"None"`` the model writes for an
     attribute the text does not mention becomes ``None``. Valid when the answer is such a list and every
     item is well formed; the well-formed items are returned either way."""
@@ -124,7 +114,7 @@ class Extraction(AnswerReader):
 
 
 @dataclass(frozen=True)
-class FreeText(AnswerReader):
+class FreeText(ResultReader):
     """The answer text itself (AG); valid when not empty."""
 
     kind: ClassVar[str] = "text"
