@@ -75,7 +75,7 @@ class Field:
         return items
 
     def _record(self, value: Any) -> dict[str, str | None]:
-        if isinstance(value, str):
+        if isinstance(value, str) and value.strip().startswith("{"):
             value = _json(self.name, value, dict, "a JSON object")
         if not isinstance(value, Mapping):
             raise FieldError(self.name, f"expected an object with keys {', '.join(self.keys)}; "

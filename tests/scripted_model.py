@@ -1,0 +1,44 @@
+"""A tiny Llama that, after any prompt ending like ``prompt_end``, greedily writes ``answer`` and stops.
+
+The tiny random model writes noise, which only ever tests the invalid-answer path. Here the same random
+model is rewired into a token chain: the attention and MLP outputs are zeroed (the residual stream is just
+the current token's embedding), the chain's tokens get their own embedding directions, and the output
+head maps each chain token to the next one, the last to EOS. Everything else (tokenizer, engine, decoding,
+prompt formats) is the real thing, so typed, valid answers can be checked end to end.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ecellm.models import build_tiny_model
+
+GAIN = 50.0
+
+
+def build_scripted_model(out: Path, answer: str, prompt_end: str = "### Response:\n") -> Path:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = build_tiny_model(out)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    last = tokenizer(f"x\n\n{prompt_end}", add_special_tokens=False)["input_ids"][-1]
+    chain = [last, *tokenizer(answer, add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+    if len(set(chain)) != len(chain):
+        raise ValueError(f"the chain {chain} repeats a token; pick an answer whose tokens differ")
+    hidden = model.config.hidden_size
+    with torch.no_grad():
+        for layer in model.model.layers:
+            layer.self_attn.o_proj.weight.zero_()
+            layer.mlp.down_proj.weight.zero_()
+        embed, head = model.model.embed_tokens.weight, model.lm_head.weight
+        dims = len(chain) - 1
+        embed[:, :dims] = 0  # the chain's directions carry nothing for other tokens
+        head[:, :dims] = 0
+        for i, (token, following) in enumerate(zip(chain, chain[1:], strict=False)):
+            embed[token] = torch.zeros(hidden)
+            embed[token, i] = 1.0
+            head[following, i] = GAIN
+    model.save_pretrained(folder)
+    return folder
