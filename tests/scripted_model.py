@@ -9,6 +9,7 @@ prompt formats) is the real thing, so typed, valid answers can be checked end to
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from ecellm.models import build_tiny_model
@@ -36,7 +37,7 @@ def build_scripted_model(out: Path, answer: str, prompt_end: str = "### Response
         dims = len(chain) - 1
         embed[:, :dims] = 0  # the chain's directions carry nothing for other tokens
         head[:, :dims] = 0
-        for i, (token, following) in enumerate(zip(chain, chain[1:], strict=False)):
+        for i, (token, following) in enumerate(itertools.pairwise(chain)):
             embed[token] = torch.zeros(hidden)
             embed[token, i] = 1.0
             head[following, i] = GAIN
