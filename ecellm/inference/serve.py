@@ -65,7 +65,7 @@ def _annotation(task: Task, field: TaskField) -> Any:
     if field.kind == "text":
         return str
     if field.kind == "texts":
-        return list[str]
+        return list[str] | str  # one text is a one-item list, as in the Python API
     keys = {key: (str if i == 0 else str | None, None if i else ...) for i, key in enumerate(field.keys)}
     return create_model(f"{task.code}{field.name.title()}", __config__=ConfigDict(extra="forbid"), **keys)
 
