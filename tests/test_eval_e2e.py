@@ -14,6 +14,8 @@ from ecellm.evaluation.compare import compare
 from ecinstruct.tasks import TASKS
 
 FAST = {"max_new_tokens": 6, "n_resamples": 100, "bertscore_model": "offline", "progress": False, "batch_size": 8}
+# The tiny model's tokenizer has a chat template, so its default format would be "chat"; these tests pin alpaca.
+ALPACA = {**FAST, "prompt_format": "alpaca"}
 ALL_PAIRS = {(t.code, "test_ind") for t in TASKS} | {(t.code, "test_ood") for t in TASKS if t.has_ood}
 
 
@@ -27,7 +29,7 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def first_run(tiny_model, built_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("eval") / "run1"
-    return evaluate(str(tiny_model), str(built_folder), out=out, **FAST)
+    return evaluate(str(tiny_model), str(built_folder), out=out, **ALPACA)
 
 
 def raw_predictions(folder: Path) -> dict[str, str]:
@@ -37,7 +39,7 @@ def raw_predictions(folder: Path) -> dict[str, str]:
 
 def test_every_task_both_splits_both_modes(first_run, small_sizes):
     got = {(e["task"], e["split"], e["mode"]) for e in first_run.entries}
-    assert got == {(t, s, m) for t, s in ALL_PAIRS for m in ("strict", "reference")}
+    assert got == {(t, s, m) for t, s in ALL_PAIRS for m in ("strict", "reference", "flexible")}
     for entry in first_run.entries:
         assert entry["n"] == small_sizes[entry["split"]]
         assert entry["metric"] and "metrics" in entry and "invalid_rate" in entry
@@ -66,7 +68,7 @@ def test_files_hold_the_numbers(first_run):
 
 
 def test_two_runs_same_predictions(first_run, tiny_model, built_folder, tmp_path):
-    second = evaluate(str(tiny_model), str(built_folder), out=tmp_path / "run2", **FAST)
+    second = evaluate(str(tiny_model), str(built_folder), out=tmp_path / "run2", **ALPACA)
     assert raw_predictions(tmp_path / "run2") == raw_predictions(first_run.out_dir)
     assert [e["score"] for e in second.entries] == [e["score"] for e in first_run.entries]
 
@@ -104,11 +106,11 @@ def test_resume_after_kill_regenerates_nothing_finished(tiny_model, built_folder
 
 def test_changed_setting_never_reuses(first_run, tiny_model, built_folder, tmp_path):
     cache = first_run.out_dir / "cache"
-    same = evaluate(str(tiny_model), str(built_folder), out=tmp_path / "same", cache_dir=cache, tasks="PM", **FAST)
+    same = evaluate(str(tiny_model), str(built_folder), out=tmp_path / "same", cache_dir=cache, tasks="PM", **ALPACA)
     assert same.meta["timing"]["generated_prompts"] == 0
     assert same.meta["settings_hash"] == first_run.meta["settings_hash"]
     changed = evaluate(str(tiny_model), str(built_folder), out=tmp_path / "changed", cache_dir=cache, tasks="PM",
-                       **{**FAST, "max_new_tokens": 5})
+                       **{**ALPACA, "max_new_tokens": 5})
     assert changed.meta["settings_hash"] != first_run.meta["settings_hash"]
     assert changed.meta["timing"]["reused_prompts"] == 0 and changed.meta["timing"]["generated_prompts"] > 0
     mistral = evaluate(str(tiny_model), str(built_folder), cache_dir=cache, tasks="PM", prompt_format="mistral",
@@ -140,7 +142,7 @@ def test_compare_and_generalist_vs_task_specific(first_run, tiny_model, built_fo
 
     cache = first_run.out_dir / "cache"
     for code in ("PM", "SA"):  # "task-specific" result folders, one task each (same predictions via the cache)
-        evaluate(str(tiny_model), str(built_folder), out=tmp_path / code, cache_dir=cache, tasks=code, **FAST)
+        evaluate(str(tiny_model), str(built_folder), out=tmp_path / code, cache_dir=cache, tasks=code, **ALPACA)
     rows = compare(first_run.out_dir, [tmp_path / "PM", tmp_path / "SA"], n_resamples=100)
     assert {(r["task"], r["split"]) for r in rows} == {("PM", "test_ind"), ("SA", "test_ind"), ("SA", "test_ood")}
     assert all(r["delta"] in (0.0, None) for r in rows)
@@ -166,12 +168,12 @@ def test_cli_eval(tiny_model, built_folder, tmp_path, capsys):
 
 def test_unseen_instruction_and_one_shot(tiny_model, built_folder, tmp_path):
     unseen = evaluate(str(tiny_model), str(built_folder), config="unseen_instruction", tasks="PM,SR",
-                      out=tmp_path / "unseen", **FAST)
+                      out=tmp_path / "unseen", **ALPACA)
     markdown = (tmp_path / "unseen" / "results.md").read_text()
     assert "eCeLLM-M (diverse) (published) | 0.995 | 0.540" in markdown  # Table 4 row: PM, SR
     assert unseen.meta["data"]["config"] == "unseen_instruction"
     one_shot = evaluate(str(tiny_model), str(built_folder), config="one_shot", tasks="PM", splits="test_ind",
-                        published=False, chart=False, **FAST)
+                        published=False, chart=False, **ALPACA)
     sample = one_shot.samples[("PM", "test_ind")][0]
     assert sample["prompt"].count("### Response:") == 2
     # reference extraction starts at the query's own marker, not at the solved example's
@@ -180,6 +182,6 @@ def test_unseen_instruction_and_one_shot(tiny_model, built_folder, tmp_path):
 
 def test_shared_cache_copy_is_reused(first_run, tiny_model, built_folder, tmp_path):
     shutil.copytree(first_run.out_dir / "cache", tmp_path / "moved" / "cache")
-    moved = evaluate(str(tiny_model), str(built_folder), out=tmp_path / "moved", chart=False, **FAST)
+    moved = evaluate(str(tiny_model), str(built_folder), out=tmp_path / "moved", chart=False, **ALPACA)
     assert moved.meta["timing"]["generated_prompts"] == 0
     assert raw_predictions(tmp_path / "moved") == raw_predictions(first_run.out_dir)

@@ -12,6 +12,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Protocol
 
+from ecellm.evaluation.constraints import Constraint, LogLik
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.models import LoadedModel, ModelSpec
 from ecellm.evaluation.settings import GenerationSettings
@@ -33,7 +34,10 @@ class Generation:
 class Backend(Protocol):
     name: str
 
-    def generate(self, prompts: list[str], max_new_tokens: int, seed: int) -> list[Generation]: ...
+    def generate(self, prompts: list[str], max_new_tokens: int, seed: int,
+                 constraints: list[Constraint | None] | None = None) -> list[Generation]: ...
+
+    def loglik(self, prompts: list[str], continuations: list[list[str]]) -> list[list[LogLik]]: ...
 
 
 class TransformersBackend:
@@ -63,17 +67,37 @@ class TransformersBackend:
             return sampling_picker(self.settings.temperature, self.settings.top_p, seed)
         return greedy_picker()
 
-    def generate(self, prompts: list[str], max_new_tokens: int, seed: int) -> list[Generation]:
+    def generate(self, prompts: list[str], max_new_tokens: int, seed: int,
+                 constraints: list[Constraint | None] | None = None) -> list[Generation]:
         from ecellm.evaluation.decode import decode
 
         tokenizer = self.loaded.tokenizer
         ids = tokenizer(prompts, add_special_tokens=self.add_special_tokens)["input_ids"]
+        guide = None
+        if constraints is not None and any(c is not None for c in constraints):
+            from ecellm.evaluation.constrained import GrammarGuide
+
+            guide = GrammarGuide(tokenizer, self.loaded.model.config.get_text_config().vocab_size, self.eos_ids,
+                                 constraints)
         states = decode(self.loaded.model, ids, max_new_tokens=max_new_tokens, pad_id=self.pad_id,
                         eos_ids=self.eos_ids, pick=self._picker(seed), should_stop=self.should_stop,
-                        max_rows=self.max_rows)
+                        max_rows=self.max_rows, guide=guide)
         return [Generation(text=tokenizer.decode(s.tokens, skip_special_tokens=True),
                            new_tokens=len(s.tokens) + s.hit_eos, finished=s.hit_eos or s.hit_stop)
                 for s in states]
+
+
+    def loglik(self, prompts: list[str], continuations: list[list[str]]) -> list[list[LogLik]]:
+        """Summed log-probabilities of each prompt's candidate continuations (one prefill per prompt)."""
+        from ecellm.evaluation.loglik import score_continuations
+
+        tokenizer = self.loaded.tokenizer
+        prompt_ids = tokenizer(prompts, add_special_tokens=self.add_special_tokens)["input_ids"]
+        out = []
+        for ids, conts in zip(prompt_ids, continuations, strict=True):
+            cont_ids = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in conts]
+            out.append(score_continuations(self.loaded.model, ids, cont_ids, self.pad_id))
+        return out
 
 
 class VllmBackend:

@@ -48,8 +48,11 @@ class PredictionCache:
 
     def append(self, task: str, split: str, items: list[tuple[str, str, Generation]]) -> None:
         """Store ``(row id, prompt key, generation)`` items durably."""
-        records = [{"id": row_id, "key": key, "text": g.text, "new_tokens": g.new_tokens, "finished": g.finished}
-                   for row_id, key, g in items]
+        self.append_records(task, split, [{"id": row_id, "key": key, "text": g.text, "new_tokens": g.new_tokens,
+                                           "finished": g.finished} for row_id, key, g in items])
+
+    def append_records(self, task: str, split: str, records: list[dict]) -> None:
+        """Store records (each with ``id``, ``key`` and ``text``) durably."""
         memory = self.load(task, split)
         memory.update({r["id"]: r for r in records})
         path = self.path(task, split)

@@ -21,7 +21,8 @@ def plot_results(entries: list[dict], path: str | Path, *, label: str, published
     splits = [s for s in SPLIT_TITLES if any(e["split"] == s for e in entries)]
     fig, axes = plt.subplots(len(splits), 1, figsize=(11, 3.6 * len(splits)), squeeze=False)
     for ax, split in zip(axes[:, 0], splits, strict=True):
-        _panel(ax, [e for e in entries if e["split"] == split and e["mode"] == mode], split, label,
+        _panel(ax, [e for e in entries if e["split"] == split and e["mode"] == mode
+                       and e.get("method") != "loglik_norm"], split, label,
                published.table(config, split) if published else {})
     fig.tight_layout()
     buffer = io.BytesIO()

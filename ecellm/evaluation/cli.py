@@ -38,7 +38,14 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--splits", default="test_ind,test_ood", help="Comma-separated: test_ind, test_ood, validation.")
     p.add_argument("--out", help="Output folder (results.json/.md/.png, samples/, cache/).")
     p.add_argument("--cache-dir", help="Prediction cache folder (default: <out>/cache).")
-    p.add_argument("--prompt-format", default="auto", help="auto, alpaca, mistral or chat.")
+    p.add_argument("--prompt-format", default="auto",
+                   help="auto, alpaca, mistral or chat (auto: the training summary's; the paper's template for eCeLLM "
+                        "and Mistral models; chat when the tokenizer has a chat template; else alpaca).")
+    p.add_argument("--system-prompt", help="System message for the chat prompt format.")
+    p.add_argument("--method", default="generate", choices=["generate", "constrained", "loglik"],
+                   help="generate: free generation (the paper's way); constrained: the decoder may only produce a "
+                        "valid answer; loglik: closed-answer tasks pick the most likely candidate (AVE, AG generate).")
+    p.add_argument("--qpr-labels", help="Official QPR label file, for data built from the published file without it.")
     p.add_argument("--max-new-tokens", type=int, help="New-token budget (default: the task's, 100).")
     p.add_argument("--sample", action="store_true",
                    help="The reference's LoRA-path sampling (T=0.15, top-p 0.95) instead of greedy decoding.")
@@ -57,7 +64,9 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", help="float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU).")
     p.add_argument("--revision", help="Hub revision of the model.")
     p.add_argument("--max-samples", type=int, help="Evaluate only the first N rows per task and split.")
-    p.add_argument("--modes", default="strict,reference", help="Scoring modes: strict, reference or both.")
+    p.add_argument("--modes", default="strict,reference,flexible",
+                   help="Answer readings: strict (exact format), reference (the paper's evaluator), flexible (the "
+                        "answer found in a chatty output); comma-separated.")
     p.add_argument("--n-resamples", type=int, default=1000, help="Bootstrap resamples for the CIs.")
     p.add_argument("--bertscore-model", default="auto",
                    help="AG encoder: auto, paper (roberta-large), offline (MiniLM wheel) or a model path.")
@@ -76,7 +85,9 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("a", help="Result folder (or results.json) of system A.")
     p.add_argument("b", nargs="+", help="Result folder(s) of system B; several are merged by task (Table 5).")
     p.add_argument("--labels", nargs=2, default=("A", "B"), metavar=("A", "B"), help="Column names.")
-    p.add_argument("--mode", default="strict", choices=["strict", "reference"])
+    p.add_argument("--mode", default="strict", choices=["strict", "reference", "flexible"])
+    p.add_argument("--method", choices=["generate", "constrained", "loglik", "loglik_norm"],
+                   help="Compare the answers of this method (default: each run's own).")
     p.add_argument("--n-resamples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="Also write the table to this Markdown file.")
@@ -102,7 +113,8 @@ def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
             args.model, args.data, tasks=args.tasks, splits=args.splits, config=args.config,
             prompt_format=args.prompt_format, out=args.out, cache_dir=args.cache_dir, generation=_generation(args),
             batch_size=args.batch_size, checkpoint_every=args.checkpoint_every, threads=args.threads,
-            backend=args.backend, device=args.device, dtype=args.dtype, revision=args.revision,
+            backend=args.backend, method=args.method, system_prompt=args.system_prompt, qpr_labels=args.qpr_labels,
+            device=args.device, dtype=args.dtype, revision=args.revision,
             max_samples=args.max_samples, modes=args.modes, n_resamples=args.n_resamples, seed=args.seed,
             bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
             published=False if args.no_published else args.published, chart=not args.no_chart,
@@ -122,7 +134,8 @@ def cmd_compare(args: argparse.Namespace, rest: list[str] | None = None) -> int:
     from ecellm.evaluation.errors import EvaluationError
 
     try:
-        rows = compare(args.a, list(args.b), mode=args.mode, n_resamples=args.n_resamples, seed=args.seed)
+        rows = compare(args.a, list(args.b), mode=args.mode, n_resamples=args.n_resamples, seed=args.seed,
+                       method=args.method)
     except EvaluationError as err:
         logger.error("%s", err)
         return 2

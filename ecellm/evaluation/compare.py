@@ -14,7 +14,7 @@ from typing import Any
 
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.results import Results
-from ecellm.evaluation.scoring import Encoder, MemoPairScorer, clean, score_kwargs
+from ecellm.evaluation.scoring import Encoder, MemoPairScorer, clean, score_kwargs, scoring_mode
 from ecellm.evaluation.tables import fmt, header, row
 from ecellm.metrics import paired_bootstrap
 from ecinstruct.tasks import TASKS, get_task
@@ -37,8 +37,11 @@ def merge_samples(results: Sequence[Results]) -> dict[tuple[str, str], dict[str,
 
 def compare(a: Results | str | Path, b: Results | str | Path | Sequence[Results | str | Path], *,
             mode: str = "strict", n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0,
-            progress: bool = False) -> list[dict[str, Any]]:
-    """Rows ``{task, split, metric, n, score_a, score_b, delta, low, high, p_value}`` (delta = B − A)."""
+            progress: bool = False, method: str | None = None) -> list[dict[str, Any]]:
+    """Rows ``{task, split, metric, n, score_a, score_b, delta, low, high, p_value}`` (delta = B − A).
+
+    ``method`` picks the answers of one method (``generate``, ``constrained``, ``loglik``, ``loglik_norm``) where a
+    run holds several; by default each run's own."""
     first = _as_results(a)
     others = [_as_results(x) for x in (b if isinstance(b, list | tuple) else [b])]
     samples_a, samples_b = merge_samples([first]), merge_samples(others)
@@ -50,7 +53,7 @@ def compare(a: Results | str | Path, b: Results | str | Path | Sequence[Results 
     order = {t.code: i for i, t in enumerate(TASKS)}
     for task_code, split in sorted(set(samples_a) & set(samples_b), key=lambda p: (p[1], order[p[0]])):
         found = _compare_pair(task_code, split, samples_a[(task_code, split)], samples_b[(task_code, split)], mode,
-                              n_resamples, confidence, seed, pair_scorer)
+                              n_resamples, confidence, seed, pair_scorer, method)
         if found:
             rows.append(found)
     if not rows:
@@ -67,21 +70,29 @@ def _pair_scorer(results: Results, progress: bool) -> MemoPairScorer | None:
 
 
 def _compare_pair(task_code: str, split: str, a: dict[str, dict], b: dict[str, dict], mode: str, n_resamples: int,
-                  confidence: float, seed: int, pair_scorer: MemoPairScorer | None) -> dict[str, Any] | None:
+                  confidence: float, seed: int, pair_scorer: MemoPairScorer | None,
+                  method: str | None = None) -> dict[str, Any] | None:
     ids = [i for i in a if i in b]
     if not ids:
         return None
     task = get_task(task_code)
     try:
-        answers_a = [a[i][mode]["answer"] for i in ids]
-        answers_b = [b[i][mode]["answer"] for i in ids]
+        answers_a = [_verdict(a[i], mode, method)["answer"] for i in ids]
+        answers_b = [_verdict(b[i], mode, method)["answer"] for i in ids]
     except KeyError:
+        if method is not None:
+            return None  # this task was not run with that method (AVE/AG in a log-likelihood run)
         raise EvaluationError(f"mode {mode!r} was not scored in both results; rerun eval with --modes {mode}") from None
-    labels = [a[i].get("option_labels") for i in ids] if task.code == "QPR" else None
+    labels = [a[i].get("option_labels") for i in ids] if task.scorer.needs_option_labels else None
     test = paired_bootstrap(task, answers_a, answers_b, [a[i]["gold"] for i in ids], ood=split == "test_ood",
-                            mode=mode, option_labels=labels, n_resamples=n_resamples, confidence=confidence,
+                            mode=scoring_mode(mode), option_labels=labels, n_resamples=n_resamples,
+                            confidence=confidence,
                             seed=seed, **score_kwargs(task, pair_scorer))
     return clean({"task": task.code, "split": split, "metric": task.headline_metric, "n": len(ids), **test})
+
+
+def _verdict(sample: dict, mode: str, method: str | None) -> dict:
+    return sample[mode] if method is None else sample["methods"][method][mode]
 
 
 def compare_markdown(rows: list[dict[str, Any]], labels: tuple[str, str] = ("A", "B"), mode: str = "strict") -> str:

@@ -42,13 +42,13 @@ def data_name(data: Any) -> str:
     return str(data) if isinstance(data, str | Path) else f"an in-memory {type(data).__name__}"
 
 
-def load_data(data: Any, config: str) -> Any:
-    """A ``DatasetDict`` as is, else ``ecinstruct.load(data, config)``."""
+def load_data(data: Any, config: str, qpr_labels: Any = None) -> Any:
+    """A ``DatasetDict`` as is, else ``ecinstruct.load(data, config)`` (QPR labels filled from ``qpr_labels``)."""
     if hasattr(data, "keys") and hasattr(data, "values"):
         return data
     import ecinstruct
 
-    return ecinstruct.load(str(data), config)
+    return ecinstruct.load(str(data), config, **({"qpr_labels": qpr_labels} if qpr_labels else {}))
 
 
 def select_rows(dataset: Any, tasks: tuple[Task, ...], explicit: bool, splits: tuple[str, ...], *,

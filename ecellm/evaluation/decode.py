@@ -178,12 +178,13 @@ def admits(rows: Rows, max_rows: int) -> bool:
 @torch.inference_mode()
 def decode(model, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, pad_id: int, eos_ids: set[int],
            pick: Picker, should_stop: Callable[[list[int]], bool] | None = None, max_rows: int = 16,
-           prefill_tokens: int = 4096) -> list[RowState]:
+           prefill_tokens: int = 4096, guide=None) -> list[RowState]:
     """New tokens for each prompt (EOS excluded), with continuous batching.
 
     Prompts are prefilled longest first in groups of similar length (little padding), at most ``max_rows``
     decode together, a row leaves as soon as it stops and queued prompts take the free places (once a
-    quarter of them is free, so each merge serves several rows).
+    quarter of them is free, so each merge serves several rows). ``guide`` (constrained decoding,
+    :class:`ecellm.evaluation.constrained.GrammarGuide`) masks each step's logits per row and follows the picks.
     """
     states = [RowState() for _ in prompts]
     queue = deque(sorted(range(len(prompts)), key=lambda i: -len(prompts[i])))
@@ -193,7 +194,11 @@ def decode(model, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, pad_
             group = next_group(queue, prompts, max_rows - (len(rows.prompt_index) if rows else 0), prefill_tokens)
             new = prefill(model, [prompts[i] for i in group], group, pad_id)
             rows = new if rows is None else concat(rows, new)
-        picked = pick(rows.logits).tolist()
+        logits = rows.logits if guide is None else guide.mask(rows.logits, rows.prompt_index)
+        picked = pick(logits).tolist()
+        if guide is not None:
+            for row, token in zip(rows.prompt_index, picked, strict=True):
+                guide.accept(row, token)
         keep = [i for i, (row, token) in enumerate(zip(rows.prompt_index, picked, strict=True))
                 if not _record(states[row], token, eos_ids, max_new_tokens, should_stop)]
         if not keep:

@@ -2,8 +2,9 @@
 
 Default, in order: the format recorded in ``training_summary.json`` (what the adapter was trained on);
 ``mistral`` for ``NingLab/eCeLLM-M`` and Mistral-family models (the paper's template for Mistral);
-``alpaca`` otherwise (the paper's template for eCeLLM-S/L and its other bases). ``chat`` uses the
-tokenizer's own chat template. The choice and its reason are recorded in the results.
+``alpaca`` for the other released eCeLLM models (the paper's template for eCeLLM-S/L); ``chat`` for any
+other model whose tokenizer has a chat template (an instruction-tuned baseline understands its own
+template, not ours); ``alpaca`` otherwise. The choice and its reason are recorded in the results.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ecellm.evaluation.models import ModelSpec
 from ecinstruct.prompts import PROMPT_FORMATS, build_prompt, chat_messages
 
 
-def default_prompt_format(spec: ModelSpec) -> tuple[str, str]:
+def default_prompt_format(spec: ModelSpec, tokenizer: Any = None) -> tuple[str, str]:
     """``(format, reason)`` for a model when the user did not choose one."""
     recorded = spec.summary.get("prompt_format")
     if recorded in PROMPT_FORMATS:
@@ -25,6 +26,10 @@ def default_prompt_format(spec: ModelSpec) -> tuple[str, str]:
     names = [spec.name, spec.base or "", _model_type(spec)]
     if spec.name == "NingLab/eCeLLM-M" or any("mistral" in n.lower() for n in names):
         return "mistral", "Mistral-family model: the paper's mistral template"
+    if any(n.startswith("NingLab/eCeLLM") for n in names):
+        return "alpaca", "released eCeLLM model: the paper's alpaca template"
+    if getattr(tokenizer, "chat_template", None):
+        return "chat", "no training summary, tokenizer has a chat template: the model's own chat format"
     return "alpaca", "default: the paper's alpaca template"
 
 
@@ -36,24 +41,28 @@ def _model_type(spec: ModelSpec) -> str:
         return ""
 
 
-def choose_prompt_format(spec: ModelSpec, requested: str | None) -> tuple[str, str]:
+def choose_prompt_format(spec: ModelSpec, requested: str | None, tokenizer: Any = None) -> tuple[str, str]:
     """The format to use: ``requested`` (validated) or the model's default."""
     if requested is None or requested == "auto":
-        return default_prompt_format(spec)
+        return default_prompt_format(spec, tokenizer)
     if requested not in PROMPT_FORMATS:
         raise EvaluationError(f"unknown prompt format {requested!r}; expected one of: auto, "
                               f"{', '.join(PROMPT_FORMATS)}")
     return requested, "chosen by the user"
 
 
-def render_prompt(row: dict, prompt_format: str, tokenizer: Any) -> str:
-    """The exact text sent to the model (chat: the tokenizer's template with the generation prompt)."""
+def render_prompt(row: dict, prompt_format: str, tokenizer: Any, system_prompt: str | None = None) -> str:
+    """The exact text sent to the model (chat: the tokenizer's template with the generation prompt, after an
+    optional system message)."""
     if prompt_format != "chat":
         return build_prompt(row, prompt_format)
     if not getattr(tokenizer, "chat_template", None):
         raise EvaluationError("prompt format 'chat' needs a tokenizer with a chat template; this one has none. "
                               "Use --prompt-format alpaca or mistral")
-    return tokenizer.apply_chat_template(chat_messages(row), add_generation_prompt=True, tokenize=False)
+    messages = chat_messages(row)
+    if system_prompt:
+        messages = [{"role": "system", "content": system_prompt}, *messages]
+    return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
 def adds_special_tokens(prompt_format: str) -> bool:

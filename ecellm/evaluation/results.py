@@ -33,16 +33,28 @@ class Results:
     published: Published | None = field(default=None, repr=False)
     out_dir: Path | None = None
 
-    def get(self, task: str, split: str = "test_ind", mode: str = "strict") -> dict[str, Any]:
-        """The entry of one task × split × mode."""
-        for entry in self.entries:
-            if (entry["task"], entry["split"], entry["mode"]) == (task, split, mode):
+    def get(self, task: str, split: str = "test_ind", mode: str = "strict",
+            method: str | None = None) -> dict[str, Any]:
+        """The entry of one task × split × mode; ``method`` defaults to the run's own (a log-likelihood run's
+        AVE/AG entries, which are generated, are found under it too)."""
+        matches = [e for e in self.entries if (e["task"], e["split"], e["mode"]) == (task, split, mode)]
+        wanted = method or self.meta.get("method", "generate")
+        for entry in matches:
+            if entry.get("method", "generate") == wanted:
                 return entry
-        raise KeyError(f"no result for {task} / {split} / {mode}; have: "
-                       f"{sorted({(e['task'], e['split']) for e in self.entries})}")
+        if matches and method is None:
+            return matches[0]
+        raise KeyError(f"no result for {task} / {split} / {mode} / {wanted}; have: "
+                       f"{sorted({(e['task'], e['split'], e.get('method', 'generate')) for e in self.entries})}")
 
-    def score(self, task: str, split: str = "test_ind", mode: str = "strict") -> float | None:
-        return self.get(task, split, mode)["score"]
+    def score(self, task: str, split: str = "test_ind", mode: str = "strict",
+              method: str | None = None) -> float | None:
+        return self.get(task, split, mode, method)["score"]
+
+    @property
+    def methods(self) -> list[str]:
+        """Answer methods present, in entry order (``generate``, ``constrained``, ``loglik``, ``loglik_norm``)."""
+        return list(dict.fromkeys(e.get("method", "generate") for e in self.entries))
 
     @property
     def pairs(self) -> list[tuple[str, str]]:

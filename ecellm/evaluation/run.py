@@ -1,4 +1,5 @@
-"""``evaluate()``: data → prompts → cached/batched generation → scores in both modes → files."""
+"""``evaluate()``: data → prompts → cached/batched engine calls (generation, constrained generation or
+log-likelihood) → scores in every reading → files."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ecellm.evaluation.cache import PredictionCache
 from ecellm.evaluation.data import data_name, load_data, parse_splits, parse_tasks, select_rows
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format, render_prompt
-from ecellm.evaluation.generate import GenerationStats, Job, run_jobs
+from ecellm.evaluation.generate import GenerationStats, Job, run_jobs, run_loglik_jobs
 from ecellm.evaluation.models import (
     ModelSpec,
     context_length,
@@ -28,10 +29,14 @@ from ecellm.evaluation.published import Published, load_published
 from ecellm.evaluation.results import Results
 from ecellm.evaluation.scoring import MODES, Encoder, MemoPairScorer, answer, per_item, resolve_encoder, score_entry
 from ecellm.evaluation.settings import GenerationSettings, settings_hash, text_key
+from ecinstruct.scoring.base import row_options
 from ecinstruct.tasks import get_task
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_BATCHES = 4  # default prompts per cache append, in batch sizes: longer chunks keep the batch full
+METHODS = ("generate", "constrained", "loglik")
+# Constrained JSON (AVE) may need more tokens than the paper's 100 to close its brackets; its schema bounds it.
+CONSTRAINED_JSON_BUDGET = 256
 
 
 def evaluate(
@@ -50,6 +55,9 @@ def evaluate(
     checkpoint_every: int | None = None,
     threads: int | None = None,
     backend: str = "transformers",
+    method: str = "generate",
+    system_prompt: str | None = None,
+    qpr_labels: str | Path | None = None,
     device: str | None = None,
     dtype: str | None = None,
     revision: str | None = None,
@@ -71,7 +79,14 @@ def evaluate(
         data: ECInstruct source for :func:`ecinstruct.load` (Hub id, ``dataset.json``, built folder) or a
             ``DatasetDict``. ``config``: ``default`` (Tables 2–3), ``unseen_instruction`` (Table 4),
             ``one_shot``, ``single_instruction`` or a task code.
-        prompt_format: ``alpaca``, ``mistral``, ``chat``; ``None`` = the model's default (recorded).
+        prompt_format: ``alpaca``, ``mistral``, ``chat``; ``None`` = the model's default (recorded): its training
+            summary's, the paper's template for eCeLLM and Mistral models, else ``chat`` when the tokenizer has
+            a chat template, else ``alpaca``.
+        method: ``generate`` (free generation, the paper's way), ``constrained`` (the decoder may only produce a
+            valid answer) or ``loglik`` (closed-answer tasks pick the candidate with the highest log-likelihood;
+            AVE and AG are generated). Every method is scored in every reading (``modes``).
+        system_prompt: a system message for the ``chat`` format.
+        qpr_labels: the official QPR label file, for data built from the published file without it.
         out: folder for results.json/.md/.png, per-sample logs and the resumable cache (``out/cache``).
         cache_dir: cache location if not ``out/cache``; with neither, nothing is cached.
         generation: decoding settings (greedy by default; ``GenerationSettings.reference_sampling()``).
@@ -79,7 +94,7 @@ def evaluate(
         checkpoint_every: prompts per cache append (default 4 x batch_size): what a killed run may lose.
         threads: CPU threads for torch (default: torch's choice); 1 is faster on an oversubscribed machine.
         max_samples: first N rows per task and split (quick runs).
-        modes: scoring modes, ``strict`` and/or ``reference``.
+        modes: answer readings: ``strict``, ``reference`` and/or ``flexible`` (the answer found in a chatty output).
         bertscore_model: AG encoder: ``auto``, ``paper`` (roberta-large), ``offline`` (MiniLM wheel), or a path.
         published: published numbers to show (file path; ``None`` = the package's eCeLLM numbers; ``False`` = none).
     """
@@ -88,48 +103,64 @@ def evaluate(
     task_list, explicit = parse_tasks(tasks)
     split_list = parse_splits(splits)
     backend = check_backend(backend)
+    method = _check_method(method)
     if batch_size < 1 or (checkpoint_every is not None and checkpoint_every < 1):
         raise EvaluationError(f"batch_size and checkpoint_every must be >= 1, got {batch_size}, {checkpoint_every}")
+    if n_resamples < 1 or not 0 < confidence < 1:
+        raise EvaluationError(f"n_resamples must be >= 1 and confidence in (0, 1), got {n_resamples}, {confidence}")
     settings = (generation or GenerationSettings(seed=seed)).with_overrides(max_new_tokens=max_new_tokens)
-    rows = select_rows(load_data(data, config), task_list, explicit, split_list, data_name=data_name(data),
-                       config=config, max_samples=max_samples)
+    rows = select_rows(load_data(data, config, qpr_labels), task_list, explicit, split_list,
+                       data_name=data_name(data), config=config, max_samples=max_samples)
+    _check_qpr_labels(rows, data_name(data))
+    published_numbers = _published(published)  # every late-failing input is checked before the engine runs
+    needs_encoder = any(get_task(t).scorer.needs_encoder for t, _ in rows)
+    encoder = resolve_encoder(bertscore_model, bertscore_layers) if needs_encoder else None
     spec = describe_model(model, revision=revision)
-    fmt, fmt_source = choose_prompt_format(spec, prompt_format)
     tokenizer = _tokenizer(spec)
+    fmt, fmt_source = choose_prompt_format(spec, prompt_format, tokenizer)
+    if system_prompt is not None and fmt != "chat":
+        raise EvaluationError(f"--system-prompt needs the chat prompt format; this run uses {fmt!r}. Add "
+                              "--prompt-format chat (the model's tokenizer must have a chat template)")
     device = pick_device(device)
     dtype = pick_dtype(dtype, device)
     model_id = fingerprint(spec)
     key_parts = {"model": model_id, "prompt_format": fmt, "generation": settings.cache_key(), "backend": backend,
-                 "dtype": dtype}
+                 "dtype": dtype, **({"method": method} if method != "generate" else {}),
+                 **({"system_prompt": system_prompt} if system_prompt else {})}
     run_hash = settings_hash(**key_parts)
     cache_root = cache_dir or (Path(out) / "cache" if out is not None else None)
     cache = PredictionCache(cache_root, run_hash, {**key_parts, "model_spec": spec.as_dict()})
 
-    prompts = {pair: [render_prompt(r, fmt, tokenizer) for r in pair_rows] for pair, pair_rows in rows.items()}
-    jobs, reused = _pending(rows, prompts, tokenizer, fmt, settings, cache, spec)
+    prompts = {pair: [render_prompt(r, fmt, tokenizer, system_prompt) for r in pair_rows]
+               for pair, pair_rows in rows.items()}
+    jobs, reused = _pending(rows, prompts, tokenizer, fmt, settings, cache, spec, method)
     stats = GenerationStats()
     if jobs:
         _set_threads(threads)
-        generator = _backend(backend, spec, settings, fmt, tokenizer, device, dtype, batch_size)
-        stats = run_jobs(generator, jobs, cache, chunk_size=checkpoint_every or CHECKPOINT_BATCHES * batch_size,
-                         seed=settings.seed, progress=progress)
-    logger.info("%d prompt(s) generated, %d reused from the cache (%s)", stats.prompts, reused,
+        engine = _backend(backend, spec, settings, fmt, tokenizer, device, dtype, batch_size)
+        chunk = checkpoint_every or CHECKPOINT_BATCHES * batch_size
+        scored = [j for j in jobs if j.candidates is not None]
+        stats = run_loglik_jobs(engine, scored, cache, chunk_size=chunk, choose=_choose, progress=progress)
+        generated = run_jobs(engine, [j for j in jobs if j.candidates is None], cache, chunk_size=chunk,
+                             seed=settings.seed, progress=progress)
+        stats = stats.plus(generated)
+    logger.info("%d prompt(s) run, %d reused from the cache (%s)", stats.prompts, reused,
                 cache.folder or "in memory")
 
-    encoder = resolve_encoder(bertscore_model, bertscore_layers) if any(t == "AG" for t, _ in rows) else None
     pair_scorer = MemoPairScorer(encoder, progress=progress) if encoder else None
     entries, samples = [], {}
     for (task_code, split), pair_rows in rows.items():
         texts = [cache.load(task_code, split)[r["id"]] for r in pair_rows]
         pair_entries, samples[(task_code, split)] = _score_pair(
-            task_code, split, pair_rows, prompts[(task_code, split)], texts, fmt, modes,
+            task_code, split, pair_rows, prompts[(task_code, split)], texts, fmt, modes, method,
             n_resamples=n_resamples, confidence=confidence, seed=seed, pair_scorer=pair_scorer)
         entries += pair_entries
 
     meta = _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size,
                  checkpoint_every, data, config, split_list, rows, max_samples, modes, n_resamples, confidence, seed,
                  encoder, stats, reused, time.perf_counter() - started, cache)
-    results = Results(meta=meta, entries=entries, samples=samples, published=_published(published))
+    meta.update(method=method, system_prompt=system_prompt)
+    results = Results(meta=meta, entries=entries, samples=samples, published=published_numbers)
     if out is not None:
         results.save(out, chart=chart)
     return results
@@ -140,6 +171,26 @@ def _set_threads(threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise EvaluationError(f"unknown method {method!r}; expected one of: {', '.join(METHODS)}")
+    return method
+
+
+def _check_qpr_labels(rows: dict, name: str) -> None:
+    """QPR is scored from each product's ESCI label: refuse before any model work when they are missing."""
+    missing = [r["id"] for (task, _), pair_rows in rows.items() if get_task(task).scorer.needs_option_labels
+               for r in pair_rows if not r.get("option_labels")]
+    if missing:
+        raise EvaluationError(f"{len(missing)} QPR row(s) of {name} carry no option labels (e.g. {missing[0]}); QPR "
+                              "is scored from the ESCI label of every listed product. Pass the official label file "
+                              "with --qpr-labels FILE, or leave QPR out with --tasks")
+
+
+def _choose(task_code: str, candidates, scores) -> str:
+    return get_task(task_code).scorer.answer_from_scores(candidates, scores)
 
 
 def _check_modes(modes: Sequence[str]) -> tuple[str, ...]:
@@ -172,16 +223,21 @@ def _context_length(spec: ModelSpec) -> int | None:
 
 
 def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: GenerationSettings,
-             cache: PredictionCache, spec: ModelSpec) -> tuple[list[Job], int]:
+             cache: PredictionCache, spec: ModelSpec, method: str) -> tuple[list[Job], int]:
     """Jobs for rows without a valid cached prediction (prompt lengths checked against the context)."""
     jobs, reused = [], 0
     todo = []
     for (task_code, split), pair_rows in rows.items():
-        budget = settings.budget(get_task(task_code).max_new_tokens)
+        scorer = get_task(task_code).scorer
         for row, prompt in zip(pair_rows, prompts[(task_code, split)], strict=True):
-            key = text_key(prompt, budget)
+            candidates = scorer.candidates(row) if method == "loglik" else None
+            constraint = scorer.constraint(row) if method == "constrained" else None
+            budget = settings.budget(get_task(task_code).max_new_tokens)
+            if constraint is not None and constraint.kind == "json_schema":
+                budget = max(budget, CONSTRAINED_JSON_BUDGET)
+            key = text_key(prompt, budget, *(candidates or ()), *(constraint.as_dict().values() if constraint else ()))
             if cache.lookup(task_code, split, row["id"], key) is None:
-                todo.append((task_code, split, row["id"], prompt, budget, key))
+                todo.append((task_code, split, row["id"], prompt, budget, key, constraint, candidates))
             else:
                 reused += 1
     if not todo:
@@ -189,8 +245,7 @@ def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: Gene
     lengths = [len(ids) for ids in tokenizer([t[3] for t in todo], add_special_tokens=adds_special_tokens(fmt))
                ["input_ids"]]
     _check_context(todo, lengths, _context_length(spec))
-    jobs = [Job(task, split, row_id, prompt, n, budget, key)
-            for (task, split, row_id, prompt, budget, key), n in zip(todo, lengths, strict=True)]
+    jobs = [Job(*t[:4], n, *t[4:]) for t, n in zip(todo, lengths, strict=True)]
     return jobs, reused
 
 
@@ -221,24 +276,40 @@ def _backend(name: str, spec: ModelSpec, settings: GenerationSettings, fmt: str,
 
 
 def _score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str], records: list[dict], fmt: str,
-                modes: tuple[str, ...], *, n_resamples: int, confidence: float, seed: int,
+                modes: tuple[str, ...], method: str, *, n_resamples: int, confidence: float, seed: int,
                 pair_scorer: MemoPairScorer | None) -> tuple[list[dict], list[dict]]:
     task = get_task(task_code)
     golds = [r["output"] for r in rows]
-    labels = [r.get("option_labels") for r in rows] if task.code == "QPR" else None
+    labels = [r.get("option_labels") for r in rows] if task.scorer.needs_option_labels else None
+    options = [row_options(r) for r in rows]
     samples = [{"id": r["id"], "task": task.code, "split": split, "prompt": p, "raw": rec["text"],
                 "new_tokens": rec.get("new_tokens"), "finished": rec.get("finished"), "gold": r["output"],
-                **({"option_labels": r.get("option_labels")} if labels else {})}
+                **({"option_labels": r.get("option_labels")} if labels else {}),
+                **({"loglik": {k: rec[k] for k in ("candidates", "logprobs", "n_tokens", "is_greedy")}}
+                   if "logprobs" in rec else {})}
                for r, p, rec in zip(rows, prompts, records, strict=True)]
     entries = []
-    for mode in modes:
-        answers = [answer(p, rec["text"], fmt, mode) for p, rec in zip(prompts, records, strict=True)]
-        entries.append(score_entry(task, split, mode, answers, golds, labels, n_resamples=n_resamples,
-                                   confidence=confidence, seed=seed, pair_scorer=pair_scorer))
-        for sample, verdict in zip(samples, per_item(task, split, mode, answers, golds, labels, pair_scorer),
-                                   strict=True):
-            sample[mode] = verdict
+    for label, texts in _answer_sets(task, rows, records, method):
+        for mode in modes:
+            answers = [answer(p, text, fmt, mode) for p, text in zip(prompts, texts, strict=True)]
+            if mode == "flexible":
+                answers = task.scorer.read_flexible(answers, options, labels)
+            entries.append(score_entry(task, split, mode, answers, golds, labels, n_resamples=n_resamples,
+                                       confidence=confidence, seed=seed, pair_scorer=pair_scorer, method=label))
+            verdicts = per_item(task, split, mode, answers, golds, labels, pair_scorer)
+            for sample, verdict in zip(samples, verdicts, strict=True):
+                sample.setdefault("methods", {}).setdefault(label, {})[mode] = verdict
+                sample.setdefault(mode, verdict)  # the run's main method, where tools read one verdict per mode
     return entries, samples
+
+
+def _answer_sets(task, rows: list[dict], records: list[dict], method: str) -> list[tuple[str, list[str]]]:
+    """``(method label, raw answer texts)`` of one task: log-likelihood runs give the raw and the length-normalised
+    pick; a task without a closed answer set (or without a constraint) was generated freely."""
+    if records and all("text_norm" in rec for rec in records):
+        return [("loglik", [rec["text"] for rec in records]), ("loglik_norm", [rec["text_norm"] for rec in records])]
+    constrained = method == "constrained" and rows and task.scorer.constraint(rows[0]) is not None
+    return [("constrained" if constrained else "generate", [rec["text"] for rec in records])]
 
 
 def _published(published: str | Path | bool | None) -> Published | None:

@@ -23,13 +23,14 @@ from ecinstruct.tasks import Task
 
 logger = logging.getLogger(__name__)
 
-MODES = ("strict", "reference")
+MODES = ("strict", "reference", "flexible")
 PAPER_ENCODER = "roberta-large"
 
 
 def answer(prompt: str, text: str, prompt_format: str, mode: str) -> str:
-    """The model's answer in ``mode`` from its prompt and new text."""
-    if mode == "strict":
+    """The model's answer in ``mode`` from its prompt and new text (flexible: the text the task's flexible
+    reading then searches; see :meth:`ecinstruct.scoring.Scorer.extract`)."""
+    if mode != "reference":
         return clean_generation(text, prompt_format)
     template = TEMPLATES.get(prompt_format)
     if template and prompt.count(template.response_split) > 1:
@@ -117,7 +118,7 @@ class MemoPairScorer:
 
 
 def score_kwargs(task: Task, pair_scorer: MemoPairScorer | None) -> dict[str, Any]:
-    return {"pair_scorer": pair_scorer} if task.code == "AG" and pair_scorer is not None else {}
+    return {"pair_scorer": pair_scorer} if task.scorer.needs_encoder and pair_scorer is not None else {}
 
 
 def clean(value: Any) -> Any:
@@ -135,26 +136,34 @@ def clean(value: Any) -> Any:
 
 def score_entry(task: Task, split: str, mode: str, answers: Sequence[str], golds: Sequence[str],
                 option_labels: Sequence | None, *, n_resamples: int, confidence: float, seed: int,
-                pair_scorer: MemoPairScorer | None) -> dict[str, Any]:
-    """Headline with its CI, invalid rate and sub-metrics of one task × split × mode."""
+                pair_scorer: MemoPairScorer | None, method: str = "generate") -> dict[str, Any]:
+    """Headline with its CI, invalid rate and sub-metrics of one task × split × mode (× method).
+
+    ``flexible`` answers arrive already extracted (:meth:`Scorer.read_flexible`) and are scored strictly."""
     ood = split == "test_ood"
     kw = score_kwargs(task, pair_scorer)
+    scored_as = scoring_mode(mode)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = score(task, answers, golds, ood=ood, mode=mode, option_labels=option_labels, **kw)
-        ci = bootstrap_ci(task, answers, golds, ood=ood, mode=mode, option_labels=option_labels,
+        result = score(task, answers, golds, ood=ood, mode=scored_as, option_labels=option_labels, **kw)
+        ci = bootstrap_ci(task, answers, golds, ood=ood, mode=scored_as, option_labels=option_labels,
                           n_resamples=n_resamples, confidence=confidence, seed=seed, **kw)
     headline = ci.pop("score")
     metrics = {k: v for k, v in result.items() if k not in ("score", "n", "invalid") and _is_number(v)}
     extra = {k: v for k, v in result.items() if k not in metrics and k not in ("score", "n", "invalid")}
     return clean({
-        "task": task.code, "split": split, "mode": mode, "metric": task.headline_metric,
+        "task": task.code, "split": split, "mode": mode, "method": method, "metric": task.headline_metric,
         "metric_key": task.scorer.headline, "score": result["score"], "ci_low": headline["low"],
         "ci_high": headline["high"], "confidence": confidence, "n": result["n"], "invalid": result["invalid"],
         "invalid_rate": result["invalid"] / result["n"] if result["n"] else None, "metrics": metrics,
         "metrics_ci": {k: [v["low"], v["high"]] for k, v in ci.items()}, "details": extra,
         "warnings": sorted({str(w.message) for w in caught}),
     })
+
+
+def scoring_mode(mode: str) -> str:
+    """The scorer mode of a reading: flexible answers are already extracted, so they are scored strictly."""
+    return "strict" if mode == "flexible" else mode
 
 
 def _is_number(value: Any) -> bool:
@@ -165,6 +174,7 @@ def per_item(task: Task, split: str, mode: str, answers: Sequence[str], golds: S
              option_labels: Sequence | None, pair_scorer: MemoPairScorer | None) -> list[dict[str, Any]]:
     """Per-sample verdicts: ``valid``, ``parsed`` and ``correct`` (option/yes-no tasks) or ``item_score``."""
     scorer = task.scorer
+    mode = scoring_mode(mode)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stats = item_stats(task, answers, golds, ood=split == "test_ood", mode=mode, option_labels=option_labels,

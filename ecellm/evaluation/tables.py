@@ -41,23 +41,28 @@ def overall_table(entries: list[dict], split: str, label: str, published: Publis
     lines = header(["model", *(f"{c} {get_task(c).headline_metric}" for c in codes)])
     for model, values in (published.table(config, split) if published else {}).items():
         lines.append(row([f"{model} (published)", *(fmt(values.get(c)) for c in codes)]))
-    for mode in modes:
-        by_task = {e["task"]: e for e in ours if e["mode"] == mode}
-        lines.append(row([f"**{label}** ({mode})", *(fmt(by_task.get(c, {}).get("score")) for c in codes)]))
+    methods = list(dict.fromkeys(e.get("method", "generate") for e in ours))
+    for method in methods:
+        for mode in modes:
+            by_task = {e["task"]: e for e in ours if e["mode"] == mode and e.get("method", "generate") == method}
+            if not by_task:
+                continue
+            name = f"{mode}" if methods == ["generate"] else f"{method}, {mode}"
+            lines.append(row([f"**{label}** ({name})", *(fmt(by_task.get(c, {}).get("score")) for c in codes)]))
     return "\n".join(lines)
 
 
 def detail_table(entries: list[dict]) -> str:
     """Every task × split × mode: headline with CI, invalid rate, sub-metrics."""
-    lines = header(["task", "split", "mode", "metric", "score", "95% CI", "n", "invalid", "sub-metrics"])
+    lines = header(["task", "split", "method", "reading", "metric", "score", "95% CI", "n", "invalid", "sub-metrics"])
     order = {t.code: i for i, t in enumerate(TASKS)}
-    for e in sorted(entries, key=lambda e: (e["split"], order[e["task"]], e["mode"])):
+    for e in sorted(entries, key=lambda e: (e["split"], order[e["task"]], e.get("method", ""), e["mode"])):
         subs = ", ".join(f"{k} {fmt(v)}" for k, v in e["metrics"].items() if k != e["metric_key"])
         ci = f"[{fmt(e['ci_low'])}, {fmt(e['ci_high'])}]"
         rate = e["invalid_rate"]
         invalid = f"{e['invalid']} ({'–' if rate is None else f'{rate:.1%}'})"
-        lines.append(row([e["task"], e["split"], e["mode"], e["metric"], fmt(e["score"]), ci, str(e["n"]),
-                           invalid, subs]))
+        lines.append(row([e["task"], e["split"], e.get("method", "generate"), e["mode"], e["metric"], fmt(e["score"]),
+                          ci, str(e["n"]), invalid, subs]))
     return "\n".join(lines)
 
 
@@ -79,6 +84,8 @@ def results_markdown(meta: dict[str, Any], entries: list[dict], published: Publi
         f"- generation: {decoding}, max new tokens {gen['max_new_tokens'] or 'task budget (100)'}, "
         f"backend {meta['backend']}, {meta['dtype']}; settings hash `{meta['settings_hash']}`",
         f"- AG encoder: {meta['scoring']['bertscore_encoder']['label']}",
+        f"- method: `{meta.get('method', 'generate')}`; readings: {', '.join(modes)} (reference: the paper's "
+        "evaluator; strict: exact answer format, invalid = wrong; flexible: the answer found in a chatty output)",
     ]
     if published is not None:
         parts.append(f"- published numbers: {published.source}")

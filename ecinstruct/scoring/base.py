@@ -15,11 +15,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
+from ecinstruct.answers import flexible
+from ecinstruct.answers.constraint import Constraint
+
 if TYPE_CHECKING:
     from ecinstruct.tasks.base import Task
 
-Mode = Literal["reference", "strict"]
-MODES: tuple[str, ...] = ("reference", "strict")
+Mode = Literal["reference", "strict", "flexible"]
+# reference: the reference evaluator's reading; strict: exact answer format, invalid = wrong; flexible: the
+# answer found in a chatty output (ecinstruct.answers.flexible), then scored as in strict.
+MODES: tuple[str, ...] = ("reference", "strict", "flexible")
 
 
 class ReferenceQuirkWarning(UserWarning):
@@ -58,6 +63,8 @@ class Scorer(ABC):
 
     family: ClassVar[str]  # the folder name of this family's ``evaluate`` module
     headline: str  # key of the headline metric in the result dict
+    needs_option_labels: ClassVar[bool] = False  # scored from per-option labels (QPR's ESCI grades)
+    needs_encoder: ClassVar[bool] = False  # scored with a text encoder (AG's BERTScore)
 
     def bind(self, task: Task) -> Scorer:
         """Specialise this scorer for ``task`` (e.g. its option letters); default: unchanged."""
@@ -86,6 +93,27 @@ class Scorer(ABC):
         """The statistic column reported as ``invalid``."""
         return "invalid"
 
+    # -- answers: the flexible reading, the closed candidate set, the decoding constraint ------------------
+
+    def extract(self, prediction: object, *, options: Sequence[str] | None = None,
+                option_labels: Sequence[str] | None = None) -> str | None:
+        """The flexible reading of one prediction in the strict answer form (``None``: no answer found).
+        Default: the clean-up only (:func:`ecinstruct.answers.flexible.free_text`)."""
+        return flexible.free_text(prediction)
+
+    def candidates(self, row: dict) -> tuple[str, ...] | None:
+        """The closed set of gold-form answers of ``row`` (log-likelihood method); ``None``: open answer."""
+        return None
+
+    def answer_from_scores(self, candidates: Sequence[str], scores: Sequence[float]) -> str:
+        """The answer chosen from candidate scores: the best candidate (first on ties)."""
+        return candidates[int(np.argmax(np.asarray(scores, dtype=float)))]
+
+    def constraint(self, row: dict) -> Constraint | None:
+        """What a constrained decoder may produce for ``row``; default: one of the candidates, or free text."""
+        choices = self.candidates(row)
+        return Constraint(choices=tuple(choices)) if choices else None
+
     def stats(
         self, predictions: Sequence, references: Sequence, *, ood: bool = False, mode: str = "strict",
         option_labels: Sequence | None = None, **kw: Any,
@@ -93,6 +121,9 @@ class Scorer(ABC):
         """Validate the inputs and return :meth:`item_stats` (warns on reference crashes)."""
         mode = check_mode(mode)
         predictions, references = list(predictions), list(references)
+        options = kw.pop("options", None)
+        if mode == "flexible":
+            predictions = self.read_flexible(predictions, options, option_labels)
         if len(predictions) != len(references):
             raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
         if not references:
@@ -101,7 +132,18 @@ class Scorer(ABC):
         if mode == "reference" and not_text:
             _warn(f"{not_text} prediction(s) are not strings (e.g. None); the reference evaluator would "
                   "crash on them; counted as invalid")
-        return self.item_stats(predictions, references, ood=ood, mode=mode, option_labels=option_labels, **kw)
+        base = "strict" if mode == "flexible" else mode
+        return self.item_stats(predictions, references, ood=ood, mode=base, option_labels=option_labels, **kw)
+
+    def read_flexible(self, predictions: list, options: Sequence | None, option_labels: Sequence | None) -> list:
+        """Every prediction through :meth:`extract` (``options``/``option_labels``: per item, or ``None``)."""
+        n = len(predictions)
+        options = list(options) if options is not None else [None] * n
+        labels = list(option_labels) if option_labels is not None else [None] * n
+        if len(options) != n or len(labels) != n:
+            raise ValueError(f"{n} predictions but {len(options)} option lists / {len(labels)} label lists")
+        return [self.extract(p, options=o, option_labels=lab) for p, o, lab in zip(predictions, options, labels,
+                                                                                   strict=True)]
 
     def summarize(self, stats: np.ndarray, mode: str) -> dict[str, Any]:
         """The result dict (``score``, ``n``, ``invalid`` and sub-metrics) of a stats matrix."""
@@ -129,3 +171,13 @@ class Scorer(ABC):
 
 def _warn(message: str) -> None:
     warnings.warn(message, ReferenceQuirkWarning, stacklevel=4)
+
+
+def row_options(row: dict) -> list[str] | None:
+    """A row's options as a list of strings (published rows store them as JSON or Python-literal text)."""
+    options = row.get("options")
+    if isinstance(options, str):
+        from ecinstruct.schema import parse_options
+
+        options = parse_options(options)
+    return list(options) if options else None

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ecinstruct.answers import flexible
 from ecinstruct.scoring.base import Mode, Scorer, f1_of, one_hot_rows, safe_div
 
 LABELS: tuple[str, str] = ("yes", "no")
@@ -48,6 +49,12 @@ class YesNoScorer(Scorer):
 
     def parse(self, prediction: object, mode: Mode) -> str | None:
         return parse_yes_no(prediction)
+
+    def extract(self, prediction: object, *, options: Any = None, option_labels: Any = None) -> str | None:
+        return flexible.yes_no(prediction)
+
+    def candidates(self, row: dict) -> tuple[str, ...]:
+        return LABELS
 
     def parse_gold(self, reference: object) -> str:
         gold = parse_yes_no(reference)

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ecinstruct.answers import flexible
+from ecinstruct.answers.constraint import Constraint
 from ecinstruct.scoring.base import Mode, Scorer, safe_div
 
 logger = logging.getLogger(__name__)
@@ -178,6 +180,12 @@ class ExtractionScorer(Scorer):
     def columns(self, mode: Mode) -> tuple[str, ...]:
         return ("hits", "gold_count", "pred_count", "invalid", "ref_crashes", "bad_gold")
 
+    def extract(self, prediction: object, *, options: Any = None, option_labels: Any = None) -> str | None:
+        return flexible.json_list(prediction)
+
+    def constraint(self, row: dict) -> Constraint:
+        return Constraint(json_schema=json.dumps(answer_schema(row), sort_keys=True))
+
     def item_stats(self, predictions: list, references: list, *, ood: bool, mode: Mode,
                    option_labels: list | None, **kw: Any) -> np.ndarray:
         rows = []
@@ -246,6 +254,25 @@ class ExtractionScorer(Scorer):
                     "recall": float(safe_div(h, g))} for a, (g, p, h) in sorted(table.items())}
 
 
+VALUE_MAX_CHARS = 32  # constrained decoding: values are short phrases; a bound keeps the JSON within budget
+
+
+def answer_schema(row: dict) -> dict:
+    """JSON schema of a well-formed answer to ``row``: a list of {attribute, value, source} objects whose
+    attribute is one of the row's target attributes and whose source is one of its input fields."""
+    ok, data = loads(row.get("input"))
+    data = data if ok and isinstance(data, dict) else {}
+    targets = [a.strip() for a in str(data.get("target attributes", "")).split(",") if a.strip()]
+    sources = [key for key in data if key != "target attributes"]
+    attribute = {"enum": list(dict.fromkeys([*targets, *(t.lower() for t in targets)]))} if targets else {
+        "type": "string", "maxLength": VALUE_MAX_CHARS}
+    source = {"enum": sources} if sources else {"type": "string", "maxLength": VALUE_MAX_CHARS}
+    item = {"type": "object", "additionalProperties": False, "required": list(KEYS),
+            "properties": {"attribute": attribute, "value": {"type": "string", "maxLength": VALUE_MAX_CHARS},
+                           "source": source}}
+    return {"type": "array", "items": item, "maxItems": max(1, len(targets)) * max(1, min(len(sources), 2))}
+
+
 def _strict_row(prediction: object, gold: list[Triple], ood: bool) -> tuple[int, int, int, int]:
     hits, pred_count, invalid = strict_item(prediction, gold, ood)
     return hits, len(gold), pred_count, invalid
@@ -254,7 +281,7 @@ def _strict_row(prediction: object, gold: list[Triple], ood: bool) -> tuple[int,
 def _attribute_counts(prediction: object, gold: list, ood: bool, mode: Mode) -> dict[str, tuple]:
     """``{attribute: (gold, predicted, hits)}`` for one item; hits are attributed per attribute."""
     out: dict[str, list[int]] = {}
-    if mode == "strict":
+    if mode != "reference":
         gold_triples = strict_gold(gold)
         ok, predicted = loads(prediction)
         pred = list(dict.fromkeys(t for t in map(normalise, predicted if ok and isinstance(predicted, list)

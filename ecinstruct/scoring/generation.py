@@ -96,6 +96,7 @@ class GenerationScorer(Scorer):
 
     headline: str = "f1"
     family: ClassVar[str] = "ag_bertscore"
+    needs_encoder: ClassVar[bool] = True
 
     def columns(self, mode: Mode) -> tuple[str, ...]:
         return ("precision", "recall", "f1", "empty", "bleurt", "bleurt_ok", "bleurt_failures", "bleurt_run",

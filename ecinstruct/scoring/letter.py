@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ecinstruct.scoring.base import Mode, Scorer, safe_div
+from ecinstruct.answers import flexible
+from ecinstruct.scoring.base import Mode, Scorer, row_options, safe_div
 from ecinstruct.scoring.multiclass import parse_strict as parse_letter_prefix
 
 
@@ -49,6 +50,17 @@ class SingleLetterScorer(Scorer):
         if self.lenient if lenient is None else lenient:
             return parse_letter_prefix(prediction, self.letters)
         return parse_exact(prediction, self.letters)
+
+    def extract(self, prediction: object, *, options: Any = None, option_labels: Any = None) -> str | None:
+        """The letter named in a chatty answer; with the row's options also the item named by its name."""
+        names = [flexible.item_name(o) for o in options] if options else []
+        letters = self.letters[: len(names)] if names else self.letters
+        return flexible.option_letter(prediction, letters, names)
+
+    def candidates(self, row: dict) -> tuple[str, ...]:
+        """The letters of the row's candidate items."""
+        options = row_options(row)
+        return tuple(self.letters[: len(options)] if options else self.letters)
 
     def parse_gold(self, reference: object) -> str:
         gold = parse_exact(reference, self.letters)

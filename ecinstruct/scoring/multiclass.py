@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from ecinstruct.answers import flexible
 from ecinstruct.scoring.base import Mode, Scorer, f1_of, one_hot_rows, safe_div
 
 if TYPE_CHECKING:
@@ -55,10 +56,23 @@ class OptionLetterScorer(Scorer):
 
     headline: str = "f1"
     letters: str = ""
+    options: tuple[str, ...] = ()
+    letter_answers: bool = False  # gold answers are bare letters (PRP), not whole options (SA, MPC)
     family: ClassVar[str] = "option_letter"
 
     def bind(self, task: Task) -> OptionLetterScorer:
-        return self if self.letters else replace(self, letters="".join(task.option_letters))
+        if self.letters:
+            return self
+        return replace(self, letters="".join(task.option_letters), options=tuple(task.options or ()),
+                       letter_answers=task.answer_type == "option letter")
+
+    def extract(self, prediction: object, *, options: Any = None, option_labels: Any = None) -> str | None:
+        texts = [flexible.option_text(o) for o in self.options]
+        return flexible.option_letter(prediction, self.letters, texts)
+
+    def candidates(self, row: dict) -> tuple[str, ...]:
+        """The task's fixed options in gold form: bare letters (PRP) or whole option strings (SA, MPC)."""
+        return tuple(self.letters) if self.letter_answers else self.options
 
     def universe(self, mode: Mode) -> str:
         """The class letters a confusion table has in this mode."""

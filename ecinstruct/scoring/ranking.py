@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ecinstruct.answers import flexible
+from ecinstruct.answers.constraint import Constraint
 from ecinstruct.scoring.base import Mode, Scorer, safe_div
 
 logger = logging.getLogger(__name__)
@@ -114,6 +116,7 @@ class RankingScorer(Scorer):
 
     headline: str = "ndcg"
     family: ClassVar[str] = "qpr_ndcg"
+    needs_option_labels: ClassVar[bool] = True
 
     def columns(self, mode: Mode) -> tuple[str, ...]:
         return ("ndcg", "invalid_tokens", "duplicate_tokens", "invalid_items", "empty_rankings", "items")
@@ -136,6 +139,25 @@ class RankingScorer(Scorer):
             rows.append((value, invalid, duplicates, float(invalid > 0), float(named == 0), 1.0))
         return np.asarray(rows, dtype=float).reshape(-1, 6)
 
+    def extract(self, prediction: object, *, options: Any = None, option_labels: Any = None) -> str | None:
+        n = len(parse_labels(option_labels)) if option_labels is not None else len(_LETTERS)
+        return flexible.ranking(prediction, n)
+
+    def candidates(self, row: dict) -> tuple[str, ...]:
+        """The letters of the row's products: the log-likelihood method ranks them by their scores."""
+        return tuple(_LETTERS[: n_products(row)])
+
+    def answer_from_scores(self, candidates: Sequence[str], scores: Sequence[float]) -> str:
+        """Every candidate letter, best score first (ties: listed order)."""
+        order = sorted(range(len(candidates)), key=lambda i: (-float(scores[i]), i))
+        return ",".join(candidates[i] for i in order)
+
+    def constraint(self, row: dict) -> Constraint:
+        """A comma-separated ranking of the row's letters, at most one entry per product."""
+        n = n_products(row)
+        letters = f"[A-{_LETTERS[n - 1]}]"
+        return Constraint(regex=f"{letters}(,{letters}){{0,{n - 1}}}")
+
     @staticmethod
     def check_labels(option_labels: Sequence | None, n: int) -> list[tuple[str, ...]]:
         if option_labels is None:
@@ -149,7 +171,7 @@ class RankingScorer(Scorer):
         # The reference divides by the number of gold rows, so every item counts in both modes.
         ndcg, invalid_tokens, duplicates, invalid_items, empty, items = (sums[..., i] for i in range(6))
         out = {"ndcg": safe_div(ndcg, items), "invalid_tokens": invalid_tokens, "empty_rankings": empty}
-        if mode == "strict":
+        if mode != "reference":
             out.update(duplicate_tokens=duplicates, invalid_items=invalid_items)
         return out
 
@@ -160,6 +182,20 @@ class RankingScorer(Scorer):
             picked = (parse_reference if mode == "reference" else parse_strict)(prediction, len(item))[0]
             counts[item[picked[0]] if picked else "none"] += 1
         return counts
+
+
+def n_products(row: dict) -> int:
+    """How many products a QPR row lists: its option labels, else the input's ``product list``."""
+    if row.get("option_labels") is not None:
+        return len(parse_labels(row["option_labels"]))
+    try:
+        products = json.loads(row["input"]).get("product list") if isinstance(row.get("input"), str) else None
+    except (ValueError, AttributeError):
+        products = None
+    if not isinstance(products, list) or not products:
+        raise ValueError(f"QPR row {row.get('id')}: cannot tell how many products it ranks (no option_labels and "
+                         "no 'product list' in its input)")
+    return min(len(products), len(_LETTERS))
 
 
 def _check_alignment(references: Sequence, labels: list[tuple[str, ...]]) -> None:
