@@ -73,7 +73,7 @@ def predict_file(model: Any, task: str, input: str | Path, out: str | Path, *, m
         spec, method = model.spec, model.method
     else:
         spec, method = describe_model(model, revision=predictor_options.get("revision")), \
-            check_method(predictor_options.get("method", "auto"))
+            check_method(predictor_options.get("method", "auto"), predictor_options.get("backend", "transformers"))
     options = {"model": spec.name, "weights": fingerprint(spec), "task": task_obj.code, "method": method,
                "prompt_format": predictor_options.get("prompt_format") if not isinstance(model, Predictor)
                else model.prompt_format, "max_new_tokens": predictor_options.get("max_new_tokens"),

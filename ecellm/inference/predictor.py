@@ -23,13 +23,14 @@ from ecellm.evaluation.models import describe_model, pick_device, pick_dtype
 from ecellm.evaluation.settings import GenerationSettings
 from ecinstruct.errors import ECInstructError, RowFormatError
 from ecinstruct.prompts import clean_generation
+from ecinstruct.scoring.base import row_options
 from ecinstruct.tasks import Task, get_task
 
 logger = logging.getLogger(__name__)
 
-# "auto" picks per task; "constrained" and "loglik" need the engines of the fair-scores work.
+# "auto": constrained decoding where the task has a closed answer set, free generation elsewhere.
 METHODS = ("auto", "generate", "constrained", "loglik")
-AVAILABLE_METHODS = ("generate",)
+CONSTRAINED_JSON_BUDGET = 256  # a JSON answer written inside its schema needs more room than 100 tokens
 
 
 class InputTooLongError(ECInstructError):
@@ -55,22 +56,30 @@ class Prediction:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A validated item, ready for the engine."""
+    """A validated item, ready for the engine: its ECInstruct ``row``, prompt and decoding method."""
 
     task: Task
     values: dict[str, Any]
+    row: dict[str, Any]
     prompt: str
     n_tokens: int
+    method: str
 
 
-def check_method(method: str) -> str:
-    """A known, available decoding method (one clear error otherwise)."""
+def check_method(method: str, backend: str = "transformers") -> str:
+    """A known decoding method the backend can run (one clear error otherwise)."""
     if method not in METHODS:
         raise EvaluationError(f"unknown method {method!r}; expected one of: {', '.join(METHODS)}")
-    if method not in ("auto", *AVAILABLE_METHODS):
-        raise EvaluationError(f"method {method!r} needs the constrained/log-likelihood engines, which this version "
-                              f"of ecellm does not have yet; use method 'generate' (or 'auto')")
+    if backend == "vllm" and method in ("constrained", "loglik"):
+        raise EvaluationError(f"method {method!r} runs on the transformers backend; with --backend vllm use "
+                              "'generate' (or 'auto', which generates there)")
     return method
+
+
+def _constrained_available(backend: str) -> bool:
+    import importlib.util
+
+    return backend == "transformers" and importlib.util.find_spec("xgrammar") is not None
 
 
 class Predictor:
@@ -79,7 +88,9 @@ class Predictor:
     Args:
         model: Hub id or folder: full model, merged model or PEFT adapter (as ``ecellm eval`` takes it).
         backend: ``transformers`` (default) or ``vllm`` (GPU).
-        method: ``auto`` (the best available per task), ``generate``, ``constrained`` or ``loglik``.
+        method: ``auto`` (constrained decoding for closed-answer tasks, free generation for AVE and AG),
+            ``generate``, ``constrained`` (the decoder only writes answers of the task's form) or ``loglik``
+            (the task's candidate answers ranked by log-likelihood; QPR: all products by score).
         prompt_format: ``alpaca``, ``mistral`` or ``chat``; ``None`` = the model's own (training summary).
         batch_size: rows decoding together.
         max_new_tokens: answer budget (default: the task's, 100).
@@ -95,8 +106,14 @@ class Predictor:
                  threads: int | None = None) -> None:
         from ecinstruct.instructions import load_instructions
 
-        self.method = check_method(method)
         self.backend_name = check_backend(backend)
+        self.method = check_method(method, self.backend_name)
+        if self.method == "constrained" and not _constrained_available(self.backend_name):
+            raise EvaluationError("method 'constrained' needs the xgrammar package: pip install xgrammar")
+        self.can_constrain = _constrained_available(self.backend_name)
+        if self.method == "auto" and not self.can_constrain:
+            logger.warning("xgrammar is not installed (or the backend is vLLM): method auto generates freely "
+                           "for every task")
         if batch_size < 1:
             raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
         self.settings = GenerationSettings(max_new_tokens=max_new_tokens)
@@ -123,12 +140,25 @@ class Predictor:
                 "prompt_format_source": self.prompt_format_source, "method": self.method,
                 "backend": self.backend_name, "device": self.device, "dtype": self.dtype}
 
-    def method_for(self, task: Task) -> str:
-        """The decoding method a task gets under this predictor's ``method``."""
-        return "generate" if self.method == "auto" else self.method
+    def method_for(self, task: Task, row: dict[str, Any]) -> str:
+        """The method an item gets: log-likelihood and ``auto``'s constrained decoding need a closed answer set
+        (AVE and AG are generated; an explicit ``constrained`` also holds AVE to its JSON schema)."""
+        closed = task.scorer.candidates(row) is not None
+        if self.method == "auto":
+            return "constrained" if closed and self.can_constrain else "generate"
+        if self.method == "loglik":
+            return "loglik" if closed else "generate"
+        if self.method == "constrained":
+            return "constrained" if task.scorer.constraint(row) is not None else "generate"
+        return "generate"
 
-    def budget(self, task: Task) -> int:
-        return self.settings.budget(task.max_new_tokens)
+    def budget(self, item: Prepared | Task) -> int:
+        task = item.task if isinstance(item, Prepared) else item
+        budget = self.settings.budget(task.max_new_tokens)
+        if isinstance(item, Prepared) and item.method == "constrained" and task.scorer.constraint(item.row).kind \
+                == "json_schema":
+            budget = max(budget, CONSTRAINED_JSON_BUDGET)
+        return budget
 
     def prepare(self, task: str | Task, values: Mapping[str, Any], *, allow_extra: bool = False) -> Prepared:
         """Validate one item's fields and build its prompt; :class:`~ecinstruct.tasks.fields.FieldError`
@@ -139,11 +169,13 @@ class Predictor:
         prompt = render_prompt(row, self.prompt_format, self.tokenizer)
         n_tokens = len(self.tokenizer(prompt, add_special_tokens=adds_special_tokens(self.prompt_format))
                        ["input_ids"])
-        if self.context is not None and n_tokens + self.budget(task) > self.context:
-            raise InputTooLongError(f"the prompt has {n_tokens} tokens; with the {self.budget(task)}-token answer "
-                                    f"budget it exceeds the model's context of {self.context} tokens. Shorten "
-                                    "the longest field (descriptions, documents, candidate lists)")
-        return Prepared(task, cleaned, prompt, n_tokens)
+        item = Prepared(task, cleaned, row, prompt, n_tokens, self.method_for(task, row))
+        budget = self.budget(item)
+        if self.context is not None and n_tokens + budget > self.context:
+            raise InputTooLongError(f"the prompt has {n_tokens} tokens; with the {budget}-token answer budget it "
+                                    f"exceeds the model's context of {self.context} tokens. Shorten the longest "
+                                    "field (descriptions, documents, candidate lists)")
+        return item
 
     def predict(self, task: str | Task, **fields: Any) -> Prediction:
         """Answer one item: ``predictor.predict("SA", review="...")``."""
@@ -161,22 +193,38 @@ class Predictor:
         return self.run(prepared)
 
     def run(self, items: Sequence[Prepared], seed: int = 0) -> list[Prediction]:
-        """Generate and read the answers of prepared items (tasks may be mixed), in their order."""
-        by_budget: dict[int, list[int]] = defaultdict(list)
+        """Answer prepared items (tasks and methods may be mixed) in engine calls per method and budget;
+        predictions come back in the items' order."""
+        groups: dict[tuple[str, int], list[int]] = defaultdict(list)
         for index, item in enumerate(items):
-            by_budget[self.budget(item.task)].append(index)
+            groups[(item.method, self.budget(item))].append(index)
         raws: list[str] = [""] * len(items)
-        for budget, indices in by_budget.items():
-            prompts = [items[i].prompt for i in indices]
-            outputs = self.engine.generate(prompts, budget, batch_seed(seed, prompts))
-            for i, output in zip(indices, outputs, strict=True):
-                raws[i] = output.text
+        for (method, budget), indices in groups.items():
+            group = [items[i] for i in indices]
+            for i, text in zip(indices, self._answer(method, budget, group, seed), strict=True):
+                raws[i] = text
         return [self._read(item, raw) for item, raw in zip(items, raws, strict=True)]
 
+    def _answer(self, method: str, budget: int, items: list[Prepared], seed: int) -> list[str]:
+        """The model's text per item: generated (inside each item's constraint), or the candidate ranked best."""
+        prompts = [item.prompt for item in items]
+        if method == "loglik":
+            candidates = [list(item.task.scorer.candidates(item.row)) for item in items]
+            scored = self.engine.loglik(prompts, candidates)
+            return [item.task.scorer.answer_from_scores(c, [r.logprob for r in results])
+                    for item, c, results in zip(items, candidates, scored, strict=True)]
+        constraints = [item.task.scorer.constraint(item.row) for item in items] if method == "constrained" else None
+        outputs = self.engine.generate(prompts, budget, batch_seed(seed, prompts), constraints=constraints) \
+            if constraints else self.engine.generate(prompts, budget, batch_seed(seed, prompts))
+        return [output.text for output in outputs]
+
     def _read(self, item: Prepared, raw: str) -> Prediction:
-        answer = clean_generation(raw, self.prompt_format)
-        result, valid = item.task.result.read(item.task, answer, item.values)
-        return Prediction(item.task.code, result, valid, raw, answer, self.method_for(item.task))
+        """The flexible reading finds the answer in the text (in the task's strict form), the result reader
+        types it; text with no answer in it is invalid."""
+        cleaned = clean_generation(raw, self.prompt_format)
+        found = item.task.scorer.extract(cleaned, options=row_options(item.row))
+        result, valid = item.task.result.read(item.task, found, item.values) if found is not None else (None, False)
+        return Prediction(item.task.code, result, valid, raw, cleaned if found is None else found, item.method)
 
 
 def iter_rows(rows: Any) -> Iterable[Mapping[str, Any]]:
