@@ -27,7 +27,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def scripted(tmp_path_factory) -> dict[str, Predictor]:
     root = tmp_path_factory.mktemp("scripted")
-    return {answer: Predictor(str(build_scripted_model(root / answer, answer)), max_new_tokens=8)
+    return {answer: Predictor(str(build_scripted_model(root / answer, answer)), method="generate", max_new_tokens=8)
             for answer in EXPECTED}
 
 
@@ -35,7 +35,7 @@ def scripted(tmp_path_factory) -> dict[str, Predictor]:
 def noisy(tmp_path_factory) -> Predictor:
     from ecellm.models import build_tiny_model
 
-    return Predictor(str(build_tiny_model(tmp_path_factory.mktemp("tiny") / "m")), max_new_tokens=6)
+    return Predictor(str(build_tiny_model(tmp_path_factory.mktemp("tiny") / "m")), method="generate", max_new_tokens=6)
 
 
 @pytest.mark.parametrize("answer", sorted(EXPECTED))
@@ -64,6 +64,40 @@ def test_noise_is_invalid_and_kept_raw(noisy):
             assert not prediction.valid and prediction.result is None, (task.code, prediction.raw)
 
 
+RESULT_TYPES = {"PRP": str, "PM": bool, "SA": str, "SR": dict, "MPC": str, "PSI": bool, "QPR": list, "AP": bool}
+
+
+@pytest.mark.parametrize("method", ["auto", "constrained", "loglik"])
+def test_closed_answer_tasks_always_answer_with_constraints_or_loglik(noisy, method):
+    """Noise from a random model still becomes a well-formed answer when the decoder may only write the task's
+    answers (constrained) or picks among them (loglik); AVE/AG have no closed set and are generated (auto)."""
+    predictor = Predictor(noisy.spec.path, method=method, max_new_tokens=12)
+    predictions = predictor.run([predictor.prepare(t, t.inputs.example) for t in TASKS])  # mixed tasks, one call
+    for task, prediction in zip(TASKS, predictions, strict=True):
+        assert prediction.task == task.code
+        if task.code in RESULT_TYPES:
+            assert prediction.method == ("loglik" if method == "loglik" else "constrained"), task.code
+            assert isinstance(prediction.result, RESULT_TYPES[task.code]), (task.code, prediction)
+            if task.code in ("PRP", "SA", "MPC"):
+                assert prediction.result in task.result.labels
+            if method == "loglik" or task.code != "QPR":  # the QPR constraint may repeat a letter
+                assert prediction.valid, (task.code, prediction)
+        else:
+            expected = "constrained" if method == "constrained" and task.code == "AVE" else "generate"
+            assert prediction.method == expected, task.code
+    if method == "loglik":  # every product ranked, by score
+        ranked = predictions[[t.code for t in TASKS].index("QPR")].result
+        assert sorted(r["index"] for r in ranked) == [0, 1, 2]
+
+
+def test_flexible_reading_of_chatty_answers(tmp_path):
+    model = build_scripted_model(tmp_path / "chatty", "No, these differ")
+    prediction = Predictor(str(model), method="generate", max_new_tokens=8).predict(
+        "PM", **get_task("PM").inputs.example)
+    assert prediction.raw == "No, these differ" and prediction.answer == "no"
+    assert prediction.valid and prediction.result is False
+
+
 def test_prompt_uses_the_seed_instruction_and_the_models_format(scripted, tmp_path):
     from ecinstruct.instructions import load_instructions
 
@@ -73,7 +107,7 @@ def test_prompt_uses_the_seed_instruction_and_the_models_format(scripted, tmp_pa
     assert '### Input:\n{"query": "usb c charger", "product": "Voltix 45W Charger"}\n' in prepared.prompt
     model = build_scripted_model(tmp_path / "mistral", "yes", prompt_end="[/INST] ### Response:\n")
     (model / "training_summary.json").write_text(json.dumps({"prompt_format": "mistral"}))
-    predictor = Predictor(str(model), max_new_tokens=4)
+    predictor = Predictor(str(model), method="generate", max_new_tokens=4)
     assert predictor.prompt_format == "mistral" and predictor.describe()["prompt_format_source"] == \
         "training_summary.json"
     prediction = predictor.predict("AP", **get_task("AP").inputs.example)
@@ -98,6 +132,8 @@ def test_bad_options_fail_before_loading(tmp_path):
         Predictor(str(tmp_path / "nowhere"), method="beam")
     with pytest.raises(EvaluationError, match="unknown backend"):
         Predictor(str(tmp_path / "nowhere"), backend="onnx")
+    with pytest.raises(EvaluationError, match="runs on the transformers backend"):
+        Predictor(str(tmp_path / "nowhere"), backend="vllm", method="loglik")
 
 
 def test_prompt_too_long_is_a_clear_error(tmp_path):
