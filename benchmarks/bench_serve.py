@@ -2,7 +2,8 @@
 
 Starts the real server (``ecellm serve`` in a subprocess, 127.0.0.1) twice: ``--max-batch 16`` with a short
 batching window, then ``--max-batch 1`` (every request is its own engine call). Each time, C concurrent
-clients send PSI requests (distinct inputs) back to back for a bounded number of requests; reports
+clients send PSI (yes/no, constrained) or AG (generated) requests (distinct inputs) back to back, a bounded
+number of requests; reports
 requests/s, p50/p99 latency and failed requests. Model: a tiny random Llama with the SmolLM2 tokenizer, or
 SmolLM2-135M-Instruct (``--model smollm2``).
 
@@ -68,13 +69,21 @@ def start_server(model: str, max_batch: int, window_ms: float, max_new_tokens: i
     raise SystemExit(f"server did not start: {log.read_text()[-2000:]}")
 
 
-def load(base: str, clients: int, requests: int) -> dict:
-    bodies = [{"query": f"usb c charger {i % 90 + 10}w", "product": f"Voltix {i % 50 + 20}W USB-C Wall Charger"}
-              for i in range(requests)]
-    post(base + "/v1/psi", bodies[0])  # warm-up
+def bodies_for(task: str, n: int) -> list[dict]:
+    if task == "ag":  # free generation to the budget (the tiny model never stops early)
+        return [{"question": f"Does it fit a {i % 9 + 10} inch laptop?",
+                 "documents": [f"My {i % 7 + 12} inch laptop fits.", "Roomy side pockets."]} for i in range(n)]
+    return [{"query": f"usb c charger {i % 90 + 10}w", "product": f"Voltix {i % 50 + 20}W USB-C Wall Charger"}
+            for i in range(n)]  # PSI: yes/no, decoded inside its answer set (method auto)
+
+
+def load(base: str, clients: int, requests: int, task: str) -> dict:
+    bodies = bodies_for(task, requests)
+    url = f"{base}/v1/{task}"
+    post(url, bodies[0])  # warm-up (the first constrained call compiles the grammar)
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        outcomes = list(pool.map(lambda body: post(base + "/v1/psi", body), bodies))
+        outcomes = list(pool.map(lambda body: post(url, body), bodies))
     seconds = time.perf_counter() - start
     latencies = sorted(t for _, t in outcomes)
     with urllib.request.urlopen(base + "/health", timeout=30) as response:
@@ -94,6 +103,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--window-ms", type=float, default=10.0)
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--task", default="psi", choices=["psi", "ag"])
     args = parser.parse_args()
 
     from ecellm.models import SMOLLM2_ID, build_tiny_model
@@ -106,14 +116,14 @@ def main() -> None:
             process, base, argv = start_server(model, max_batch, args.window_ms, args.max_new_tokens, args.threads,
                                                Path(tmp) / f"{max_batch}.log")
             try:
-                results[label] = {**load(base, args.clients, args.requests),
+                results[label] = {**load(base, args.clients, args.requests, args.task),
                                   "server": "ecellm " + " ".join(argv[3:])}
             finally:
                 process.terminate()
                 process.wait(timeout=60)
             print(label, json.dumps(results[label]), flush=True)
     ratio = results["dynamic batching"]["requests_per_s"] / results["one at a time"]["requests_per_s"]
-    print(json.dumps({"model": args.model, "max_new_tokens": args.max_new_tokens, "results": results,
+    print(json.dumps({"model": args.model, "task": args.task, "max_new_tokens": args.max_new_tokens, "results": results,
                       "throughput_ratio": round(ratio, 2)}, indent=1))
 
 
