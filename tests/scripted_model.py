@@ -4,12 +4,15 @@ The tiny random model writes noise, which only ever tests the invalid-answer pat
 model is rewired into a token chain: the attention and MLP outputs are zeroed (the residual stream is just
 the current token's embedding), the chain's tokens get their own embedding directions, and the output
 head maps each chain token to the next one, the last to EOS. Everything else (tokenizer, engine, decoding,
-prompt formats) is the real thing, so typed, valid answers can be checked end to end.
+prompt formats) is the real thing, so typed, valid answers can be checked end to end. The folder records
+its prompt format (``training_summary.json``: alpaca, or mistral for a mistral ``prompt_end``), as a model
+trained with ``ecellm train`` does.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 
 from ecellm.models import build_tiny_model
@@ -42,4 +45,7 @@ def build_scripted_model(out: Path, answer: str, prompt_end: str = "### Response
             embed[token, i] = 1.0
             head[following, i] = GAIN
     model.save_pretrained(folder)
+    # As `ecellm train` records it: the prompt format the model answers in.
+    fmt = "mistral" if prompt_end.startswith("[/INST]") else "alpaca"
+    (folder / "training_summary.json").write_text(json.dumps({"prompt_format": fmt}))
     return folder

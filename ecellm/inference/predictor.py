@@ -118,9 +118,10 @@ class Predictor:
             raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
         self.settings = GenerationSettings(max_new_tokens=max_new_tokens)
         self.spec = describe_model(model, revision=revision)
-        self.prompt_format, self.prompt_format_source = choose_prompt_format(self.spec, prompt_format)
-        self.instructions = {code: entry.seed for code, entry in load_instructions().items()}
         self.tokenizer = evaluation_run._tokenizer(self.spec)
+        # The format `ecellm eval` would pick: the training summary's, else by model family / chat template.
+        self.prompt_format, self.prompt_format_source = choose_prompt_format(self.spec, prompt_format, self.tokenizer)
+        self.instructions = {code: entry.seed for code, entry in load_instructions().items()}
         self.context = evaluation_run._context_length(self.spec)
         if threads:
             import torch
