@@ -34,7 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="Hub id or folder: full model, merged model or PEFT adapter.")
-    p.add_argument("--method", default="auto", help="auto, generate, constrained or loglik.")
+    p.add_argument("--method", default="auto",
+                   help="auto (constrained decoding for closed-answer tasks, free generation for AVE and AG), "
+                        "generate, constrained or loglik.")
     p.add_argument("--backend", default="transformers", choices=["transformers", "vllm"])
     p.add_argument("--prompt-format", help="alpaca, mistral or chat (default: the model's own).")
     p.add_argument("--max-new-tokens", type=int, help="Answer budget (default: the task's, 100).")
