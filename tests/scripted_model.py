@@ -11,6 +11,7 @@ trained with ``ecellm train`` does.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import json
 from pathlib import Path
@@ -18,6 +19,8 @@ from pathlib import Path
 from ecellm.models import build_tiny_model
 
 GAIN = 50.0
+# Constrained decoding (method auto's choice for closed-answer tasks) needs xgrammar; without it auto generates.
+HAS_XGRAMMAR = importlib.util.find_spec("xgrammar") is not None
 
 
 def build_scripted_model(out: Path, answer: str, prompt_end: str = "### Response:\n") -> Path:

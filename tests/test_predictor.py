@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from scripted_model import build_scripted_model
+from scripted_model import HAS_XGRAMMAR, build_scripted_model
 
 from ecellm import Predictor
 from ecellm.evaluation.errors import EvaluationError
@@ -71,6 +71,8 @@ RESULT_TYPES = {"PRP": str, "PM": bool, "SA": str, "SR": dict, "MPC": str, "PSI"
 def test_closed_answer_tasks_always_answer_with_constraints_or_loglik(noisy, method):
     """Noise from a random model still becomes a well-formed answer when the decoder may only write the task's
     answers (constrained) or picks among them (loglik); AVE/AG have no closed set and are generated (auto)."""
+    if method != "loglik" and not HAS_XGRAMMAR:
+        pytest.skip("constrained decoding needs xgrammar (pip install xgrammar)")
     predictor = Predictor(noisy.spec.path, method=method, max_new_tokens=12)
     predictions = predictor.run([predictor.prepare(t, t.inputs.example) for t in TASKS])  # mixed tasks, one call
     for task, prediction in zip(TASKS, predictions, strict=True):
