@@ -21,11 +21,15 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ecellm.demo_report import DemoRun, atomic_write, before_after_rows, plot_before_after, report_markdown
+from ecellm.demo_report import DemoRun, atomic_write, plot_before_after, report_markdown
 
 logger = logging.getLogger(__name__)
 
 STAGES = ("data", "zero-shot evaluation", "fine-tuning", "fine-tuned evaluation", "report")
+READINGS = ("strict", "flexible", "reference")
+# Closed-answer tasks are also scored by log-likelihood: one prefill per row, no invalid answers, so the demo can
+# afford enough rows per cell for a change to be significant.
+LOGLIK_TASKS = "PRP,SA,PM,SR,MPC,PSI,QPR,AP"
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -35,6 +39,7 @@ def run_demo(
     out: str | Path = "runs/demo",
     *,
     rows_per_task: int | None = 4,
+    loglik_rows_per_task: int | None = 12,
     max_new_tokens: int | None = 32,
     batch_size: int = 8,
     org: str = "your-org",
@@ -65,13 +70,19 @@ def run_demo(
     prompt_format = loaded.ecellm.prompt_format
     eval_kwargs = {"data": str(source), "max_samples": rows_per_task, "max_new_tokens": max_new_tokens,
                    "batch_size": batch_size, "prompt_format": prompt_format}
-    before = stage(STAGES[1], lambda: _evaluate(base, out / "eval" / "zero_shot", **eval_kwargs))
+    loglik_kwargs = {**eval_kwargs, "max_samples": loglik_rows_per_task, "tasks": LOGLIK_TASKS, "method": "loglik"}
+
+    def both(model: str, name: str) -> tuple[Path, Path]:
+        return (_evaluate(model, out / "eval" / name, **eval_kwargs),
+                _evaluate(model, out / "eval" / f"{name}_loglik", **loglik_kwargs))
+
+    before = stage(STAGES[1], lambda: both(base, "zero_shot"))
     trained = stage(STAGES[2], lambda: _train(loaded))
-    after = stage(STAGES[3], lambda: _evaluate(str(trained.adapter_dir), out / "eval" / "fine_tuned", **eval_kwargs))
+    after = stage(STAGES[3], lambda: both(str(trained.adapter_dir), "fine_tuned"))
 
     def report() -> Path:
-        return _report(out, recipe, base, base_model, data_label, rows_per_task, built, before, after, trained,
-                       org, timings)
+        return _report(out, recipe, base, base_model, data_label, (rows_per_task, loglik_rows_per_task), built,
+                       before, after, trained, org, timings)
 
     path = stage(STAGES[4], report)
     stages.close()
@@ -102,7 +113,7 @@ def _evaluate(model: str, out: Path, **kwargs: Any) -> Path:
     """``ecellm.evaluate`` with the demo's bounds; returns the results.json path."""
     from ecellm.evaluation import evaluate
 
-    results = evaluate(model, out=out, modes=("strict",), n_resamples=200, **kwargs)
+    results = evaluate(model, out=out, modes=READINGS, n_resamples=200, **kwargs)
     return Path(results.out_dir) / "results.json"
 
 
@@ -112,15 +123,21 @@ def _train(recipe) -> Any:
     return run(recipe)
 
 
-def _report(out: Path, recipe: str, base: str, base_model: str | None, data_label: str, rows_per_task: int | None,
-            built: Path | None, before: Path, after: Path, trained, org: str, timings: dict[str, float]) -> Path:
+def _report(out: Path, recipe: str, base: str, base_model: str | None, data_label: str, rows: tuple,
+            built: Path | None, before_runs: tuple[Path, Path], after_runs: tuple[Path, Path], trained, org: str,
+            timings: dict[str, float]) -> Path:
+    from ecellm.demo_report import paired_changes
     from ecellm.publish import stage_dataset, stage_model
-    from hub_cards import load_results, scores_from_results
+
+    before, after = before_runs[0], after_runs[0]
+    rows_per_task = rows[0]
 
     hub_base = base_model or (base if HUB_ID.match(base) and not Path(base).exists() else None)
     model_repo, data_repo = f"{org}/eCeLLM-{recipe}", f"{org}/ECInstruct-demo"
     folders: dict[str, Path] = {"fine-tuned adapter": trained.adapter_dir,
-                                "zero-shot evaluation": before.parent, "fine-tuned evaluation": after.parent}
+                                "zero-shot evaluation": before.parent, "fine-tuned evaluation": after.parent,
+                                "zero-shot log-likelihood evaluation": before_runs[1].parent,
+                                "fine-tuned log-likelihood evaluation": after_runs[1].parent}
     commands = []
     if built is not None:
         folders["Hub-ready dataset folder"] = stage_dataset(built, out / "hub" / "dataset", data_repo)
@@ -140,13 +157,14 @@ def _report(out: Path, recipe: str, base: str, base_model: str | None, data_labe
     else:
         logger.warning("the base model %s is not a Hub id: no Hub-ready model folder (pass --base-model ORG/NAME)",
                        base)
-    rows = before_after_rows(scores_from_results(load_results(before)), scores_from_results(load_results(after)))
-    plot_before_after(rows, out / "before_after.png", f"eCeLLM-{recipe}")
+    changes = paired_changes(before_runs, after_runs, READINGS)
+    plot_before_after(changes, out / "before_after.png", f"eCeLLM-{recipe}")
     folders["chart"] = out / "before_after.png"
     summary = json.loads((Path(trained.adapter_dir) / "training_summary.json").read_text(encoding="utf-8"))
     run = DemoRun(out=out, recipe=recipe, base_model=base, data=data_label, rows_per_task=rows_per_task,
-                  train_summary=summary, folders=folders, timings=dict(timings), publish_commands=commands)
-    return atomic_write(out / "report.md", report_markdown(run, rows).encode("utf-8"))
+                  train_summary=summary, folders=folders, timings=dict(timings), publish_commands=commands,
+                  loglik_rows_per_task=rows[1])
+    return atomic_write(out / "report.md", report_markdown(run, changes).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------- command line
@@ -161,6 +179,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="runs/demo", help="report folder (default runs/demo)")
     parser.add_argument("--rows-per-task", type=int, default=4,
                         help="test rows per task and split in both evaluations (default 4; 0 = all)")
+    parser.add_argument("--loglik-rows-per-task", type=int, default=12,
+                        help="test rows per task and split scored by log-likelihood (closed-answer tasks; 0 = all)")
     parser.add_argument("--max-new-tokens", type=int, default=32,
                         help="generation budget of both evaluations (default 32; 0 = the tasks' 100)")
     parser.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch")
@@ -172,6 +192,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_demo(args: argparse.Namespace, rest: list[str] | None = None) -> int:
     started = time.perf_counter()
     report = run_demo(args.recipe, args.data, args.out, rows_per_task=args.rows_per_task or None,
+                      loglik_rows_per_task=args.loglik_rows_per_task or None,
                       max_new_tokens=args.max_new_tokens or None, batch_size=args.batch_size, org=args.org,
                       base_model=args.base_model, recipe_args=list(rest or []))
     minutes = (time.perf_counter() - started) / 60

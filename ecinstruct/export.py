@@ -130,12 +130,18 @@ def write_hub_layout(
     out_dir = Path(out_dir)
     report = BuildReport(out_dir)
 
+    unlabeled: dict[str, int] = {}
+
     def write(staging: Path) -> None:
         numbered_rows = rows if numbered else enumerate(rows, start=1)
         writers = _FileWriters(staging)
         normalized = normalize_records(numbered_rows, strict=strict, report=report.rows, qpr_labels=qpr_labels)
         for row, task, setting in tqdm(normalized, desc="rows", unit=" rows", total=total, mininterval=2):
-            writers.add(_file_key(row, task, setting), row)
+            key = _file_key(row, task, setting)
+            if task.scorer.needs_option_labels and key[2].startswith("test") and not row.get("option_labels"):
+                unlabeled[task.code] = unlabeled.get(task.code, 0) + 1
+            writers.add(key, row)
+        _warn_unlabeled(unlabeled)
         report.counts = dict(sorted(writers.close().items(), key=_order))
         if not report.counts:
             raise ValueError("no rows were written: the source holds no valid ECInstruct rows")
@@ -145,6 +151,13 @@ def write_hub_layout(
     replace_folder(out_dir, write)
     logger.info("wrote %d rows to %s (%s)", sum(report.counts.values()), out_dir, report.rows.summary())
     return report
+
+
+def _warn_unlabeled(unlabeled: dict[str, int]) -> None:
+    for code, count in unlabeled.items():
+        logger.warning("%d %s test row(s) have no option labels: `ecellm eval` cannot score %s without them. Rebuild "
+                       "with --qpr-labels FILE (the official label file), or evaluate with --qpr-labels FILE",
+                       count, code, code)
 
 
 def _order(item: tuple[FileKey, int]) -> tuple[int, int, int]:

@@ -80,7 +80,8 @@ def _entries(results: dict[str, Any], mode: str) -> list[dict[str, Any]]:
     for entry in entries:
         if not isinstance(entry, dict) or "task" not in entry or "split" not in entry:
             raise ResultsFormatError(f"each entry of `results` needs task and split; got {entry!r}")
-    return [e for e in entries if e.get("mode", mode) == mode]
+    # A log-likelihood run also holds the length-normalised picks: the card shows one number per task.
+    return [e for e in entries if e.get("mode", mode) == mode and e.get("method") != "loglik_norm"]
 
 
 def _split_name(split: str) -> str:

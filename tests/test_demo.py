@@ -31,13 +31,24 @@ def demo_out(tmp_path_factory):
     return out
 
 
+def _section(report: str, title: str) -> list[str]:
+    part = report.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return [line for line in part.splitlines() if re.match(r"\| [A-Z]+ \| (IND|OOD) \|", line)]
+
+
 def test_report_has_the_before_after_table_for_every_task_and_split(demo_out):
     report = (demo_out / "report.md").read_text()
-    table = [line for line in report.splitlines() if re.match(r"\| [A-Z]+ \| (IND|OOD) \|", line)]
-    assert len(table) == 16  # 10 IND + 6 OOD
+    for title in ("Free generation, strict reading", "Free generation, flexible reading"):
+        assert len(_section(report, title)) == 16  # 10 IND + 6 OOD
+    loglik = _section(report, "Log-likelihood (acc), strict reading")
+    assert {line.split("|")[1].strip() for line in loglik} == {"PRP", "SA", "PM", "SR", "MPC", "PSI", "QPR", "AP"}
+    for line in loglik:  # change, its CI and a p-value in every row
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        assert re.fullmatch(r"[+-]\d\.\d{3}( \*)?", cells[6]) and cells[7].startswith("[")
+        assert 0.0 <= float(cells[8]) <= 1.0
     assert "![before/after](before_after.png)" in report and "ecellm publish model" in report
     assert (demo_out / "before_after.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for folder in ("eval/zero_shot", "eval/fine_tuned"):
+    for folder in ("eval/zero_shot", "eval/fine_tuned", "eval/zero_shot_loglik", "eval/fine_tuned_loglik"):
         assert json.loads((demo_out / folder / "results.json").read_text())["schema"] == "ecellm-eval/1"
 
 

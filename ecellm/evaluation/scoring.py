@@ -33,7 +33,9 @@ def answer(prompt: str, text: str, prompt_format: str, mode: str) -> str:
     if mode != "reference":
         return clean_generation(text, prompt_format)
     template = TEMPLATES.get(prompt_format)
-    if template and prompt.count(template.response_split) > 1:
+    if template is None:  # chat: the template's own turn markers end the prompt; read the new text only
+        return extract_response(text, prompt_format)
+    if prompt.count(template.response_split) > 1:
         # 1-shot prompts hold the marker twice; the reference's "first marker" must be the query's own.
         prompt = prompt[prompt.rfind(template.response_split):]
     return extract_response(prompt + text, prompt_format)
