@@ -95,8 +95,7 @@ class TaskInputs:
     """A task's input fields, how they become the row's ``input`` and options, and a worked example.
 
     ``serialize(values)`` gets the cleaned values and returns ``(input text, options list or None)``;
-    ``None`` options means the task's fixed option list (if it has one). ``check`` may reject value
-    combinations a single field cannot see.
+    ``None`` options means the task's fixed option list (if it has one).
     """
 
     fields: tuple[Field, ...]
