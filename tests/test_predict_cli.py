@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -134,8 +135,8 @@ def test_resume_after_a_kill_redoes_no_finished_row(model_a, tmp_path, monkeypat
 
     monkeypatch.setattr(Predictor, "run", killed_on_third_chunk)
     out = tmp_path / "resumed.jsonl"
-    with pytest.raises(KeyboardInterrupt):
-        predict(*args, "--out", str(out))
+    with contextlib.suppress(KeyboardInterrupt):  # the CLI may turn the interrupt into an exit status
+        assert predict(*args, "--out", str(out)) != 0
     partial = tmp_path / "resumed.jsonl.partial"
     assert not out.exists() and [r["row"] for r in read_jsonl(partial)[1:]] == [0, 1, 2, 3]
     with partial.open("a") as handle:
