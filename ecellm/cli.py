@@ -12,6 +12,7 @@ import logging
 import sys
 
 from ecellm import __version__
+from ecinstruct.cli_support import OneLineParser, pop_verbose, run_command
 
 logger = logging.getLogger("ecellm")
 
@@ -26,9 +27,12 @@ COMMANDS: list[str] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecellm", description="Train and evaluate eCeLLM models on ECInstruct.")
+    parser = OneLineParser(prog="ecellm", description="Train and evaluate eCeLLM models on ECInstruct.",
+                           epilog="Exit status: 0 done, 2 bad input (one line says what and how to fix it), "
+                                  "1 the run failed. -v (anywhere) shows the traceback of an error.")
     parser.add_argument("--version", action="version", version=f"ecellm {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="Only log warnings and errors.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="Show the traceback of an error.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS:
         importlib.import_module(module).register(subparsers)
@@ -36,16 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status 0 on success, 2 for a bad input, 1 for a failed run; one line on stderr (``-v``: traceback)."""
+    argv, verbose = pop_verbose(argv)
     parser = build_parser()
-    args, rest = parser.parse_known_args(argv)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except SystemExit as stop:  # a usage error (already printed as one line) or --help
+        return int(stop.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     if rest and not getattr(args, "accepts_extra", False):
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        try:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        except SystemExit as stop:
+            return int(stop.code or 0)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return int(args.func(args, rest) or 0)
+    return run_command(lambda: args.func(args, rest), prog="ecellm", verbose=verbose)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ecinstruct.atomic import replace_folder
+from ecellm.errors import EcellmError, EcellmRuntimeError
+from ecinstruct.atomic import MARKER, replace_folder
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,12 @@ RESULTS_FILE = "eval_results.json"
 BASELINE_FILE = "eval_results_baseline.json"
 
 
-class PublishError(RuntimeError):
-    """A publish that cannot go ahead (bad input) or failed (network, permissions); the message says what to do."""
+class PublishError(EcellmError, RuntimeError):
+    """A publish that cannot go ahead (bad input); the message says what to do."""
+
+
+class PublishUploadError(EcellmRuntimeError, PublishError):
+    """An upload that failed (network, permissions) although the staged folder was fine."""
 
 
 @dataclass
@@ -70,7 +75,7 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
-def stage_dataset(src: str | Path, out: str | Path, repo_id: str) -> Path:
+def stage_dataset(src: str | Path, out: str | Path, repo_id: str, *, overwrite: bool = False) -> Path:
     """Stage a Hub-layout folder (``ecinstruct build``): README.md naming ``repo_id`` + ``data/**/*.parquet``."""
     from hub_cards import dataset_card_problems, retarget_dataset_card
     from hub_cards.validate import check
@@ -79,8 +84,9 @@ def stage_dataset(src: str | Path, out: str | Path, repo_id: str) -> Path:
     readme = src / "README.md"
     parquet = sorted(src.glob("data/**/*.parquet"))
     if not readme.is_file() or not parquet:
-        raise PublishError(f"{src}: not an ECInstruct Hub-layout folder (README.md + data/**/*.parquet). Write one "
-                           f"with `ecinstruct build --source dataset.json --out {src}`")
+        raise PublishError(f"{src}: not an ECInstruct Hub-layout folder (README.md + data/**/*.parquet). Build one "
+                           "into a new folder with `ecinstruct build --source dataset.json --out NEW_FOLDER` and "
+                           "publish that")
     card = retarget_dataset_card(readme.read_text(encoding="utf-8"), repo_id)
     check(dataset_card_problems(card, folder=src), str(readme))
 
@@ -91,7 +97,7 @@ def stage_dataset(src: str | Path, out: str | Path, repo_id: str) -> Path:
             shutil.copy2(path, target)
         (tmp / "README.md").write_text(card, encoding="utf-8")
 
-    return replace_folder(out, write)
+    return replace_folder(out, write, overwrite=overwrite, inputs=[src], writer="ecellm publish")
 
 
 def model_kind(src: Path) -> Literal["adapter", "merged"]:
@@ -113,6 +119,7 @@ def stage_model(
     baseline: str | Path | None = None,
     base_model: str | None = None,
     card_overrides: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Stage a model folder: weights (adapter or merged), tokenizer, training summary, results, model card."""
     from hub_cards import model_card_problems, render_model_card
@@ -123,9 +130,11 @@ def stage_model(
         raise PublishError(f"{src}: no such model folder")
     kind = model_kind(src)
     files = _model_files(src, kind)
-    summary = _read_summary(src)
+    recorded = _read_summary(src)
+    summary = _portable_summary(recorded, base_model)
     adapter_config = _adapter_config(src, base_model) if kind == "adapter" else None
-    inputs = _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model)
+    inputs = _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model,
+                          recipe_file=recorded.get("recipe"))
     for key, value in (card_overrides or {}).items():
         setattr(inputs, key, value)
     card = render_model_card(inputs)
@@ -137,13 +146,14 @@ def stage_model(
         if adapter_config is not None:
             (tmp / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2) + "\n", encoding="utf-8")
         if summary:
-            (tmp / SUMMARY_FILE).write_text(json.dumps(_portable_summary(summary), indent=2) + "\n", encoding="utf-8")
+            (tmp / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         for source, name in ((results, RESULTS_FILE), (baseline, BASELINE_FILE)):
             if source:
-                shutil.copy2(source, tmp / name)
+                (tmp / name).write_text(json.dumps(_portable_results(source, base_model), indent=2) + "\n",
+                                        encoding="utf-8")
         (tmp / "README.md").write_text(card, encoding="utf-8")
 
-    return replace_folder(out, write)
+    return replace_folder(out, write, overwrite=overwrite, inputs=[src, results, baseline], writer="ecellm publish")
 
 
 def _model_files(src: Path, kind: str) -> list[Path]:
@@ -177,15 +187,35 @@ def _adapter_config(src: Path, base_model: str | None) -> dict[str, Any]:
     return config
 
 
-def _portable_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """The training summary without machine-local paths (cache folders, home directories)."""
+def _portable_summary(summary: dict[str, Any], base_model: str | None = None) -> dict[str, Any]:
+    """The training summary without machine-local paths (cache folders, home directories); ``base_model``
+    (``--base-model``) replaces a base recorded as a local folder."""
+    from ecellm.portable import portable
+
     clean = {k: v for k, v in summary.items() if k not in ("base_model_path",)}
+    if base_model and clean:
+        clean["base_model"] = base_model
     if isinstance(clean.get("recipe"), str):
         clean["recipe"] = Path(clean["recipe"]).name
-    return clean
+    return portable(clean)
 
 
-def _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model):
+def _portable_results(path: str | Path, base_model: str | None) -> Any:
+    """An ``ecellm eval`` results file as published: local paths reduced to names, the base model as its Hub id."""
+    from ecellm.portable import portable
+
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise PublishError(f"{path}: cannot read the results file ({type(err).__name__}); pass the results.json "
+                           "written by `ecellm eval --out DIR`") from None
+    model = doc.get("model") if isinstance(doc, dict) else None
+    if base_model and isinstance(model, dict) and model.get("base"):
+        model.update(base=base_model, base_path=base_model)
+    return portable(doc)
+
+
+def _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model, recipe_file=None):
     from hub_cards import ModelCardInputs, load_results, scores_from_results
 
     base = base_model or (adapter_config or {}).get("base_model_name_or_path") or summary.get("base_model")
@@ -199,18 +229,20 @@ def _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline,
         prompt_format=summary.get("prompt_format", "alpaca"),
         scores=scores_from_results(load_results(results)) if results else [],
         baseline=scores_from_results(load_results(baseline)) if baseline else [],
-        recipe=recipe_table(summary, adapter_config),
+        recipe=recipe_table(summary, adapter_config, recipe_file),
         dataset_id=dataset if REPO_ID.match(str(dataset)) else None,
         dataset_label="the embedded ECInstruct sample of the `ecellm` package" if dataset == "sample"
         else f"`{Path(str(dataset)).name}`",
     )
 
 
-def recipe_table(summary: dict[str, Any], adapter_config: dict[str, Any] | None) -> dict[str, Any]:
-    """The hyperparameters a card shows, from the training summary, the adapter config and the recipe YAML."""
+def recipe_table(summary: dict[str, Any], adapter_config: dict[str, Any] | None,
+                 recipe_file: str | None = None) -> dict[str, Any]:
+    """The hyperparameters a card shows, from the training summary, the adapter config and the recipe YAML
+    (``recipe_file``: where training read it, when that differs from the summary's portable name)."""
     lora = summary.get("lora") or {}
     adapter_config = adapter_config or {}
-    yaml_recipe = _recipe_yaml(summary.get("recipe"))
+    yaml_recipe = _recipe_yaml(recipe_file or summary.get("recipe"))
     table: dict[str, Any] = {
         "base model": summary.get("base_model") or adapter_config.get("base_model_name_or_path"),
         "method": "LoRA (PEFT)",
@@ -266,7 +298,7 @@ def upload(folder: Path, repo_id: str, repo_type: str, *, private: bool = False,
     def attempt() -> tuple[str, str]:
         url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         info = api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=str(folder),
-                                 commit_message=message)
+                                 commit_message=message, ignore_patterns=[MARKER])
         return str(url), info.oid
 
     return _with_retries(attempt, repo_id, folder)
@@ -284,7 +316,7 @@ def _with_retries(attempt: Callable[[], tuple[str, str]], repo_id: str, folder: 
                 time.sleep(RETRY_WAIT_S * (number + 1))
                 continue
             hint = ("The Hub was unreachable or failed" if transient else "The Hub refused the upload")
-            raise PublishError(
+            raise PublishUploadError(
                 f"publishing {folder} to {repo_id} failed: {_describe(err)}. {hint}; nothing was committed (a Hub "
                 "commit is all or nothing) and the local folder is unchanged, so running the same command again is "
                 "safe. Check the connection, HF_ENDPOINT, and that your token (HF_TOKEN or `hf auth login`) may "
@@ -333,20 +365,23 @@ def _scrub(text: str) -> str:
 
 # --------------------------------------------------------------------------------------------- entry points
 def publish_dataset(src: str | Path, repo_id: str, *, private: bool = False, dry_run: bool = False,
-                    out: str | Path | None = None, token: str | None = None) -> PublishResult:
-    """Stage a Hub-layout dataset folder for ``repo_id`` and (unless ``dry_run``) upload it."""
+                    out: str | Path | None = None, token: str | None = None, overwrite: bool = False) -> PublishResult:
+    """Stage a Hub-layout dataset folder for ``repo_id`` and (unless ``dry_run``) upload it.
+
+    ``out`` must be new, empty or an earlier staging of ours (``overwrite=True`` moves other folders aside)."""
     check_repo_id(repo_id)
-    return _publish(lambda folder: stage_dataset(src, folder, repo_id), repo_id, "dataset", private=private,
-                    dry_run=dry_run, out=out, token=token)
+    return _publish(lambda folder: stage_dataset(src, folder, repo_id, overwrite=overwrite), repo_id, "dataset",
+                    private=private, dry_run=dry_run, out=out, token=token)
 
 
 def publish_model(src: str | Path, repo_id: str, *, results: str | Path | None = None,
                   baseline: str | Path | None = None, base_model: str | None = None, private: bool = False,
-                  dry_run: bool = False, out: str | Path | None = None, token: str | None = None) -> PublishResult:
+                  dry_run: bool = False, out: str | Path | None = None, token: str | None = None,
+                  overwrite: bool = False) -> PublishResult:
     """Stage an adapter or merged model folder (with its card and results) for ``repo_id`` and upload it."""
     check_repo_id(repo_id)
     return _publish(lambda folder: stage_model(src, folder, repo_id, results=results, baseline=baseline,
-                                               base_model=base_model),
+                                               base_model=base_model, overwrite=overwrite),
                     repo_id, "model", private=private, dry_run=dry_run, out=out, token=token)
 
 
@@ -356,7 +391,7 @@ def _publish(stage: Callable[[Path], Path], repo_id: str, repo_type: Literal["da
         out = Path("runs/publish") / repo_id.replace("/", "__")
     with tempfile.TemporaryDirectory(prefix="ecellm-publish-") as tmp:
         folder = stage(Path(out) if out else Path(tmp) / "repo")
-        files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+        files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.name != MARKER)
         logger.info("staged %d files for %s in %s", len(files), repo_id, folder)
         if dry_run:
             return PublishResult(repo_id, repo_type, folder, files, dry_run=True)

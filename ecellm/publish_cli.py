@@ -6,7 +6,6 @@ Registered into ``ecellm`` by :func:`register`.
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,23 +36,22 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="only write the exact folder that would be uploaded (to --out), upload nothing")
     parser.add_argument("--out", help="where to write the staged folder (default with --dry-run: "
-                                      "runs/publish/ORG__NAME; otherwise a temporary folder)")
+                                      "runs/publish/ORG__NAME; otherwise a temporary folder); must be new, empty "
+                                      "or an earlier staging")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an --out folder holding other files (it is moved aside, not deleted)")
 
 
 def cmd_publish(args: argparse.Namespace, rest: list[str] | None = None) -> int:
-    from ecellm.publish import PublishError, publish_dataset, publish_model
-    from hub_cards import CardValidationError
+    from ecellm.publish import publish_dataset, publish_model
 
-    try:
-        if args.publish_kind == "dataset":
-            result = publish_dataset(args.dir, args.repo, private=args.private, dry_run=args.dry_run, out=args.out)
-        else:
-            result = publish_model(args.dir, args.repo, results=args.results, baseline=args.baseline,
-                                   base_model=args.base_model, private=args.private, dry_run=args.dry_run,
-                                   out=args.out)
-    except (PublishError, CardValidationError, ValueError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    if args.publish_kind == "dataset":
+        result = publish_dataset(args.dir, args.repo, private=args.private, dry_run=args.dry_run, out=args.out,
+                                 overwrite=args.overwrite)
+    else:
+        result = publish_model(args.dir, args.repo, results=args.results, baseline=args.baseline,
+                               base_model=args.base_model, private=args.private, dry_run=args.dry_run,
+                               out=args.out, overwrite=args.overwrite)
     if result.dry_run:
         print(f"dry run: {len(result.files)} files staged for {result.repo_type} {result.repo_id} in {result.folder}")
         for name in result.files:

@@ -1,32 +1,186 @@
-"""Folders written whole or not at all: build in a temporary sibling, then swap it into place."""
+"""Output folders that are written whole or not at all, and never replace anything the user owns.
+
+A folder is built in a staging sibling (``.NAME.staging-PID-XXXX``) and moved into place at the end, so
+an interrupted write leaves the previous folder intact. Every folder we write carries a marker file
+(:data:`MARKER`) listing the files we put there. An existing output folder is replaced only when it is
+empty or when the marker covers every file in it; a folder holding the command's own input, the current
+folder, the home folder, or files we did not write is refused with one clear error. ``overwrite=True``
+(``--overwrite``) replaces a folder of foreign files too, but moves it aside as ``NAME.replaced-STAMP``
+instead of deleting it. Staging folders left by a killed run are removed the next time, and a folder
+caught half-way through the final swap is put back.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import re
+import secrets
 import shutil
-import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from ecinstruct.errors import OutputFolderError
 
-def replace_folder(out: str | Path, write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp)`` in a sibling temporary folder, then move it to ``out``, replacing what was there.
+logger = logging.getLogger(__name__)
 
-    If ``write`` fails, ``out`` keeps its previous content and no temporary folder is left behind.
+MARKER = ".ecellm-output.json"
+_STAGING = "staging"
+_OLD = "old"
+
+
+def replace_folder(out: str | Path, write: Callable[[Path], None], *, overwrite: bool = False,
+                   inputs: Iterable[str | Path | None] = (), writer: str = "ecinstruct") -> Path:
+    """Run ``write(tmp)`` in a staging sibling, then move it to ``out`` (see the module docstring).
+
+    ``inputs`` are the paths the command reads (its source): ``out`` may not be or contain any of them.
+    If ``write`` fails, ``out`` keeps its previous content and the staging folder is removed.
     """
     out = Path(out)
+    check_output_folder(out, inputs=inputs, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    clean_stale(out)
+    tmp = _sibling(out, _STAGING)
+    tmp.mkdir()
     try:
+        _write_marker(tmp, writer, staging=True)
         write(tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
+        _write_marker(tmp, writer, staging=False)
+        _swap_in(tmp, out, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def check_output_folder(out: str | Path, *, inputs: Iterable[str | Path | None] = (), overwrite: bool = False,
+                        option: str = "--out") -> None:
+    """Raise :class:`OutputFolderError` unless ``out`` may be written (see the module docstring)."""
+    out = Path(out)
+    where = _resolved(out)
+    if out.exists() and not out.is_dir():
+        raise OutputFolderError(f"{option} {out} is a file; expected a folder to write (a new or empty one)")
+    _refuse_special(out, where, option)
+    for source in inputs:
+        if source is None:
+            continue
+        src = _resolved(Path(source))
+        if src == where or where in src.parents:
+            raise OutputFolderError(f"{option} {out} holds the input {source}: replacing it would delete the input. "
+                                    "Write to a new folder instead, e.g. a sibling")
+    if not out.is_dir():
+        return
+    foreign = foreign_files(out)
+    if foreign and not overwrite:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise OutputFolderError(f"{option} {out} already holds files this command did not write ({shown}); nothing "
+                                "was changed. Choose a new or empty folder, or pass --overwrite to replace it (the "
+                                f"old folder is then kept as {out.name}.replaced-<time>)")
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """Files in ``folder`` that no marker of ours lists (empty for an empty folder or one of ours)."""
+    listed = set(_read_marker(folder).get("files", []))
+    found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir())
+    return [f for f in found if f != MARKER and f not in listed]
+
+
+def clean_stale(out: str | Path) -> list[Path]:
+    """Remove staging folders of ``out`` left by killed runs; put back a folder caught mid-swap. Returns what
+    was removed. Only folders carrying our marker and the id of a process that no longer runs are touched."""
+    out = Path(out)
+    removed = []
+    if not out.parent.is_dir():
+        return removed
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.({_STAGING}|{_OLD})-(\d+)-\w+$")
+    for path in sorted(out.parent.iterdir()):
+        if _legacy_staging(path, out.name):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+            continue
+        match = pattern.match(path.name)
+        if not match or not path.is_dir() or _alive(int(match.group(2))) or not (path / MARKER).is_file():
+            continue
+        if match.group(1) == _OLD and not out.exists():
+            path.rename(out)  # killed between the two renames of a swap: the old folder is still the output
+            logger.warning("restored %s from an interrupted replacement", out)
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+        logger.info("removed %s, left by an interrupted run", path)
+    return removed
+
+
+def _legacy_staging(path: Path, name: str) -> bool:
+    """A staging folder of an older version (``tempfile.mkdtemp`` name, no marker) holding only a partial
+    dataset build: README.md and data/**/*.parquet, nothing else."""
+    if not re.fullmatch(rf"\.{re.escape(name)}\.[a-z0-9_]{{8}}", path.name) or not path.is_dir():
+        return False
+    files = [p.relative_to(path) for p in path.rglob("*") if not p.is_dir()]
+    return all(str(f) == "README.md" or (f.parts[0] == "data" and f.suffix == ".parquet") for f in files)
+
+
+def _swap_in(tmp: Path, out: Path, overwrite: bool) -> None:
+    if not out.exists():
+        tmp.rename(out)
+        return
+    if foreign_files(out):  # checked again: files may have appeared while we wrote
+        if not overwrite:
+            check_output_folder(out)  # raises with the list of files
+        backup = out.with_name(f"{out.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+        out.rename(backup)
+        tmp.rename(out)
+        logger.warning("--overwrite: moved the previous %s to %s (nothing was deleted)", out, backup)
+        return
+    old = _sibling(out, _OLD)
+    out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _refuse_special(out: Path, where: Path, option: str) -> None:
+    cwd = Path.cwd().resolve()
+    special = {cwd: "the current folder", Path.home().resolve(): "your home folder"}
+    if where in special or where.parent == where:
+        what = special.get(where, "the file-system root")
+        raise OutputFolderError(f"{option} {out} is {what}; a command never replaces it. Name a new sub-folder, "
+                                f"e.g. {option} {out / 'output'}")
+    if where in cwd.parents:
+        raise OutputFolderError(f"{option} {out} contains the current folder; a command never replaces it. Name a "
+                                f"new sub-folder, e.g. {option} {out / 'output'}")
+
+
+def _resolved(path: Path) -> Path:
+    return Path(os.path.abspath(path.expanduser())).resolve()
+
+
+def _sibling(out: Path, kind: str) -> Path:
+    return out.with_name(f".{out.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _write_marker(folder: Path, writer: str, *, staging: bool) -> None:
+    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir() and p.name != MARKER)
+    doc = {"written_by": writer, "staging": staging, "files": [] if staging else files}
+    (folder / MARKER).write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+
+
+def _read_marker(folder: Path) -> dict:
+    try:
+        doc = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return doc if isinstance(doc, dict) and isinstance(doc.get("files", []), list) else {}
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

@@ -8,7 +8,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from ecinstruct.errors import ECInstructError
+from ecinstruct.cli_support import OneLineParser, one_line, pop_verbose, run_command
+from ecinstruct.errors import SourceError
 
 logger = logging.getLogger("ecinstruct")
 
@@ -21,11 +22,12 @@ def _source_records(source: str) -> tuple[Iterator[tuple[int, dict]], str]:
     kind, location = _resolve(source, None)
     if kind == "file":
         return iter_records(location), f"`{Path(location).name}`"
-    return _layout_records(location), f"the ECInstruct Hub-layout repository `{source}`"
+    return _layout_records(location), f"the ECInstruct Hub-layout repository `{Path(str(source)).name}`"
 
 
 def _layout_records(location: str | Path) -> Iterator[tuple[int, dict]]:
-    import datasets
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from ecinstruct.settings import GROUPS
 
@@ -34,22 +36,33 @@ def _layout_records(location: str | Path) -> Iterator[tuple[int, dict]]:
         from huggingface_hub import snapshot_download
 
         folder = Path(snapshot_download(str(location), repo_type="dataset"))
-    files = sorted(folder.glob("data/*/*.parquet"), key=lambda p: GROUPS.index(p.parent.name))
+    files = sorted((p for p in folder.glob("data/*/*.parquet") if p.parent.name in GROUPS),
+                   key=lambda p: GROUPS.index(p.parent.name))
+    if not files:
+        raise SourceError(f"{location}: no data/<group>/*.parquet files; expected a folder written by "
+                          "`ecinstruct build`")
     number = 0
     for path in files:
-        for row in datasets.Dataset.from_parquet(str(path)):
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as err:
+            raise SourceError(f"{path}: not a readable parquet file ({one_line(err)}); rebuild the folder") from None
+        for row in table.to_pylist():
             number += 1
             yield number, row
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from ecinstruct.atomic import check_output_folder
     from ecinstruct.export import write_hub_layout
     from ecinstruct.published import read_qpr_labels
 
+    inputs = [p for p in (args.source, args.qpr_labels) if p and Path(p).expanduser().exists()]
+    check_output_folder(args.out, inputs=inputs, overwrite=args.overwrite)  # before reading anything
     records, name = _source_records(args.source)
     labels = read_qpr_labels(args.qpr_labels) if args.qpr_labels else None
     report = write_hub_layout(records, args.out, strict=not args.lenient, source_name=name, qpr_labels=labels,
-                              numbered=True)
+                              numbered=True, overwrite=args.overwrite, inputs=inputs)
     _print_stats(report.counts)
     print(f"{report.rows.summary()}\nwrote {args.out}")
     return 0
@@ -58,9 +71,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from ecinstruct.export import read_counts
 
+    if not Path(args.folder).is_dir():
+        raise SourceError(f"{args.folder}: no such folder; expected a Hub-layout folder written by `ecinstruct build`")
     counts = read_counts(args.folder)
     if not counts:
-        raise ECInstructError(f"{args.folder}: no data/*/*.parquet files; build the folder with `ecinstruct build`")
+        raise SourceError(f"{args.folder}: no data/<group>/<task>-<split>.parquet files; expected a folder written "
+                          "by `ecinstruct build`")
     _print_stats(counts)
     return 0
 
@@ -82,14 +98,18 @@ def _print_stats(counts: dict[tuple[str, str, str], int]) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecinstruct", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser = OneLineParser(prog="ecinstruct", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, and the traceback of an error (anywhere on the command line)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     build = sub.add_parser("build", help="write a Hub-layout folder (parquet per config/split + card)")
     build.add_argument("--source", default="NingLab/ECInstruct",
                        help="published dataset.json (JSON lines or array, .gz ok), Hub id, or Hub-layout folder")
-    build.add_argument("--out", required=True, help="output folder (replaced atomically)")
+    build.add_argument("--out", required=True,
+                       help="output folder: new, empty, or an earlier build (replaced atomically); never the source")
+    build.add_argument("--overwrite", action="store_true",
+                       help="replace an --out folder holding other files (it is moved aside as OUT.replaced-<time>)")
     build.add_argument("--qpr-labels", help="QPR label file; fills option_labels of the QPR test rows")
     build.add_argument("--lenient", action="store_true", help="skip and count malformed rows instead of failing")
     build.set_defaults(func=cmd_build)
@@ -113,14 +133,16 @@ def _extensions():
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    """Exit status 0 on success, 2 for a bad input, 1 for a failed run; one line on stderr (``-v``: traceback)."""
+    argv, verbose = pop_verbose(argv)
     try:
-        return args.func(args)
-    except ECInstructError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # a usage error (already printed as one line) or --help
+        return int(stop.code or 0)
+    args.verbose = verbose
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    return run_command(lambda: args.func(args), prog="ecinstruct", verbose=verbose)
 
 
 if __name__ == "__main__":

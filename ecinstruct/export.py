@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from ecinstruct.atomic import replace_folder
+from ecinstruct.errors import SourceError
 from ecinstruct.published import normalize_records
 from ecinstruct.schema import COLUMNS, FEATURES, RowReport
 from ecinstruct.settings import CONFIGS, GROUPS, SPLITS, Setting
@@ -117,13 +118,17 @@ def write_hub_layout(
     qpr_labels: list[list[str]] | None = None,
     numbered: bool = False,
     total: int | None = None,
+    overwrite: bool = False,
+    inputs: Iterable[str | Path | None] = (),
 ) -> BuildReport:
     """Write published-format rows (8 columns, optional ``option_labels``) as a Hub dataset folder.
 
     ``rows`` are plain records, or ``(row_number, record)`` pairs when ``numbered=True`` (so errors can
     name the line of the source file). Rows are validated like :func:`ecinstruct.load` does; with
     ``strict=False`` bad rows are skipped and counted in the report and on the card.
-    ``card_sections`` adds Markdown sections (title → text) to the dataset card.
+    ``card_sections`` adds Markdown sections (title → text) to the dataset card. ``out_dir`` must be new,
+    empty or an earlier output of ours, and may not hold ``inputs`` (:func:`ecinstruct.atomic.replace_folder`;
+    ``overwrite=True`` moves a folder of other files aside).
     """
     from hub_cards import render_dataset_card
 
@@ -144,11 +149,12 @@ def write_hub_layout(
         _warn_unlabeled(unlabeled)
         report.counts = dict(sorted(writers.close().items(), key=_order))
         if not report.counts:
-            raise ValueError("no rows were written: the source holds no valid ECInstruct rows")
+            raise SourceError(f"no rows were written: {source_name} holds no valid ECInstruct rows "
+                              f"({report.rows.summary()}). Check that it is the published ECInstruct data")
         card = render_dataset_card(report, source_name=source_name, license=license, sections=card_sections or {})
         (staging / "README.md").write_text(card, encoding="utf-8")
 
-    replace_folder(out_dir, write)
+    replace_folder(out_dir, write, overwrite=overwrite, inputs=inputs, writer="ecinstruct build")
     logger.info("wrote %d rows to %s (%s)", sum(report.counts.values()), out_dir, report.rows.summary())
     return report
 
@@ -168,7 +174,17 @@ def _order(item: tuple[FileKey, int]) -> tuple[int, int, int]:
 def read_counts(folder: str | Path) -> dict[FileKey, int]:
     """Rows per (group, task, split) of a Hub-layout folder, read from parquet metadata only."""
     counts = {}
+    codes = {t.code for t in TASKS}
     for path in sorted(Path(folder).glob("data/*/*.parquet")):
-        code, split = path.stem.split("-", 1)
-        counts[(path.parent.name, code.upper(), split)] = pq.ParquetFile(path).metadata.num_rows
+        code, _, split = path.stem.partition("-")
+        key = (path.parent.name, code.upper(), split)
+        if key[0] not in GROUPS or key[1] not in codes or split not in SPLITS:
+            logger.warning("%s: not a file of the ECInstruct layout (data/<group>/<task>-<split>.parquet); ignored",
+                           path)
+            continue
+        try:
+            counts[key] = pq.ParquetFile(path).metadata.num_rows
+        except (pa.ArrowException, OSError) as err:
+            raise SourceError(f"{path}: not a readable parquet file ({type(err).__name__}); rebuild the folder "
+                              "with `ecinstruct build`") from None
     return dict(sorted(counts.items(), key=_order))

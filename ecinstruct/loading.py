@@ -7,7 +7,8 @@ from pathlib import Path
 
 import datasets
 
-from ecinstruct.errors import ECInstructError, SourceError
+from ecinstruct.errors import ECInstructError, SourceError, SourceUnavailableError
+from ecinstruct.paths import missing_local_path
 from ecinstruct.settings import get_config
 
 logger = logging.getLogger(__name__)
@@ -59,9 +60,13 @@ def _resolve(source: str | Path, revision: str | None) -> tuple[str, str | Path]
         if (path / PUBLISHED_FILE).is_file():
             return "file", path / PUBLISHED_FILE
         raise SourceError(f"{path}: a folder must be in the ECInstruct Hub layout (README.md + data/) or hold "
-                          f"{PUBLISHED_FILE}; build one with `ecinstruct build --source ... --out {path}`")
+                          f"{PUBLISHED_FILE}; build a Hub-layout folder into a new folder with "
+                          "`ecinstruct build --source dataset.json --out NEW_FOLDER`")
     if path.is_file():
         return "file", path
+    if (problem := missing_local_path(str(source))) is not None:
+        raise SourceError(f"{problem}. Pass the published dataset.json, a folder written by `ecinstruct build`, "
+                          "or a Hub dataset id")
     if str(source).count("/") == 1 and not str(source).startswith((".", "/")):
         return _resolve_hub(str(source), revision)
     raise SourceError(f"{source!r} is neither an existing file or folder nor a Hub dataset id (org/name)")
@@ -73,8 +78,10 @@ def _resolve_hub(repo_id: str, revision: str | None) -> tuple[str, str | Path]:
     try:
         files = HfApi().list_repo_files(repo_id, repo_type="dataset", revision=revision)
     except Exception as err:  # offline, missing repo, auth: all end the same way for the user
-        raise SourceError(f"cannot reach the Hub dataset {repo_id!r} ({type(err).__name__}: {err}). Check the id "
-                          "and your connection, or pass a local dataset.json / built folder instead.") from None
+        missing = type(err).__name__ in ("RepositoryNotFoundError", "RevisionNotFoundError", "GatedRepoError")
+        kind = SourceError if missing else SourceUnavailableError  # a wrong id is a usage error; offline is not
+        raise kind(f"cannot reach the Hub dataset {repo_id!r} ({type(err).__name__}: {err}). "
+                   "Check the id and your connection, or pass a local dataset.json / built folder instead.") from None
     if any(f.endswith(".parquet") for f in files) and "README.md" in files:
         return "layout", repo_id
     if PUBLISHED_FILE in files:

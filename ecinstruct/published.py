@@ -11,12 +11,14 @@ import gzip
 import io
 import json
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import ijson
 
+from ecinstruct.cli_support import one_line
 from ecinstruct.errors import RowFormatError, SourceError
 from ecinstruct.schema import RowReport, normalize_row
 from ecinstruct.settings import Setting
@@ -28,6 +30,9 @@ QPR_LABEL_ORDER = ("E", "S", "C", "I")
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder without {path.name}/dataset.json; pass the published dataset.json "
+                          "itself, or a folder in the ECInstruct Hub layout (README.md + data/)")
     if not path.is_file():
         raise SourceError(f"{path}: no such file. Pass the published dataset.json (JSON lines or a JSON array "
                           "of rows), a folder in the ECInstruct Hub layout, or a Hub dataset id.")
@@ -36,28 +41,95 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8")
 
 
+_ENCODING_FIX = "Save the file as UTF-8 text (JSON lines or one JSON array), e.g. with `iconv -t UTF-8`"
+
+
 def iter_records(path: str | Path) -> Iterator[tuple[int, object]]:
-    """Yield ``(row_number, record)`` from a JSON-lines file or a JSON array file (1-based numbers)."""
+    """Yield ``(row_number, record)`` from a JSON-lines file or a JSON array file (1-based numbers).
+
+    Whatever the bytes, the only exceptions are :class:`SourceError` (the file as a whole cannot be read:
+    not UTF-8, a damaged ``.gz``, a malformed array, no rows at all) and :class:`RowFormatError` (one line).
+    """
     path = Path(path)
+    seen = 0
+    try:
+        for seen, record in _records(path):
+            yield seen, record
+    except UnicodeDecodeError as err:
+        raise SourceError(f"{path}: not UTF-8 text ({_encoding_hint(path, err)}). {_ENCODING_FIX}") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise SourceError(f"{path}: the gzip file is damaged or cut short ({type(err).__name__}: {err}). "
+                          "Download or compress it again") from None
+    except RecursionError:
+        raise SourceError(f"{path}: JSON nested too deeply to be an ECInstruct row (after row {seen}). "
+                          "Each row is a flat object of strings") from None
+    if seen == 0:
+        raise SourceError(f"{path}: the file holds no rows (it is empty or only whitespace). Expected the "
+                          "published dataset.json: one JSON object per line, or one JSON array of objects")
+
+
+def _encoding_hint(path: Path, err: UnicodeDecodeError) -> str:
+    start = err.object[:4] if isinstance(err.object, bytes | bytearray) else b""
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in start:
+        return "it looks like UTF-16"
+    return f"byte {err.start} cannot be decoded"
+
+
+def _records(path: Path) -> Iterator[tuple[int, object]]:
     with _open_text(path) as handle:
         first = _peek_char(handle)
         if first == "[":
             handle.seek(0)
             binary = handle.buffer if hasattr(handle, "buffer") else handle
             try:
-                yield from enumerate(ijson.items(binary, "item", use_float=True), start=1)
-            except ijson.JSONError as err:
-                raise SourceError(f"{path}: the JSON array is malformed ({err}). Re-download the file.") from None
+                yield from enumerate(_array_items(binary, path), start=1)
+            except (ijson.JSONError, ValueError) as err:  # ValueError: e.g. a number ijson cannot represent
+                if isinstance(err, UnicodeDecodeError | SourceError):
+                    raise
+                raise SourceError(f"{path}: the JSON array is malformed ({one_line(err)}). Re-download the file.") \
+                    from None
             return
         handle.seek(0)
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                record = json.loads(line)
             except json.JSONDecodeError as err:
                 raise RowFormatError(number, f"not valid JSON ({err.msg} at column {err.colno})",
                                      "The file must hold one JSON object per line, or be one JSON array.") from None
+            except (RecursionError, ValueError) as err:  # ValueError: e.g. an integer too long to convert
+                raise RowFormatError(number, f"not a usable JSON row ({type(err).__name__})",
+                                     "Each line must be one flat JSON object of ECInstruct columns.") from None
+            yield number, record
+
+
+MAX_DEPTH = 32  # an ECInstruct row is a flat object; far deeper nesting is garbage, refused before it costs memory
+
+
+def _array_items(binary, path: Path) -> Iterator[object]:
+    """The items of a top-level JSON array, built from ijson's flat events so that nesting depth can be
+    checked as it grows (``ijson.items`` on 50k nested brackets needs gigabytes before it fails)."""
+    from ijson.common import ObjectBuilder
+
+    depth, builder = 0, None
+    for event, value in ijson.basic_parse(binary, use_float=True):
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+        if depth > MAX_DEPTH:
+            raise SourceError(f"{path}: JSON nested more than {MAX_DEPTH} levels deep; an ECInstruct row is a flat "
+                              "object of strings. Check that this is the published dataset.json")
+        if depth == 0:  # the closing bracket of the array
+            return
+        if event == "start_array" and depth == 1:  # the opening bracket of the array
+            continue
+        builder = builder or ObjectBuilder()
+        builder.event(event, value)
+        if depth == 1:
+            yield builder.value
+            builder = None
 
 
 def _peek_char(handle: io.TextIOBase) -> str:
@@ -144,9 +216,9 @@ def read_qpr_labels(path: str | Path) -> list[list[str]]:
     """Read a QPR label file: a JSON list of per-item lists of E/S/C/I labels."""
     try:
         labels = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
-        raise SourceError(f"{path}: cannot read the QPR label file ({err}); expected a JSON list of lists "
-                          "of E/S/C/I labels, one list per QPR test row.") from None
+    except (OSError, ValueError, RecursionError) as err:  # ValueError covers bad JSON and bad UTF-8
+        raise SourceError(f"{path}: cannot read the QPR label file ({type(err).__name__}: {one_line(err)}); "
+                          "expected a JSON list of lists of E/S/C/I labels, one list per QPR test row.") from None
     valid = isinstance(labels, list) and all(
         isinstance(item, list) and item and all(label in QPR_LABEL_ORDER for label in item) for item in labels
     )

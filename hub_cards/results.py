@@ -15,10 +15,12 @@ from typing import Any
 
 from huggingface_hub import EvalResult
 
+from ecinstruct.errors import ECError
+
 SPLIT_LABELS = {"test_ind": "IND", "test_ood": "OOD"}
 
 
-class ResultsFormatError(ValueError):
+class ResultsFormatError(ECError, ValueError):
     """A results file the cards cannot read."""
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from huggingface_hub import DatasetCard, ModelCard
 
+from ecinstruct.errors import ECError
+
 # Hub identifiers we write (subsets of the Hub's own lists; extend when a card needs another value).
 LICENSES = {"apache-2.0", "mit", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0", "llama2", "other", "unknown"}
 TASK_CATEGORIES = {"text-generation", "text-classification", "question-answering", "token-classification",
@@ -21,7 +23,7 @@ SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
-class CardValidationError(ValueError):
+class CardValidationError(ECError, ValueError):
     """A card whose metadata the Hub would reject or misread."""
 
 

@@ -15,7 +15,7 @@ def test_build_then_stats(tmp_path, sample_file, capsys):
 
 def test_errors_exit_2_with_a_message(tmp_path, capsys):
     assert main(["stats", str(tmp_path)]) == 2
-    assert "build the folder with `ecinstruct build`" in capsys.readouterr().err
+    assert "expected a folder written by `ecinstruct build`" in capsys.readouterr().err
     assert main(["build", "--source", str(tmp_path / "x.json"), "--out", str(tmp_path / "o")]) == 2
 
 

@@ -60,7 +60,7 @@ def test_bad_options(tiny_model, built_folder):
         evaluate(str(tiny_model), str(built_folder), modes=("strict", "lenient"), **FAST)
     with pytest.raises(EvaluationError, match="unknown backend"):
         evaluate(str(tiny_model), str(built_folder), backend="onnx", **FAST)
-    with pytest.raises(EvaluationError, match="batch_size"):
+    with pytest.raises(EvaluationError, match="batch-size"):
         evaluate(str(tiny_model), str(built_folder), batch_size=0, **FAST)
 
 
@@ -79,8 +79,9 @@ def test_vllm_missing_is_a_clear_error():
         pytest.skip("vllm is installed")
 
 
-def test_cli_reports_errors(tiny_model, built_folder, caplog):
+def test_cli_reports_errors(tiny_model, built_folder, capsys):
     from ecellm.cli import main
 
     assert main(["eval", "--model", str(tiny_model), "--data", str(built_folder), "--tasks", "NOPE"]) == 2
-    assert "unknown task 'NOPE'" in caplog.text
+    err = capsys.readouterr().err
+    assert "unknown task 'NOPE'" in err and len(err.strip().splitlines()) == 1

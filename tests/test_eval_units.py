@@ -109,7 +109,7 @@ def test_model_kinds(tmp_path):
     assert describe_model("org/some-model").kind == "hub"
     with pytest.raises(EvaluationError, match=r"neither config\.json"):
         describe_model(tmp_path)
-    with pytest.raises(EvaluationError, match="no such folder"):
+    with pytest.raises(EvaluationError, match="no such file or folder"):
         describe_model(str(tmp_path / "missing"))
 
 

@@ -106,7 +106,7 @@ def test_bad_sources_and_names(tmp_path, sample_file):
         ecinstruct.load(sample_file, "xyz")
     with pytest.raises(SourceError, match="Hub layout"):
         ecinstruct.load(tmp_path, "default")
-    with pytest.raises(SourceError, match="neither an existing file"):
+    with pytest.raises(SourceError, match="no such file or folder"):
         ecinstruct.load("./missing/dataset.json")
 
 

@@ -141,7 +141,8 @@ def test_qpr_ref_first_character_and_leading_space():
     assert ref("QPR", ["AB"], ["A,B,C"], option_labels=labels)["invalid"] == 0  # read as A
     assert ref("QPR", ["A: the mouse,B: the pad"], ["A,B,C"], option_labels=labels)["score"] == pytest.approx(
         1.0, abs=1e-5)
-    assert ref("QPR", ["a,b"], ["A,B,C"], option_labels=labels)["invalid"] == 2  # lower case
+    lower = ref("QPR", ["a,b"], ["A,B,C"], option_labels=labels)  # lower case: both tokens invalid
+    assert (lower["invalid_tokens"], lower["invalid"], lower["n"]) == (2, 1, 1)  # `invalid` counts items, <= n
 
 
 def test_qpr_naming_only_the_best_item():
@@ -259,7 +260,8 @@ def test_ag_unloadable_bleurt_is_skipped_with_a_note():
     assert result["bleurt"] is None and "skipped" in result["bleurt_note"]
 
 
-def test_qpr_misaligned_labels_are_logged(caplog):
-    with caplog.at_level("WARNING", logger="ecinstruct.scoring.ranking"):
+def test_qpr_misaligned_labels_are_refused():
+    from ecinstruct.errors import ScoringError
+
+    with pytest.raises(ScoringError, match="disagree with the ranking"):
         score("QPR", ["A,B"], ["B,A"], option_labels=[["E", "S"]])
-    assert "disagree" in caplog.text

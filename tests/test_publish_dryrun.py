@@ -11,6 +11,7 @@ from publish_helpers import BASE_REPO, results_file, tiny_adapter, tiny_base
 
 from ecellm.cli import main as publish_main
 from ecellm.publish import PublishError, publish_dataset, publish_model
+from ecinstruct.atomic import MARKER
 from hub_cards import dataset_card_problems, model_card_problems
 
 SECRET = "hf_dryRunSecretToken0123456789"
@@ -37,7 +38,8 @@ def test_dataset_dry_run_folder_loads_with_plain_load_dataset(built_folder, tmp_
                          "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "dry run" in printed and str(out) in printed and SECRET not in printed
-    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MARKER)
+    assert (out / MARKER).is_file()  # ours, so a rerun may replace it; never uploaded (ignore_patterns)
     assert files[0] == "README.md" and all(f.startswith("data/") and f.endswith(".parquet") for f in files[1:])
     card = (out / "README.md").read_text()
     assert dataset_card_problems(card, folder=out) == [] and 'load_dataset("my-org/ECInstruct"' in card

@@ -90,6 +90,7 @@ def test_ave_implicit_ood_attributes(build):
 
 
 def test_ag_pairs_variant(build):
+    assert steps(build, "AG")[2] == ("english-only", 7026, 7026)  # lingua and the heuristic agree here
     assert steps(build, "AG")[3] == ("dedupe", 7026, 6826)
     s = build.samples["AG"]["test_ind"][0]
     assert json.loads(s["input"])["document"] == [] and s["output"]

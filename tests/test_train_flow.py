@@ -150,6 +150,39 @@ def test_resume_after_interruption(tiny_model, built_folder, tmp_path, monkeypat
     assert [e["step"] for e in state["log_history"] if "loss" in e] == [1, 2, 3, 4]
 
 
+@pytest.mark.parametrize("lost", ["trainer_state.json", "optimizer.pt"])
+def test_resume_skips_a_checkpoint_cut_short_by_a_kill_during_its_save(tiny_model, built_folder, tmp_path, lost,
+                                                                       caplog):
+    """A kill while checkpoint-4 was being written, made deterministic: one of its files is gone. `last` must
+    resume from checkpoint-2 (the newest complete one) and finish; the broken folder is not trusted."""
+    import ecellm
+
+    out = tmp_path / "killed"
+    run = {**FAST, "model_name_or_path": str(tiny_model), "dataset_name": str(built_folder), "output_dir": str(out),
+           "save_strategy": "steps", "save_steps": 2}
+    ecellm.train("XS", max_steps=4, **run)
+    (out / "checkpoint-4" / lost).unlink()
+    with caplog.at_level("INFO", logger="ecellm.training"):
+        result = ecellm.train("XS", max_steps=6, resume_from_checkpoint="last", **run)
+    assert f"resuming from {out / 'checkpoint-2'}" in caplog.text and "skipping" in caplog.text
+    state = json.loads((out / "checkpoint-6" / "trainer_state.json").read_text())
+    assert result.summary["global_step"] == 6
+    assert [e["step"] for e in state["log_history"] if "loss" in e] == [1, 2, 3, 4, 5, 6]  # resumed after step 2
+
+
+def test_resume_from_an_incomplete_checkpoint_path_is_one_clear_error(tiny_model, built_folder, tmp_path, capsys):
+    from ecellm.cli import main
+
+    broken = tmp_path / "out" / "checkpoint-3"
+    broken.mkdir(parents=True)
+    (broken / "trainer_state.json").write_text('{"global_step": 3}')
+    argv = ["train", "--model_name_or_path", str(tiny_model), "--dataset_name", str(built_folder),
+            "--output_dir", str(tmp_path / "out"), "--resume_from_checkpoint", str(broken)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot resume from it (no weights file" in err
+
+
 def loss_and_grads(trainer_class, model_path, data, tokenizer, **trainer_kwargs):
     """One padding-free batch of 4 rows through ``compute_loss`` and ``backward`` (LoRA on q/v, no dropout)."""
     from peft import LoraConfig

@@ -80,12 +80,14 @@ def _read(path: Path | None) -> dict[str, dict]:
         return {}
     records: dict[str, dict] = {}
     torn = 0
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:  # bytes: a kill can cut a line inside a multi-byte UTF-8 character
         for line in handle:
+            if not line.strip():
+                continue
             try:
-                record = json.loads(line)
+                record = json.loads(line.decode("utf-8"))
                 records[record["id"]] = record
-            except (json.JSONDecodeError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):  # ValueError: bad JSON or torn UTF-8
                 torn += 1  # a line cut by a kill mid-write: that row is simply generated again
     if torn:
         logger.warning("%s: skipped %d unreadable line(s) (interrupted write); those rows are regenerated", path, torn)

@@ -7,7 +7,27 @@ import logging
 import sys
 from pathlib import Path
 
+from ecellm.evaluation.validate import (
+    arg,
+    check_at_least_one,
+    check_device,
+    check_dtype,
+    check_out,
+    check_temperature,
+    check_top_p,
+)
+
 logger = logging.getLogger(__name__)
+
+
+def check_out_folder(path: str) -> str:
+    check_out(path)
+    return path
+
+
+def _count(option: str):
+    """argparse type of a whole number >= 1 (rows, threads, resamples, ...)."""
+    return arg(check_at_least_one, int, option)
 
 EVAL_EPILOG = """Examples:
   ecellm eval --model HuggingFaceTB/SmolLM2-135M-Instruct --data path/to/ECInstruct --out runs/smollm2
@@ -36,7 +56,7 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
                    help="default (Tables 2-3), unseen_instruction (Table 4), one_shot, single_instruction, a task.")
     p.add_argument("--tasks", default="all", help="Comma-separated task codes, or 'all'.")
     p.add_argument("--splits", default="test_ind,test_ood", help="Comma-separated: test_ind, test_ood, validation.")
-    p.add_argument("--out", help="Output folder (results.json/.md/.png, samples/, cache/).")
+    p.add_argument("--out", type=arg(check_out_folder), help="Output folder (results.json/.md/.png, samples/, cache/).")
     p.add_argument("--cache-dir", help="Prediction cache folder (default: <out>/cache).")
     p.add_argument("--prompt-format", default="auto",
                    help="auto, alpaca, mistral or chat (auto: the training summary's; the paper's template for eCeLLM "
@@ -46,31 +66,36 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
                    help="generate: free generation (the paper's way); constrained: the decoder may only produce a "
                         "valid answer; loglik: closed-answer tasks pick the most likely candidate (AVE, AG generate).")
     p.add_argument("--qpr-labels", help="Official QPR label file, for data built from the published file without it.")
-    p.add_argument("--max-new-tokens", type=int, help="New-token budget (default: the task's, 100).")
+    p.add_argument("--max-new-tokens", type=_count("--max-new-tokens"),
+                   help="New-token budget (default: the task's, 100).")
     p.add_argument("--sample", action="store_true",
                    help="The reference's LoRA-path sampling (T=0.15, top-p 0.95) instead of greedy decoding.")
-    p.add_argument("--temperature", type=float, help="Sampling temperature (implies --sample).")
-    p.add_argument("--top-p", type=float, help="Sampling top-p (implies --sample).")
+    p.add_argument("--temperature", type=arg(check_temperature, float), help="Sampling temperature (implies --sample).")
+    p.add_argument("--top-p", type=arg(check_top_p, float), help="Sampling top-p (implies --sample).")
     p.add_argument("--seed", type=int, default=0, help="Sampling and bootstrap seed.")
-    p.add_argument("--batch-size", type=int, default=16,
+    p.add_argument("--batch-size", type=_count("--batch-size"), default=16,
                    help="Rows decoding together (continuous batching refills a finished row's place).")
-    p.add_argument("--checkpoint-every", type=int, default=None,
+    p.add_argument("--checkpoint-every", type=_count("--checkpoint-every"), default=None,
                    help="Prompts per cache append, i.e. what a kill may lose (default: 4 x batch size).")
     p.add_argument("--no-stop-at-marker", dest="stop_at_marker", action="store_false",
                    help="Generate past a repeated response marker (scores are the same; raw logs get longer).")
-    p.add_argument("--threads", type=int, help="CPU threads for torch (default: torch's choice).")
+    p.add_argument("--threads", type=_count("--threads"), help="CPU threads for torch (default: torch's choice).")
     p.add_argument("--backend", default="transformers", choices=["transformers", "vllm"])
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when available).")
-    p.add_argument("--dtype", help="float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU).")
+    p.add_argument("--device", type=arg(check_device), help="cpu, cuda, cuda:1 ... (default: cuda when available).")
+    p.add_argument("--dtype", type=arg(check_dtype),
+                   help="float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU).")
     p.add_argument("--revision", help="Hub revision of the model.")
-    p.add_argument("--max-samples", type=int, help="Evaluate only the first N rows per task and split.")
+    p.add_argument("--max-samples", type=_count("--max-samples"),
+                   help="Evaluate only the first N rows per task and split.")
     p.add_argument("--modes", default="strict,reference,flexible",
                    help="Answer readings: strict (exact format), reference (the paper's evaluator), flexible (the "
                         "answer found in a chatty output); comma-separated.")
-    p.add_argument("--n-resamples", type=int, default=1000, help="Bootstrap resamples for the CIs.")
+    p.add_argument("--n-resamples", type=_count("--n-resamples"), default=1000,
+                   help="Bootstrap resamples for the CIs.")
     p.add_argument("--bertscore-model", default="auto",
                    help="AG encoder: auto, paper (roberta-large), offline (MiniLM wheel) or a model path.")
-    p.add_argument("--bertscore-layers", type=int, help="Encoder layer for BERTScore (for a custom model).")
+    p.add_argument("--bertscore-layers", type=_count("--bertscore-layers"),
+                   help="Encoder layer for BERTScore (for a custom model).")
     p.add_argument("--published", help="JSON with published numbers to show (default: the paper's eCeLLM numbers).")
     p.add_argument("--no-published", action="store_true", help="Show no published numbers.")
     p.add_argument("--no-chart", action="store_true", help="Skip results.png.")
@@ -88,7 +113,7 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", default="strict", choices=["strict", "reference", "flexible"])
     p.add_argument("--method", choices=["generate", "constrained", "loglik", "loglik_norm"],
                    help="Compare the answers of this method (default: each run's own).")
-    p.add_argument("--n-resamples", type=int, default=1000)
+    p.add_argument("--n-resamples", type=_count("--n-resamples"), default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="Also write the table to this Markdown file.")
     p.set_defaults(func=cmd_compare)
@@ -104,24 +129,18 @@ def _generation(args: argparse.Namespace):
 
 
 def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
-    from ecellm.evaluation.errors import EvaluationError
     from ecellm.evaluation.run import evaluate
-    from ecinstruct.errors import ECInstructError
 
-    try:
-        results = evaluate(
-            args.model, args.data, tasks=args.tasks, splits=args.splits, config=args.config,
-            prompt_format=args.prompt_format, out=args.out, cache_dir=args.cache_dir, generation=_generation(args),
-            batch_size=args.batch_size, checkpoint_every=args.checkpoint_every, threads=args.threads,
-            backend=args.backend, method=args.method, system_prompt=args.system_prompt, qpr_labels=args.qpr_labels,
-            device=args.device, dtype=args.dtype, revision=args.revision,
-            max_samples=args.max_samples, modes=args.modes, n_resamples=args.n_resamples, seed=args.seed,
-            bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
-            published=False if args.no_published else args.published, chart=not args.no_chart,
-            progress=not args.no_progress)
-    except (EvaluationError, ECInstructError) as err:
-        logger.error("%s", err)
-        return 2
+    results = evaluate(
+        args.model, args.data, tasks=args.tasks, splits=args.splits, config=args.config,
+        prompt_format=args.prompt_format, out=args.out, cache_dir=args.cache_dir, generation=_generation(args),
+        batch_size=args.batch_size, checkpoint_every=args.checkpoint_every, threads=args.threads,
+        backend=args.backend, method=args.method, system_prompt=args.system_prompt, qpr_labels=args.qpr_labels,
+        device=args.device, dtype=args.dtype, revision=args.revision,
+        max_samples=args.max_samples, modes=args.modes, n_resamples=args.n_resamples, seed=args.seed,
+        bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
+        published=False if args.no_published else args.published, chart=not args.no_chart,
+        progress=not args.no_progress)
     sys.stdout.write(results.markdown() + "\n")
     if args.out:
         logger.info("wrote %s", Path(args.out).resolve())
@@ -133,12 +152,11 @@ def cmd_compare(args: argparse.Namespace, rest: list[str] | None = None) -> int:
     from ecellm.evaluation.compare import compare, compare_markdown
     from ecellm.evaluation.errors import EvaluationError
 
-    try:
-        rows = compare(args.a, list(args.b), mode=args.mode, n_resamples=args.n_resamples, seed=args.seed,
-                       method=args.method)
-    except EvaluationError as err:
-        logger.error("%s", err)
-        return 2
+    if args.out and Path(args.out).is_dir():
+        raise EvaluationError(f"--out {args.out} is a folder; compare writes one Markdown file, e.g. "
+                              f"--out {Path(args.out) / 'compare.md'}")
+    rows = compare(args.a, list(args.b), mode=args.mode, n_resamples=args.n_resamples, seed=args.seed,
+                   method=args.method)
     table = compare_markdown(rows, tuple(args.labels), args.mode)
     sys.stdout.write(table)
     if args.out:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from ecellm.errors import EcellmError, EcellmRuntimeError
 
-class EvaluationError(ValueError):
+
+class EvaluationError(EcellmError):
     """A bad evaluation input: unknown task, missing split, unloadable model, prompt too long, ..."""
+
+
+class EvaluationBusyError(EcellmRuntimeError, EvaluationError):
+    """Another evaluation is writing to the same output folder."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ecellm.evaluation.errors import EvaluationError
+from ecinstruct.paths import missing_local_path
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,9 @@ def describe_model(model: str | Path, revision: str | None = None) -> ModelSpec:
     if not folder.is_dir():
         resolved = resolve_model_path(name)  # offline SmolLM2 → cached folder; other ids stay ids
         if not Path(resolved).is_dir():
-            if name.startswith((".", "/", "~")) or name.count("/") > 1:
-                raise EvaluationError(f"model {name!r}: no such folder. Pass a Hub id (org/name) or a folder with "
-                                      "config.json (full or merged model) or adapter_config.json (PEFT adapter)")
+            if (problem := missing_local_path(name)) is not None:
+                raise EvaluationError(f"model {problem}. Pass a Hub id (org/name) or a folder with config.json "
+                                      "(full or merged model) or adapter_config.json (PEFT adapter)")
             return ModelSpec(name=name, kind="hub", path=name, revision=revision)
         folder = Path(resolved)
     summary = _summary(folder)

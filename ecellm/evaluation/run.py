@@ -29,6 +29,7 @@ from ecellm.evaluation.published import Published, load_published
 from ecellm.evaluation.results import Results
 from ecellm.evaluation.scoring import MODES, Encoder, MemoPairScorer, answer, per_item, resolve_encoder, score_entry
 from ecellm.evaluation.settings import GenerationSettings, settings_hash, text_key
+from ecellm.evaluation.validate import validate_eval_options
 from ecinstruct.scoring.base import row_options
 from ecinstruct.tasks import get_task
 
@@ -104,11 +105,13 @@ def evaluate(
     split_list = parse_splits(splits)
     backend = check_backend(backend)
     method = _check_method(method)
-    if batch_size < 1 or (checkpoint_every is not None and checkpoint_every < 1):
-        raise EvaluationError(f"batch_size and checkpoint_every must be >= 1, got {batch_size}, {checkpoint_every}")
-    if n_resamples < 1 or not 0 < confidence < 1:
-        raise EvaluationError(f"n_resamples must be >= 1 and confidence in (0, 1), got {n_resamples}, {confidence}")
     settings = (generation or GenerationSettings(seed=seed)).with_overrides(max_new_tokens=max_new_tokens)
+    guard = validate_eval_options(  # every option, before data, model or generation; holds the --out lock
+        out=out, cache_dir=cache_dir, max_samples=max_samples, threads=threads, batch_size=batch_size,
+        checkpoint_every=checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=device,
+        dtype=dtype, n_resamples=n_resamples, confidence=confidence, bertscore_model=bertscore_model,
+        bertscore_layers=bertscore_layers, published=published,
+        uses_ag=any(t.scorer.needs_encoder for t in task_list))
     rows = select_rows(load_data(data, config, qpr_labels), task_list, explicit, split_list,
                        data_name=data_name(data), config=config, max_samples=max_samples)
     _check_qpr_labels(rows, data_name(data))
@@ -163,6 +166,8 @@ def evaluate(
     results = Results(meta=meta, entries=entries, samples=samples, published=published_numbers)
     if out is not None:
         results.save(out, chart=chart)
+    if guard is not None:
+        guard.release()
     return results
 
 

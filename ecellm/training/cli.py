@@ -27,18 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace, rest: list[str]) -> int:
-    from ecellm.training.recipes import RecipeError, load_recipe, recipe_parser
+    from ecellm.training.recipes import load_recipe, recipe_parser
     from ecellm.training.run import run
-    from ecellm.training.targets import TargetModuleError
 
     if args.help_keys:
         recipe_parser().print_help()
         return 0
-    try:
-        recipe = load_recipe(args.recipe, args=rest)
-    except (RecipeError, TargetModuleError) as err:
-        logger.error("%s", err)
-        return 2
-    result = run(recipe)
+    result = run(load_recipe(args.recipe, args=rest))  # errors: one line from the `ecellm` entry point
     logger.info("done: adapter in %s", result.adapter_dir)
     return 0

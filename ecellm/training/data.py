@@ -15,6 +15,7 @@ from pathlib import Path
 
 import datasets
 
+from ecellm.errors import TrainingError
 from ecellm.training.config import ECeLLMArguments
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ _EOS_AND_MARGIN = 1 + 4  # the EOS TRL appends, plus slack for re-tokenization a
 def resolve_source(dataset_name: str | None) -> str:
     """``dataset_name`` as ``ecinstruct.load`` takes it; ``sample`` means the package's embedded sample."""
     if not dataset_name:
-        raise ValueError("the recipe has no dataset_name: give a Hub id (NingLab/ECInstruct), a published "
+        raise TrainingError("the recipe has no dataset_name: give a Hub id (NingLab/ECInstruct), a published "
                          "dataset.json, a folder written by `ecinstruct build`, or `sample`")
     if dataset_name == SAMPLE_SOURCE and not Path(dataset_name).exists():
         return str(resources.files("ecinstruct").joinpath("data/sample/dataset.jsonl"))
@@ -42,13 +43,19 @@ def load_rows(dataset_name: str | None, config: str | None, splits: tuple[str, .
     loaded = ecinstruct.load(resolve_source(dataset_name), config or "default")
     missing = [s for s in splits if s not in loaded]
     if missing:
-        raise ValueError(f"{dataset_name} (config {config or 'default'!r}) has no split(s) {missing}; it has "
+        raise TrainingError(f"{dataset_name} (config {config or 'default'!r}) has no split(s) {missing}; it has "
                          f"{list(loaded)}. Set dataset_train_split / dataset_test_split accordingly.")
     out = datasets.DatasetDict({s: loaded[s] for s in splits})
     if args.tasks:
         codes = {t.code for t in resolve_tasks(args.tasks)}
+        present = {s: sorted(set(d["task_code"])) for s, d in out.items()}
         out = out.filter(lambda row: row["task_code"] in codes)
         logger.info("task-specific training on %s: %s", sorted(codes), {s: len(d) for s, d in out.items()})
+        empty = [s for s, d in out.items() if len(d) == 0]
+        if empty:
+            raise TrainingError(f"{dataset_name} has no rows of task(s) {', '.join(sorted(codes))} in split "
+                                f"{empty[0]}; it has tasks {', '.join(present[empty[0]]) or 'none'}. Choose --tasks "
+                                "among those, or a dataset that holds the task")
     return out
 
 

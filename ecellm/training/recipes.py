@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from trl import ModelConfig, ScriptArguments, SFTConfig, TrlParser
 
+from ecellm.errors import TrainingError
 from ecellm.training.config import ECeLLMArguments
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 DATACLASSES = (ScriptArguments, SFTConfig, ModelConfig, ECeLLMArguments)
 
 
-class RecipeError(ValueError):
+class RecipeError(TrainingError):
     """A recipe that cannot be found or parsed; the message says what was expected and how to fix it."""
 
 
@@ -118,6 +119,7 @@ def load_recipe(
     _check_keys(overrides, "overrides")
 
     parser = TrlParser(DATACLASSES)
+    parser.error = _usage_error  # one line instead of argparse's usage block and exit
     parser.set_defaults_with_config(**hardware_defaults())
     parser.set_defaults_with_config(**{**values, **overrides})
     try:
@@ -131,6 +133,10 @@ def load_recipe(
                           "(TRL field names, e.g. --max_steps 10 --output_dir runs/x); see `ecellm train --help`")
     script, training, model, ecellm = parsed
     return Recipe(script=script, training=training, model=model, ecellm=ecellm, path=path)
+
+
+def _usage_error(message: str) -> None:
+    raise RecipeError(f"{message} (every key and its allowed values: `ecellm train --recipe XS --help-keys`)")
 
 
 def recipe_parser() -> TrlParser:

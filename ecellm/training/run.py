@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecellm.errors import TrainingError
 from ecellm.training.recipes import Recipe, load_recipe
 
 logger = logging.getLogger(__name__)
@@ -47,14 +50,17 @@ def run(recipe: Recipe) -> TrainResult:
     from ecellm.training.callbacks import TaskEvalCallback
     from ecellm.training.data import load_rows, task_eval_rows, to_prompt_completion
     from ecellm.training.trainer import ECellmSFTTrainer
+    from ecellm.training.validate import check_recipe
 
+    check_recipe(recipe)  # every value, before anything is loaded
     script, cfg, model_args, ours = recipe.script, recipe.training, recipe.model, recipe.ecellm
     model_path = resolve_model_path(model_args.model_name_or_path or "")
     cfg.model_init_kwargs = {"revision": model_args.model_revision, "dtype": model_args.dtype,
                              "attn_implementation": model_args.attn_implementation, **(cfg.model_init_kwargs or {})}
     _set_accumulation(cfg, ours.effective_batch_size)
-    tokenizer = AutoTokenizer.from_pretrained(model_path, revision=model_args.model_revision,
-                                              trust_remote_code=cfg.trust_remote_code)
+    with _loading("tokenizer", model_args.model_name_or_path):
+        tokenizer = AutoTokenizer.from_pretrained(model_path, revision=model_args.model_revision,
+                                                  trust_remote_code=cfg.trust_remote_code)
     peft_config, expected, output_head = _lora_config(model_path, model_args, cfg)
 
     evaluating = cfg.eval_strategy != "no"
@@ -100,6 +106,18 @@ def run(recipe: Recipe) -> TrainResult:
     return TrainResult(output_dir=out, adapter_dir=out, merged_dir=merged, metrics=output.metrics, summary=summary)
 
 
+@contextmanager
+def _loading(what: str, name: str) -> Iterator[None]:
+    """Turn a failed ``from_pretrained`` into one line naming the model and the likely fixes."""
+    try:
+        yield
+    except (OSError, ValueError, ImportError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise TrainingError(f"cannot load the {what} of model {name!r} ({type(err).__name__}: {first}). Expected a "
+                            "Hub id reachable from this machine (or in its cache) or a folder written by "
+                            "save_pretrained with its tokenizer") from None
+
+
 def _head(rows, n: int | None, seed: int):
     """``n`` rows drawn with the run's seed (the splits are grouped by task, so the first ``n`` would not be)."""
     return rows.shuffle(seed=seed).select(range(min(n, len(rows)))) if n is not None else rows
@@ -111,7 +129,7 @@ def _set_accumulation(cfg, effective_batch_size: int | None) -> None:
         return
     per_step = cfg.per_device_train_batch_size * cfg.world_size
     if effective_batch_size % per_step:
-        raise ValueError(f"effective_batch_size={effective_batch_size} is not a multiple of per_device_train_batch_"
+        raise TrainingError(f"effective_batch_size={effective_batch_size} is not a multiple of per_device_train_batch_"
                          f"size × processes = {cfg.per_device_train_batch_size} × {cfg.world_size}; change one of them")
     cfg.gradient_accumulation_steps = effective_batch_size // per_step
     logger.info("effective batch %d = %d per device × %d process(es) × %d accumulation steps", effective_batch_size,
@@ -129,8 +147,9 @@ def _lora_config(model_path: str, model_args, cfg):
     peft_config = get_peft_config(model_args)
     if peft_config is None:
         return None, 0, None
-    config = AutoConfig.from_pretrained(model_path, revision=model_args.model_revision,
-                                        trust_remote_code=cfg.trust_remote_code)
+    with _loading("config", model_args.model_name_or_path):
+        config = AutoConfig.from_pretrained(model_path, revision=model_args.model_revision,
+                                            trust_remote_code=cfg.trust_remote_code)
     skeleton = meta_model(config)
     targets = validate_targets(skeleton, model_args.lora_target_modules, config.model_type)
     peft_config.target_modules, head = split_output_head(skeleton, targets)
@@ -141,19 +160,21 @@ def _check_adapted(model, expected: int) -> None:
     from ecellm.training.targets import adapted_count
 
     if expected and adapted_count(model) != expected:
-        raise RuntimeError(f"PEFT adapted {adapted_count(model)} modules, the recipe's targets match {expected}; "
+        raise TrainingError(f"PEFT adapted {adapted_count(model)} modules, the recipe's targets match {expected}; "
                            "refusing to train a different set of layers than the recipe names")
 
 
 def _resume_checkpoint(cfg) -> str | None:
-    """``resume_from_checkpoint``: a path, or ``last``/``true`` = the newest checkpoint in output_dir, if any."""
-    from transformers.trainer_utils import get_last_checkpoint
+    """``resume_from_checkpoint``: a path, or ``last``/``true`` = the newest *complete* checkpoint in output_dir
+    (one cut short by a kill during its save is skipped, not deleted), if any."""
+    from ecellm.training.checkpoints import last_complete_checkpoint
 
     value = cfg.resume_from_checkpoint
     if value is None or str(value).lower() in ("false", "none", ""):
         return None
     if str(value).lower() in ("last", "true", "auto"):
-        last = get_last_checkpoint(cfg.output_dir) if Path(cfg.output_dir).is_dir() else None
+        found = last_complete_checkpoint(cfg.output_dir, needs_optimizer=not cfg.save_only_model)
+        last = str(found) if found else None
         if last:
             logger.info("resuming from %s", last)
         else:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ecellm.errors import TrainingError
+
 logger = logging.getLogger(__name__)
 
 # Old module names → the names in the current transformers implementation, per model_type.
@@ -25,7 +27,7 @@ LEGACY_TARGETS: dict[str, dict[str, tuple[str, ...]]] = {
 PEFT_SHORTHANDS = ("all-linear",)
 
 
-class TargetModuleError(ValueError):
+class TargetModuleError(TrainingError):
     """A LoRA target that matches no module of the model."""
 
 

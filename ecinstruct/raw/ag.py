@@ -45,6 +45,14 @@ class AGProcessor(QAProcessor):
                        caveat="question–answer pairs of one Home category without review snippets (empty "
                               "document), no votes or answerability; no OOD test"))
 
+    def usable(self, record: dict) -> bool:
+        return (record.get("questionType") == "descriptive" and amazonqa.is_answerable(record)
+                and bool(best_answer(record.get("answers"))))
+
+    def to_sample(self, record: dict) -> dict:
+        return {"input": amazonqa.qa_input(record["questionText"], record["review_snippets"] or []),
+                "options": None, "output": best_answer(record.get("answers"))}
+
     def select(self, records: list[dict], n: int, rng: random.Random) -> list[dict]:
         records = list(records)
         rng.shuffle(records)
@@ -66,7 +74,7 @@ class AGProcessor(QAProcessor):
         return list(iter_jsonl(paths[0]))
 
     def make_samples(self, records, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
-        if isinstance(records, dict):
+        if isinstance(records, dict):  # AmazonQA split files
             return super().make_samples(records, sizes, seed, qc)
         return self.pair_samples(records, sizes, seed, qc)
 

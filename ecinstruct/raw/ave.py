@@ -15,13 +15,18 @@ implicit value, no spans — a variant of the task).
 from __future__ import annotations
 
 import json
+from array import array
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, Source, rng_for, split_80_10_10, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl, read_csv, require_columns
 from ecinstruct.raw.qc import TaskQC, clean_text, dedupe, keep_if
+from ecinstruct.raw.sampling import BottomK, priority
 from ecinstruct.tasks import ave
 
 SOURCE = Source(
@@ -76,7 +81,12 @@ def sample_of(product: Product) -> dict:
 def held_out_attributes(test: list[Product], target: int, max_fraction: float, rng) -> set[str]:
     """Attribute names drawn at random until their test records reach ``target`` (at most
     ``max_fraction`` of the names, so a small source keeps IND data)."""
-    names = sorted({p.first_attribute for p in test})
+    return held_out_from_counts(Counter(p.first_attribute for p in test), target, max_fraction, rng)
+
+
+def held_out_from_counts(counts: dict[str, int], target: int, max_fraction: float, rng) -> set[str]:
+    """:func:`held_out_attributes` from the test records' counts per first attribute."""
+    names = sorted(counts)
     rng.shuffle(names)
     limit = max(1, int(len(names) * max_fraction))
     held, covered = set(), 0
@@ -84,7 +94,7 @@ def held_out_attributes(test: list[Product], target: int, max_fraction: float, r
         if covered >= target or len(held) >= limit:
             break
         held.add(name)
-        covered += sum(p.first_attribute == name for p in test)
+        covered += counts[name]
     return held
 
 
@@ -105,14 +115,11 @@ class AVEProcessor(RawProcessor):
                           "value's source is given as the title; not MAVE's extraction task"),
         )
 
-    def _load_mave(self, paths: list[Path], qc: TaskQC) -> list[Product]:
+    def _load_mave(self, paths: list[Path], qc: TaskQC) -> MaveFiles:
         splits = ("train", "validation", "test") if len(paths) == 3 else (None,)
-        products = []
-        for path, split in zip(paths, splits, strict=True):
-            for name in ("mave_positives.jsonl", "mave_negatives.jsonl"):
-                if (path.parent / name).is_file():
-                    products += [product_from_mave(r, split) for r in iter_jsonl(path.parent / name)]
-        return products
+        return MaveFiles(tuple((path.parent / name, split) for path, split in zip(paths, splits, strict=True)
+                               for name in ("mave_positives.jsonl", "mave_negatives.jsonl")
+                               if (path.parent / name).is_file()))
 
     def _load_implicit(self, paths: list[Path], qc: TaskQC) -> list[Product]:
         rows = read_csv(paths[0], delimiter="\t")
@@ -120,7 +127,9 @@ class AVEProcessor(RawProcessor):
         return [Product(r["id"], [("title", clean_text(r["texts"].removeprefix("[Title]")))],
                         [(r["attribute_names"].strip(), [(clean_text(r["attribute_values"]), 0)])]) for r in rows]
 
-    def make_samples(self, records: list[Product], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_samples(self, records: MaveFiles | list[Product], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+        if isinstance(records, MaveFiles):
+            return self.stream_samples(records, sizes, seed, qc)
         products = keep_if(records, lambda p: bool(p.attributes) and any(t for _, t in p.paragraphs), qc,
                            "has attributes and text")
         products = dedupe(products, lambda p: p.id, qc, "same product id")
@@ -148,6 +157,84 @@ class AVEProcessor(RawProcessor):
         samples["train"] = remove_overlap([sample_of(p) for p in train], test_texts(samples), qc,
                                           text_of=lambda s: s["input"], limit=sizes.train)
         return {split: samples[split] for split in ("train", "validation", "test_ind", "test_ood")}
+
+
+    def stream_samples(self, files: MaveFiles, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+        """MAVE's millions of products in two streaming passes, holding a few bytes per product.
+
+        Pass 1 notes, per product, a hash of its id, its first attribute and its split (a seeded hash
+        of the id when the files are not split), which gives the de-duplication (first record of an
+        id wins) and the test counts that choose the held-out attributes, exactly as in memory.
+        Pass 2 keeps, per split, the products of smallest seeded hash (a bottom-k sample).
+        """
+        ids, attributes, splits = array("Q"), array("i"), bytearray()
+        names: dict[str, int] = {}
+        n_read = 0
+        for product in files.products(seed, self.code):
+            n_read += 1
+            if not _has_text(product):
+                continue
+            ids.append(priority(0, "id", product.id))
+            attributes.append(names.setdefault(product.first_attribute, len(names)))
+            splits.append(SPLITS.index(product.split))
+        qc.record("has attributes and text", n_read, len(ids))
+        first = np.zeros(len(ids), dtype=bool)
+        first[np.unique(np.frombuffer(ids, dtype=np.uint64), return_index=True)[1]] = True
+        qc.record("dedupe", len(ids), int(first.sum()), "same product id")
+        in_test = first & (np.frombuffer(splits, dtype=np.uint8) == SPLITS.index("test"))
+        counts = np.bincount(np.frombuffer(attributes, dtype=np.int32)[in_test], minlength=len(names))
+        by_name = {name: int(counts[i]) for name, i in names.items() if counts[i]}
+        held = held_out_from_counts(by_name, sizes.ood, self.max_heldout_fraction,
+                                    rng_for(seed, self.code, "ood-attributes"))
+        held_ids = np.array([names[n] for n in held], dtype=np.int32)
+        n_held = int((first & np.isin(np.frombuffer(attributes, dtype=np.int32), held_ids)).sum())
+        qc.record("held-out attributes", int(first.sum()), int(first.sum()) - n_held,
+                  f"OOD attributes: {', '.join(sorted(held))}")
+        del ids, attributes, splits
+        wanted = {"train": int(sizes.train * 1.5) + 100, "validation": sizes.validation, "test_ind": sizes.test,
+                  "test_ood": sizes.ood}
+        reservoirs = {split: BottomK(n) for split, n in wanted.items()}
+        position = -1
+        for product in files.products(seed, self.code):
+            if not _has_text(product):
+                continue
+            position += 1
+            if not first[position]:
+                continue
+            ood = product.first_attribute in held
+            split = {"validation": "validation", "test": "test_ood" if ood else "test_ind"}.get(product.split, "train")
+            if ood and split != "test_ood":
+                continue
+            reservoirs[split].offer(priority(seed, f"{self.code}:sample:{split}", product.id), product)
+        samples: Samples = {split: [sample_of(p) for p in reservoirs[split].items()]
+                            for split in ("validation", "test_ind", "test_ood")}
+        train = (sample_of(p) for p in reservoirs["train"].items())
+        samples["train"] = remove_overlap(train, test_texts(samples), qc, text_of=lambda s: s["input"],
+                                          limit=sizes.train)
+        return {split: samples[split] for split in ("train", "validation", "test_ind", "test_ood")}
+
+
+SPLITS = ("train", "validation", "test")
+
+
+def _has_text(product: Product) -> bool:
+    return bool(product.attributes) and any(t for _, t in product.paragraphs)
+
+
+@dataclass(frozen=True)
+class MaveFiles:
+    """MAVE's JSON-lines files with their split (``None``: one file pair, split here), streamed."""
+
+    files: tuple[tuple[Path, str | None], ...]
+
+    def products(self, seed: int, code: str):
+        for path, split in self.files:
+            for record in iter_jsonl(path):
+                product = product_from_mave(record, split)
+                if split is None:  # 80/10/10 by a seeded hash of the product id
+                    u = priority(seed, f"{code}:split", product.id) / 2**64
+                    product.split = "train" if u < 0.8 else "validation" if u < 0.9 else "test"
+                yield product
 
 
 PROCESSOR = AVEProcessor()

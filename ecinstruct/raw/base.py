@@ -156,6 +156,7 @@ class RawProcessor:
         layout, paths = self.require(raw_dir)
         qc.layout, qc.fidelity, qc.caveat = layout.name, layout.fidelity, layout.caveat
         logger.info("%s: reading %s (%s)", self.code, layout.name, ", ".join(str(p) for p in paths))
+        qc.start_clock()
         records = layout.load(paths, qc)
         samples = self.make_samples(records, sizes, seed, qc)
         for split, rows in samples.items():

@@ -39,6 +39,8 @@ class ECInstructRawConfig(datasets.BuilderConfig):
         seed: fixes every random choice; same inputs + seed → identical rows.
         instructions: an instruction file of your own (default: the package's).
         tasks: task codes built by this config (``None``: every task whose source is present).
+        num_proc: worker processes for per-record QC (the rows do not depend on it).
+        language_detector: ``"lingua"``, ``"heuristic"`` or ``None`` (lingua when installed).
     """
 
     raw_dir: str | None = None
@@ -46,6 +48,8 @@ class ECInstructRawConfig(datasets.BuilderConfig):
     seed: int = 1
     instructions: str | None = None
     tasks: tuple[str, ...] | None = None
+    num_proc: int = 1
+    language_detector: str | None = None
 
 
 class ECInstructRaw(datasets.GeneratorBasedBuilder):
@@ -69,7 +73,8 @@ class ECInstructRaw(datasets.GeneratorBasedBuilder):
         if not self.config.raw_dir:
             raise SourceError("ECInstructRaw needs raw_dir=<folder of raw sources>; see ecinstruct.raw.pipeline "
                               "for the layout")
-        build = build_samples(self.config.raw_dir, self.config.tasks, Sizes.parse(self.config.sizes), self.config.seed)
+        build = build_samples(self.config.raw_dir, self.config.tasks, Sizes.parse(self.config.sizes), self.config.seed,
+                              num_proc=self.config.num_proc, language_detector=self.config.language_detector)
         instructions = load_instructions(self.config.instructions)
         by_split: dict[str, list[dict]] = defaultdict(list)
         for row, _, setting in normalize_records(enumerate(build.rows(instructions), start=1)):

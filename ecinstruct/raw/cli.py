@@ -29,25 +29,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=1, help="fixes every random choice (default 1)")
     parser.add_argument("--instructions", type=Path, default=None,
                         help="instruction file of your own (default: the package's instruction sets)")
+    parser.add_argument("--num-proc", type=int, default=1,
+                        help="worker processes for per-record QC (clean-up, language ID); output does not depend on it")
+    parser.add_argument("--language-detector", choices=("auto", "lingua", "heuristic"), default="auto",
+                        help="English check: lingua (the raw extra), the built-in heuristic, or auto "
+                             "(lingua if installed)")
     parser.add_argument("--list", action="store_true", help="only list the tasks buildable from --raw-dir")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an --out folder holding other files (it is moved aside as OUT.replaced-<time>)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Build, write the Hub layout, print a one-line summary per task."""
+    from ecinstruct.atomic import check_output_folder
+    from ecinstruct.errors import SourceError
+
+    if not args.raw_dir.is_dir():
+        raise SourceError(f"--raw-dir {args.raw_dir}: no such folder; expected a folder of raw sources, one "
+                          "sub-folder per source (see `ecinstruct build-raw --help`)")
     if args.list:
-        for code, layout in available_tasks(args.raw_dir).items():
+        found = available_tasks(args.raw_dir)
+        if not found:
+            raise SourceError(f"--raw-dir {args.raw_dir}: no raw source of any task found; expected one sub-folder "
+                              "per source in its original layout (see ecinstruct/raw/pipeline.py)")
+        for code, layout in found.items():
             print(f"{code}\t{layout}")
         return 0
     if args.out is None:
         raise ECInstructError("build-raw needs --out DIR (the Hub-layout folder to write), or --list")
+    if args.num_proc < 1:
+        raise ECInstructError(f"--num-proc must be at least 1, got {args.num_proc}")
+    inputs = [args.raw_dir, args.instructions]
+    check_output_folder(args.out, inputs=inputs, overwrite=args.overwrite)  # before the (long) build
     from ecinstruct.export import write_hub_layout
 
     tasks = [t for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     instructions = load_instructions(args.instructions)
-    build = build_samples(args.raw_dir, tasks, Sizes.parse(args.sizes), args.seed)
+    build = build_samples(args.raw_dir, tasks, Sizes.parse(args.sizes), args.seed, num_proc=args.num_proc,
+                          language_detector=args.language_detector)
     write_hub_layout(build.rows(instructions), args.out, card_sections=build.card_sections(),
-                     source_name=f"the raw sources ({', '.join(build.samples)}) via `ecinstruct build-raw`")
+                     source_name=f"the raw sources ({', '.join(build.samples)}) via `ecinstruct build-raw`",
+                     overwrite=args.overwrite, inputs=inputs)
+    print(build.qc.markdown(times=True))
     for code, qc in build.qc.tasks.items():
         splits = ", ".join(f"{s} {n}" for s, n in qc.splits.items())
         print(f"{code}: {qc.layout} ({qc.fidelity}) → {splits}")

@@ -5,21 +5,27 @@ Original distribution (https://github.com/amazon-science/esci-data), under ``<ra
 product_locale, esci_label, small_version, large_version, split) and
 ``shopping_queries_dataset_products.parquet`` (product_id, product_title, …, product_locale).
 
-Paper (SPEC §5.6): US locale; titles' newlines/whitespace/``<p>``/``<br>`` → space; query and title
-English; NFKD + ASCII folding; ESCI ``train`` → train pool, ESCI ``test`` halved at random into the
-test and validation pools.
+The paper's treatment: US locale; titles' newlines/whitespace/``<p>``/``<br>`` → space; query and
+title English; NFKD + ASCII folding; ESCI ``train`` → train pool, ESCI ``test`` halved at random into
+the test and validation pools.
+
+The files are streamed by record batch and sampled while streaming (seeded hashes of example ids or
+queries, see :mod:`ecinstruct.raw.sampling`); only the sampled examples and their products' titles
+are ever held, so memory follows the requested split sizes, not the 2.6 M judgements.
 """
 
 from __future__ import annotations
 
-import functools
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ecinstruct.errors import SourceError
-from ecinstruct.raw.base import Layout, Source, rng_for
-from ecinstruct.raw.io import read_json
-from ecinstruct.raw.qc import TaskQC, ascii_fold, clean_fields, english_only, keep_if
+from ecinstruct.raw.base import Layout, Source
+from ecinstruct.raw.io import iter_parquet, read_json
+from ecinstruct.raw.qc import TaskQC, ascii_fold, clean_fields, english_only
+from ecinstruct.raw.sampling import BottomK, priority
 
 SOURCE = Source(
     name="Shopping Queries Dataset (ESCI)",
@@ -30,33 +36,56 @@ EXAMPLES = ("esci/shopping_queries_dataset_examples.parquet",)
 PRODUCTS = ("esci/shopping_queries_dataset_products.parquet",)
 LABELS = ("E", "S", "C", "I")
 _LABEL_NAMES = {"exact": "E", "substitute": "S", "complement": "C", "irrelevant": "I"}
+EXAMPLE_COLUMNS = ("example_id", "query", "product_id", "esci_label", "small_version", "split")
+HALF = 1 << 63  # priorities are uniform 64-bit integers
 
 
-def layouts(load) -> tuple[Layout, ...]:
-    return (Layout("esci-parquet", (EXAMPLES, PRODUCTS), load),)
+
+@dataclass(frozen=True)
+class Files:
+    """The two ESCI parquet files; tasks stream them (nothing is read until a task samples)."""
+
+    examples: Path
+    products: Path
 
 
-@functools.lru_cache(maxsize=2)
-def _read_joined(examples_path: str, products_path: str) -> tuple[dict, ...]:
-    """US examples joined with their product titles (cached: three tasks read the same files)."""
-    import pyarrow.parquet as pq
-
-    try:
-        examples = pq.read_table(examples_path, filters=[("product_locale", "=", "us")], columns=[
-            "example_id", "query", "product_id", "esci_label", "small_version", "split"]).to_pylist()
-        products = pq.read_table(products_path, filters=[("product_locale", "=", "us")],
-                                 columns=["product_id", "product_title"]).to_pylist()
-    except Exception as err:  # pyarrow's errors for a wrong file or a missing column
-        raise SourceError(f"{examples_path} / {products_path}: not the ESCI parquet files ({err})") from None
-    titles = {p["product_id"]: p["product_title"] or "" for p in products}
-    return tuple({**e, "esci_label": _LABEL_NAMES.get(str(e["esci_label"]).lower(), e["esci_label"]),
-                  "product_title": titles.get(e["product_id"], "")} for e in examples)
+def layouts() -> tuple[Layout, ...]:
+    return (Layout("esci-parquet", (EXAMPLES, PRODUCTS), lambda paths, qc: Files(*paths)),)
 
 
-def load_examples(paths: list[Path], qc: TaskQC) -> list[dict]:
-    """The QC'd US examples: cleaned, English, ASCII-folded (each step recorded)."""
-    rows = [dict(r) for r in _read_joined(str(paths[0]), str(paths[1]))]
-    rows = keep_if(rows, lambda r: r["esci_label"] in LABELS, qc, "US examples with an ESCI label")
+def iter_examples(files: Files, counts: Counter, desc: str) -> Iterator[dict]:
+    """US examples with an ESCI label, streamed by record batch (``counts``: ``us``, ``labelled``)."""
+    rows = iter_parquet(files.examples, list(EXAMPLE_COLUMNS), where=("product_locale", "us"), desc=desc)
+    for row in rows:
+        counts["us"] += 1
+        row["esci_label"] = _LABEL_NAMES.get(str(row["esci_label"]).lower(), row["esci_label"])
+        if row["esci_label"] in LABELS:
+            counts["labelled"] += 1
+            yield row
+
+
+def pool_of(row: dict, seed: int, code: str) -> str:
+    """ESCI ``train`` → train; ESCI ``test`` halved at random (by a seeded hash of the example id) →
+    test_ind or validation."""
+    if row["split"] != "test":
+        return "train"
+    return "test_ind" if priority(seed, f"{code}:test-halves", str(row["example_id"])) < HALF else "validation"
+
+
+def with_titles(rows: list[dict], files: Files) -> list[dict]:
+    """``rows`` with their US product titles: one streaming pass over the product table that keeps
+    only the titles of these rows' products."""
+    wanted = {r["product_id"] for r in rows}
+    titles = {}
+    for p in iter_parquet(files.products, ["product_id", "product_title"], where=("product_locale", "us"),
+                          desc="ESCI product titles"):
+        if p["product_id"] in wanted:
+            titles[p["product_id"]] = p["product_title"] or ""
+    return [{**r, "product_title": titles.get(r["product_id"], "")} for r in rows]
+
+
+def quality(rows: list[dict], qc: TaskQC) -> list[dict]:
+    """The paper's QC of ESCI text: cleaned, English, ASCII-folded (each step recorded)."""
     rows = clean_fields(rows, ("query", "product_title"), qc)
     rows = english_only(rows, ("query", "product_title"), qc)
     for r in rows:
@@ -64,13 +93,56 @@ def load_examples(paths: list[Path], qc: TaskQC) -> list[dict]:
     return rows
 
 
-def pools(rows: list[dict], seed: int, code: str) -> dict[str, list[dict]]:
-    """ESCI train → train; ESCI test halved at random → test_ind and validation."""
-    train = [r for r in rows if r["split"] == "train"]
-    test = sorted((r for r in rows if r["split"] == "test"), key=lambda r: r["example_id"])
-    rng_for(seed, code, "test-halves").shuffle(test)
-    half = len(test) // 2
-    return {"train": train, "test_ind": test[:half], "validation": test[half:]}
+def draw_examples(files: Files, seed: int, code: str, quotas: dict[str, int], qc: TaskQC
+                  ) -> tuple[dict[str, list[dict]], set[str]]:
+    """Per split, the ``quotas[split]`` labelled US examples of smallest seeded priority, QC'd, in
+    priority order (a seeded random sample, drawn in ``O(quota)`` memory), and the splits whose
+    sample was cut by its quota (more examples exist)."""
+    reservoirs = {split: BottomK(n) for split, n in quotas.items()}
+    counts: Counter = Counter()
+    for row in iter_examples(files, counts, f"{code} ESCI examples"):
+        split = pool_of(row, seed, code)
+        reservoirs[split].offer(priority(seed, f"{code}:sample:{split}", str(row["example_id"])), row)
+    drawn = [{**row, "pool": split} for split, reservoir in reservoirs.items() for row in reservoir.items()]
+    qc.record("US examples with an ESCI label", counts["us"], counts["labelled"])
+    qc.record("seeded sample", counts["labelled"], len(drawn),
+              "per split, the examples of smallest hash(seed, id): the split size plus a margin for QC drops")
+    kept = quality(with_titles(drawn, files), qc)
+    by_split: dict[str, list[dict]] = {split: [] for split in quotas}
+    for row in kept:
+        by_split[row["pool"]].append(row)
+    return by_split, {split for split, reservoir in reservoirs.items() if reservoir.full}
+
+
+def draw_queries(files: Files, seed: int, code: str, quotas: dict[str, int], qc: TaskQC
+                 ) -> tuple[dict[str, list[dict]], set[str]]:
+    """Per split, every small-version example of the ``quotas[split]`` queries of smallest seeded
+    priority, QC'd (two streaming passes: the split's queries, then their examples); and the splits
+    that had more queries than their quota."""
+    queries: dict[str, set[str]] = defaultdict(set)
+    counts: Counter = Counter()
+    for row in iter_examples(files, counts, f"{code} ESCI queries"):
+        if row.get("small_version"):
+            counts["small"] += 1
+            queries[pool_of(row, seed, code)].add(row["query"])
+    chosen = {split: set(sorted(queries[split], key=lambda q, s=split: priority(seed, f"{code}:queries:{s}", q))
+                         [:n]) for split, n in quotas.items()}
+    cut = {split for split, n in quotas.items() if len(queries[split]) > n}
+    del queries
+    qc.record("US examples with an ESCI label", counts["us"], counts["labelled"])
+    qc.record("reduced ESCI version", counts["labelled"], counts["small"])
+    drawn = []
+    for row in iter_examples(files, Counter(), f"{code} ESCI examples"):
+        split = pool_of(row, seed, code)
+        if row.get("small_version") and row["query"] in chosen[split]:
+            drawn.append({**row, "pool": split})
+    qc.record("seeded query sample", counts["small"], len(drawn),
+              "per split, the examples of the queries of smallest hash(seed, query)")
+    kept = quality(with_titles(drawn, files), qc)
+    by_split: dict[str, list[dict]] = {split: [] for split in quotas}
+    for row in kept:
+        by_split[row["pool"]].append(row)
+    return by_split, cut
 
 
 def read_judgments(path: str | Path) -> dict[str, dict[str, list[str]]]:

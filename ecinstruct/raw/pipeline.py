@@ -34,6 +34,8 @@ from ecinstruct.instructions import InstructionSet, load_instructions
 from ecinstruct.raw import PROCESSORS, get_processor
 from ecinstruct.raw.base import RawProcessor, Samples, Sizes
 from ecinstruct.raw.decontam import THRESHOLD, DecontamReport, decontamination_report
+from ecinstruct.raw.langid import get_detector
+from ecinstruct.raw.parallel import Workers
 from ecinstruct.raw.qc import QCReport
 from ecinstruct.tasks import TASKS, get_task
 
@@ -105,14 +107,23 @@ def _select(raw_dir: Path, tasks: Iterable[str] | None) -> tuple[list[RawProcess
 
 
 def build_samples(raw_dir: str | Path, tasks: Iterable[str] | None = None, sizes: Sizes | None = None,
-                  seed: int = 1, *, threshold: float = THRESHOLD) -> RawBuild:
-    """Run the processors of ``tasks`` (default: every task whose source is present)."""
+                  seed: int = 1, *, threshold: float = THRESHOLD, num_proc: int = 1,
+                  language_detector: str | None = None) -> RawBuild:
+    """Run the processors of ``tasks`` (default: every task whose source is present).
+
+    ``num_proc`` worker processes run the per-record QC steps (the output does not depend on it);
+    ``language_detector`` is ``"lingua"``, ``"heuristic"`` or ``None`` (lingua when installed).
+    """
     raw_dir = Path(raw_dir)
+    detector = get_detector(language_detector)
     processors, skipped = _select(raw_dir, tasks)
     build = RawBuild(sizes or Sizes(), seed, skipped=skipped)
-    for processor in processors:
-        logger.info("building %s", processor.code)
-        build.samples[processor.code] = processor.build(raw_dir, build.sizes, seed, build.qc.for_task(processor.code))
+    with Workers(num_proc) as workers:
+        for processor in processors:
+            logger.info("building %s", processor.code)
+            qc = build.qc.for_task(processor.code)
+            qc.workers, qc.detector = workers, detector
+            build.samples[processor.code] = processor.build(raw_dir, build.sizes, seed, qc)
     build.decontam = decontamination_report(
         ({"task": code, "split": split, "input": s["input"]}
          for code, samples in build.samples.items() for split, rows in samples.items() for s in rows),

@@ -78,9 +78,13 @@ class PRPProcessor(RawProcessor):
         cats = (*self.ind_categories, self.ood_category)
         return (Layout("amazon2018-metadata", tuple(amazon2018.meta_files(c) for c in cats), self._load),)
 
-    def _load(self, paths: list[Path], qc: TaskQC) -> list[list[dict]]:
+    def _load(self, paths: list[Path], qc: TaskQC) -> list[Path]:
+        return paths  # read one category at a time by make_samples
+
+    @staticmethod
+    def read(path: Path) -> list[dict]:
         fields = ("asin", "title", "also_buy", "also_view", "similar_item")
-        return [[{f: r.get(f) for f in fields} for r in iter_jsonl(p)] for p in paths]
+        return [{f: r.get(f) for f in fields} for r in iter_jsonl(path)]
 
     def category_pools(self, products: list[dict], qc: TaskQC, seed: int, name: str) -> tuple[list, list, list]:
         products = clean_fields(products, ("title",), qc)
@@ -88,11 +92,15 @@ class PRPProcessor(RawProcessor):
         samples = [sample_of(pair, letter) for letter, group in pairs.items() for pair in group]
         return split_80_10_10(samples, rng_for(seed, self.code, f"split:{name}"))
 
-    def make_samples(self, records: list[list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_samples(self, records: list[Path | list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+        """Categories are read one at a time; of each, only as many pairs per part as a split can take
+        are kept, so memory holds one category's products and pairs at most."""
         pools = []
         for name, products in zip((*self.ind_categories, self.ood_category), records, strict=True):
             qc.scope = name
-            pools.append(self.category_pools(products, qc, seed, name))
+            train, validation, test = self.category_pools(
+                self.read(products) if isinstance(products, Path) else products, qc, seed, name)
+            pools.append((train[:sizes.train], validation[:sizes.validation], test[:max(sizes.test, sizes.ood)]))
         qc.scope = ""
         ind, ood = pools[:-1], pools[-1]
         rng = rng_for(seed, self.code, "sample")

@@ -1,17 +1,28 @@
 """The paper's quality control as reusable steps, each recording how many rows it dropped.
 
 Steps take rows (any dicts), return the kept rows, and record ``(step, rows in, rows out)`` in a
-:class:`TaskQC`. A processor chains the steps that apply to its source; the report of all tasks
-(:class:`QCReport`) goes into the dataset card.
+:class:`TaskQC`, with the wall time since the previous record (so reading the rows a step filters
+counts towards that step). A processor chains the steps that apply to its source; the report of all
+tasks (:class:`QCReport`) goes into the dataset card without the times (the card must be
+byte-identical for the same inputs), and with them on the console.
+
+The per-record steps (:func:`clean_fields`, :func:`english_only`) run on the task's
+:class:`~ecinstruct.raw.parallel.Workers`; the English check uses the task's detector
+(:mod:`ecinstruct.raw.langid`).
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import time
 import unicodedata
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from ecinstruct.raw.parallel import SERIAL, Workers
 
 Row = dict
 
@@ -22,6 +33,7 @@ class QCStep:
     rows_in: int
     rows_out: int
     detail: str = ""
+    seconds: float = 0.0
 
     @property
     def dropped(self) -> int:
@@ -30,7 +42,11 @@ class QCStep:
 
 @dataclass
 class TaskQC:
-    """QC record of one task: steps in order, the layout used and the final split sizes."""
+    """QC record of one task: steps in order, the layout used and the final split sizes.
+
+    Also carries how per-record steps run: ``workers`` (the process pool) and ``detector`` (the
+    English check; ``None``: :func:`ecinstruct.raw.langid.default_detector`).
+    """
 
     code: str
     steps: list[QCStep] = field(default_factory=list)
@@ -39,11 +55,26 @@ class TaskQC:
     fidelity: str = ""
     caveat: str = ""
     scope: str = ""  # the part being processed (a category file), prefixed to step details
+    workers: Workers = field(default=SERIAL, repr=False, compare=False)
+    detector: Any = field(default=None, repr=False, compare=False)
+    _mark: float = field(default_factory=time.perf_counter, repr=False, compare=False)
+
+    def start_clock(self) -> None:
+        self._mark = time.perf_counter()
 
     def record(self, name: str, rows_in: int, rows_out: int, detail: str = "") -> None:
         if self.scope:
             detail = f"[{self.scope}] {detail}".strip()
-        self.steps.append(QCStep(name, rows_in, rows_out, detail))
+        now = time.perf_counter()
+        self.steps.append(QCStep(name, rows_in, rows_out, detail, now - self._mark))
+        self._mark = now
+
+    def english_detector(self):
+        if self.detector is None:
+            from ecinstruct.raw.langid import default_detector
+
+            self.detector = default_detector()
+        return self.detector
 
     def record_split(self, split: str, n: int) -> None:
         self.splits[split] = n
@@ -63,14 +94,20 @@ class QCReport:
     def for_task(self, code: str) -> TaskQC:
         return self.tasks.setdefault(code, TaskQC(code))
 
-    def markdown(self) -> str:
-        lines = ["| task | source layout | step | rows in | rows out | dropped | note |",
-                 "|---|---|---|---:|---:|---:|---|"]
+    def markdown(self, *, times: bool = False) -> str:
+        """The report as markdown tables; ``times`` adds each step's seconds and rows/s (not for cards)."""
+        timing = (" s | rows/s |", "---:|---:|") if times else ("", "")
+        lines = [f"| task | source layout | step | rows in | rows out | dropped | note |{timing[0]}",
+                 f"|---|---|---|---:|---:|---:|---|{timing[1]}"]
         for code, qc in self.tasks.items():
             layout = f"{qc.layout} ({qc.fidelity})" if qc.layout else ""
             for step in qc.steps:
-                lines.append(f"| {code} | {layout} | {step.name} | {step.rows_in} | {step.rows_out} | "
-                             f"{step.dropped} | {step.detail} |")
+                line = (f"| {code} | {layout} | {step.name} | {step.rows_in} | {step.rows_out} | "
+                        f"{step.dropped} | {step.detail} |")
+                if times:
+                    rate = f"{step.rows_in / step.seconds:,.0f}" if step.seconds > 0 else "—"
+                    line += f" {step.seconds:.2f} | {rate} |"
+                lines.append(line)
         lines.append("")
         lines.append("| task | " + " | ".join(("train", "validation", "test_ind", "test_ood")) + " |")
         lines.append("|---|---:|---:|---:|---:|")
@@ -125,12 +162,12 @@ def n_words(text: str) -> int:
 
 # Frequent function words. English ones vote for English; the others (Spanish, French, German,
 # Portuguese, Italian — the languages that occur in Amazon US data) vote against.
-_EN = frozenset((
+ENGLISH_WORDS = frozenset((
     "the", "a", "an", "and", "or", "of", "to", "in", "for", "with", "on", "is", "it", "this", "that",
     "are", "was", "be", "as", "at", "by", "from", "i", "you", "my", "not", "but", "have", "has",
     "they", "we", "very", "will", "can", "your", "its",
 ))
-_OTHER = frozenset((
+FOREIGN_WORDS = frozenset((
     "el", "los", "las", "del", "que", "y", "para", "con", "por", "una", "es", "muy", "pero", "le",
     "les", "des", "et", "est", "pour", "avec", "une", "du", "au", "der", "die", "das", "und", "ist",
     "mit", "nicht", "ein", "eine", "zu", "auf", "sehr", "il", "di", "che", "non", "della", "per",
@@ -152,8 +189,8 @@ def is_english(text: str) -> bool:
     if sum(c.isascii() for c in letters) / len(letters) < 0.9:
         return False
     words = [w.lower() for w in _WORD.findall(text)]
-    other = sum(w in _OTHER for w in words)
-    return other < 2 or other <= sum(w in _EN for w in words)
+    other = sum(w in FOREIGN_WORDS for w in words)
+    return other < 2 or other <= sum(w in ENGLISH_WORDS for w in words)
 
 
 # ---------------------------------------------------------------------------------------------- steps
@@ -161,18 +198,21 @@ def is_english(text: str) -> bool:
 
 def clean_fields(rows: Iterable[Row], fields: tuple[str, ...], qc: TaskQC, *, name: str = "clean-up") -> list[Row]:
     """Apply :func:`clean_text` to ``fields`` (string or list-of-string values); rows that end up with
-    an empty first field are dropped (nothing left after removing markup)."""
+    an empty first field are dropped (nothing left after removing markup). Runs on ``qc.workers``."""
     rows = list(rows)
-    kept = []
-    for row in rows:
-        row = dict(row)
-        for f in fields:
-            value = row.get(f)
-            row[f] = [clean_text(v) for v in value] if isinstance(value, list) else clean_text(value)
-        if row[fields[0]]:
-            kept.append(row)
+    cleaned = qc.workers.map(functools.partial(_clean_row, fields=fields), rows, desc=f"{qc.code} {name}",
+                             total=len(rows))
+    kept = [row for row in cleaned if row[fields[0]]]
     qc.record(name, len(rows), len(kept), f"HTML/entities/Unicode on {', '.join(fields)}")
     return kept
+
+
+def _clean_row(row: Row, fields: tuple[str, ...]) -> Row:
+    row = dict(row)
+    for f in fields:
+        value = row.get(f)
+        row[f] = [clean_text(v) for v in value] if isinstance(value, list) else clean_text(value)
+    return row
 
 
 def keep_if(rows: Iterable[Row], predicate: Callable[[Row], bool], qc: TaskQC, name: str,
@@ -185,9 +225,18 @@ def keep_if(rows: Iterable[Row], predicate: Callable[[Row], bool], qc: TaskQC, n
 
 
 def english_only(rows: Iterable[Row], fields: tuple[str, ...], qc: TaskQC) -> list[Row]:
-    """Keep rows whose every text field is English (:func:`is_english`)."""
-    return keep_if(rows, lambda r: all(is_english(str(r.get(f) or "")) for f in fields), qc,
-                   "english-only", f"fields {', '.join(fields)}")
+    """Keep rows whose every text field is English (``qc``'s detector, on ``qc.workers``)."""
+    rows = list(rows)
+    detector = qc.english_detector()
+    verdicts = qc.workers.map(functools.partial(_all_english, detector=detector, fields=fields), rows,
+                              desc=f"{qc.code} english-only", total=len(rows))
+    kept = [row for row, english in zip(rows, verdicts, strict=True) if english]
+    qc.record("english-only", len(rows), len(kept), f"fields {', '.join(fields)}; {detector.name}")
+    return kept
+
+
+def _all_english(row: Row, detector, fields: tuple[str, ...]) -> bool:
+    return all(detector.is_english(str(row.get(f) or "")) for f in fields)
 
 
 def min_words(rows: Iterable[Row], field: str, n: int, qc: TaskQC) -> list[Row]:

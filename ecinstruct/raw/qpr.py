@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ecinstruct.raw import esci
 from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, rng_for, test_texts
 from ecinstruct.raw.decontam import remove_overlap
-from ecinstruct.raw.qc import TaskQC, keep_if
+from ecinstruct.raw.qc import TaskQC
 from ecinstruct.raw.text import LETTERS, lettered
 from ecinstruct.tasks import qpr
 
@@ -67,11 +67,24 @@ class QPRProcessor(RawProcessor):
     source = esci.SOURCE
 
     def layouts(self) -> tuple[Layout, ...]:
-        return esci.layouts(esci.load_examples)
+        return esci.layouts()
 
-    def make_samples(self, records: list[dict], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
-        small = keep_if(records, lambda r: bool(r.get("small_version")), qc, "reduced ESCI version")
-        pools = esci.pools(small, seed, self.code)
+    def make_samples(self, files: esci.Files, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+        """Sets drawn from a seeded sample of queries (as many queries as sets wanted; every query has
+        several products per label); drawn again with 4× the queries if that proves too few."""
+        wanted = {split: sizes.for_split(split) for split in ("train", "validation", "test_ind")}
+        factor = 1
+        while True:
+            first_step = len(qc.steps)
+            pools, cut = esci.draw_queries(files, seed, self.code, {s: n * factor + 10 for s, n in wanted.items()},
+                                           qc)
+            samples = self.sets(pools, sizes, seed, qc)
+            if not {s for s in wanted if len(samples[s]) < wanted[s]} & cut:
+                return samples
+            del qc.steps[first_step:]
+            factor *= 4
+
+    def sets(self, pools: dict[str, list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
         samples: Samples = {}
         for split in ("validation", "test_ind"):
             samples[split] = sample_sets(group_by_query(pools[split]), sizes.for_split(split),

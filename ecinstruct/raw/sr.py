@@ -18,8 +18,9 @@ from ecinstruct.errors import SourceError
 from ecinstruct.raw import amazon2018
 from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, quotas, rng_for, test_texts
 from ecinstruct.raw.decontam import remove_overlap
-from ecinstruct.raw.io import iter_jsonl, read_csv
+from ecinstruct.raw.io import iter_csv, iter_jsonl, read_csv
 from ecinstruct.raw.qc import TaskQC, clean_text, keep_if
+from ecinstruct.raw.sampling import CountMinSketch, batched
 from ecinstruct.raw.text import cut_words, lettered, ordinal
 from ecinstruct.tasks import sr
 
@@ -73,20 +74,45 @@ class SRProcessor(RawProcessor):
             n_items = len(texts)
             texts = {k: v for k, v in texts.items() if len(v) < self.max_text_chars and v.strip(". ")}
             qc.record("item texts", n_items, len(texts), f"non-empty, < {self.max_text_chars} chars")
-            rows = read_csv(ratings_path, header=False, fieldnames=["item", "user", "rating", "time"])
-            sequences = self.sequences(rows, texts, qc)
+            sequences = self.sequences(ratings_path, texts, qc)
             domains.append(Domain(ratings_path.stem, sequences, texts))
         qc.scope = ""
         return domains
 
-    def sequences(self, ratings: list[dict], texts: dict[str, str], qc: TaskQC) -> list[list[str]]:
-        """Ratings → per-user chronological item sequences (items with text, k-core, first ``max_items``)."""
-        ratings = keep_if(ratings, lambda r: r["item"] in texts, qc, "items with metadata")
-        ratings = k_core(ratings, self.core, qc)
+    def sequences(self, ratings_path: Path, texts: dict[str, str], qc: TaskQC) -> list[list[str]]:
+        """Ratings → per-user chronological item sequences (items with text, k-core, first ``max_items``).
+
+        Two streaming passes over the ratings: the first counts ratings per user in a count-min
+        sketch (constant memory); the second keeps only the ratings of users who may have ``core``
+        ratings, so that the exact k-core runs on a fraction of the file. A user with fewer than
+        ``core`` ratings can never be in the k-core, so the result is the k-core of all ratings.
+        """
+        sketch, n_ratings, n_with_text = CountMinSketch(), 0, 0
+        for batch in batched(self._ratings(ratings_path, "count users"), 100_000):
+            n_ratings += len(batch)
+            users = [user for user, item, _ in batch if item in texts]
+            n_with_text += len(users)
+            sketch.add(users)
+        kept: list[tuple[str, str, int]] = []
+        for batch in batched(self._ratings(ratings_path, "read ratings"), 100_000):
+            batch = [r for r in batch if r[1] in texts]
+            may_be_core = sketch.estimate([user for user, _, _ in batch]) >= self.core
+            kept += [r for r, keep in zip(batch, may_be_core, strict=True) if keep]
+        del sketch
+        qc.record("items with metadata", n_ratings, n_with_text)
+        qc.record("users with ≥ k ratings", n_with_text, len(kept),
+                  "count-min prefilter before the exact k-core (never drops a k-core user)")
+        ratings = k_core(kept, self.core, qc, n_in=n_with_text)
         by_user: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for r in ratings:
-            by_user[r["user"]].append((int(float(r["time"])), r["item"]))
+        for user, item, time in ratings:
+            by_user[user].append((time, item))
         return [[item for _, item in sorted(events)[:self.max_items]] for _, events in sorted(by_user.items())]
+
+    @staticmethod
+    def _ratings(path: Path, desc: str):
+        """(user, item, time) of every rating, streamed (``item,user,rating,timestamp``, no header)."""
+        for r in iter_csv(path, header=False, fieldnames=["item", "user", "rating", "time"], desc=desc):
+            yield r["user"], r["item"], int(float(r["time"]))
 
     def _load_recbole(self, paths: list[Path], qc: TaskQC) -> list[Domain]:
         text_path, index_path, inter_path = paths
@@ -173,13 +199,15 @@ def draw_negatives(pool: list[str], excluded: set[str], n: int, rng) -> list[str
     return chosen
 
 
-def k_core(ratings: list[dict], k: int, qc: TaskQC) -> list[dict]:
-    """Iteratively drop users and items with fewer than ``k`` interactions."""
-    n_in = len(ratings)
+def k_core(ratings: list[tuple[str, str, int]], k: int, qc: TaskQC, n_in: int | None = None
+           ) -> list[tuple[str, str, int]]:
+    """Iteratively drop users and items with fewer than ``k`` interactions ((user, item, time) rows;
+    ``n_in``: the rows before any prefilter, for the QC record)."""
+    n_in = len(ratings) if n_in is None else n_in
     while True:
-        users = Counter(r["user"] for r in ratings)
-        items = Counter(r["item"] for r in ratings)
-        kept = [r for r in ratings if users[r["user"]] >= k and items[r["item"]] >= k]
+        users = Counter(user for user, _, _ in ratings)
+        items = Counter(item for _, item, _ in ratings)
+        kept = [r for r in ratings if users[r[0]] >= k and items[r[1]] >= k]
         if len(kept) == len(ratings):
             break
         ratings = kept

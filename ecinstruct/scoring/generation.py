@@ -87,7 +87,23 @@ def first_words(text: str, n: int = BLEURT_WORDS) -> str:
 
 
 def _as_text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    """Any prediction as text a tokenizer accepts: non-strings are empty, lone surrogates (e.g. from a JSON
+    ``"\\ud800"``) become ``?`` instead of crashing the tokenizer."""
+    if not isinstance(value, str):
+        return ""
+    return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _bounded(p: Sequence[float], r: Sequence[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """P and R clipped to [0, 1] and F their harmonic mean (0 when both are 0).
+
+    Without baseline rescaling BERTScore's P and R are mean cosine similarities, which an encoder can
+    make negative; F = 2PR/(P+R) then turns negative or explodes near P = -R. For P, R >= 0 this is
+    exactly BERTScore's F."""
+    p, r = np.clip(np.asarray(p, dtype=float), 0.0, 1.0), np.clip(np.asarray(r, dtype=float), 0.0, 1.0)
+    total = p + r
+    f = np.divide(2 * p * r, total, out=np.zeros_like(total), where=total > 0)
+    return p, r, f
 
 
 @dataclass(frozen=True)
@@ -116,8 +132,8 @@ class GenerationScorer(Scorer):
         scored = [i for i, (c, g) in enumerate(zip(candidates, golds, strict=True)) if c.strip() and g.strip()]
         if scored:
             scorer = pair_scorer or bertscore_pairs(meta=meta, **_bertscore_options(kw))
-            p, r, f = scorer([candidates[i] for i in scored], [golds[i] for i in scored])
-            stats[scored, 0], stats[scored, 1], stats[scored, 2] = p, r, f
+            p, r, _ = scorer([candidates[i] for i in scored], [golds[i] for i in scored])
+            stats[scored, 0], stats[scored, 1], stats[scored, 2] = _bounded(p, r)
         meta.setdefault("model", kw.get("model_type", PAPER_MODEL) if pair_scorer is None else "custom")
         _bleurt_columns(stats, candidates, golds, bleurt, mode, meta)
         return stats

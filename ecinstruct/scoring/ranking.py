@@ -23,6 +23,7 @@ import numpy as np
 
 from ecinstruct.answers import flexible
 from ecinstruct.answers.constraint import Constraint
+from ecinstruct.errors import ScoringError
 from ecinstruct.scoring.base import Mode, Scorer, safe_div
 
 logger = logging.getLogger(__name__)
@@ -77,13 +78,16 @@ def parse_labels(labels: object) -> tuple[str, ...]:
     """One item's ESCI labels, from a list (``["S", "E"]``), a JSON list or a comma string (``"S,E"``)."""
     if isinstance(labels, str):
         text = labels.strip()
-        labels = json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",")]
+        try:
+            labels = json.loads(text) if text.startswith("[") else [p.strip() for p in text.split(",")]
+        except (ValueError, RecursionError):
+            raise ScoringError(f"option labels {text[:40]!r} are not a JSON list of ESCI labels") from None
     if not isinstance(labels, Sequence) or isinstance(labels, str) or not labels:
-        raise ValueError(f"option labels {labels!r} are not a non-empty list of ESCI labels")
+        raise ScoringError(f"option labels {labels!r} are not a non-empty list of ESCI labels")
     out = tuple(str(label).strip().upper() for label in labels)
     bad = [label for label in out if label not in GRADES]
     if bad or len(out) > len(_LETTERS):
-        raise ValueError(f"option labels {labels!r}: every label must be one of E, S, C, I")
+        raise ScoringError(f"option labels {labels!r}: every label must be one of E, S, C, I")
     return out
 
 
@@ -122,8 +126,9 @@ class RankingScorer(Scorer):
         return ("ndcg", "invalid_tokens", "duplicate_tokens", "invalid_items", "empty_rankings", "items")
 
     def invalid_column(self, mode: Mode) -> str:
-        # The reference's #invalid counts tokens; strict mode reports items (tokens stay in the dict).
-        return "invalid_tokens" if mode == "reference" else "invalid_items"
+        # `invalid` counts items in both modes, so it never exceeds n (an invalid *rate* stays <= 1); the
+        # reference's own #invalid, which counts tokens, is kept as `invalid_tokens`.
+        return "invalid_items"
 
     def item_stats(self, predictions: list, references: list, *, ood: bool, mode: Mode,
                    option_labels: list | None, **kw: Any) -> np.ndarray:
@@ -161,18 +166,20 @@ class RankingScorer(Scorer):
     @staticmethod
     def check_labels(option_labels: Sequence | None, n: int) -> list[tuple[str, ...]]:
         if option_labels is None:
-            raise ValueError("QPR scoring needs option_labels: the ESCI label of every option, per item")
+            raise ScoringError("QPR scoring needs option_labels: the ESCI label of every option, per item "
+                               "(load the data with the official QPR label file)")
         labels = [parse_labels(item) for item in option_labels]
         if len(labels) != n:
-            raise ValueError(f"{len(labels)} option-label lists for {n} items")
+            raise ScoringError(f"{len(labels)} QPR option-label lists for {n} items; give one list per item")
         return labels
 
     def from_sums(self, sums: np.ndarray, *, mode: Mode) -> dict[str, np.ndarray]:
         # The reference divides by the number of gold rows, so every item counts in both modes.
         ndcg, invalid_tokens, duplicates, invalid_items, empty, items = (sums[..., i] for i in range(6))
-        out = {"ndcg": safe_div(ndcg, items), "invalid_tokens": invalid_tokens, "empty_rankings": empty}
+        out = {"ndcg": safe_div(ndcg, items), "invalid_tokens": invalid_tokens, "empty_rankings": empty,
+               "invalid_items": invalid_items}
         if mode != "reference":
-            out.update(duplicate_tokens=duplicates, invalid_items=invalid_items)
+            out.update(duplicate_tokens=duplicates)
         return out
 
     def first_choices(self, predictions: Sequence, option_labels: Sequence, mode: Mode) -> dict[str, int]:
@@ -199,10 +206,13 @@ def n_products(row: dict) -> int:
 
 
 def _check_alignment(references: Sequence, labels: list[tuple[str, ...]]) -> None:
-    """Log when gold outputs disagree with the option labels (misaligned label file?). NDCG uses only
-    the labels, as the reference does, so this is a warning, not an error."""
-    wrong = sum(isinstance(r, str) and r.replace(" ", "") != gold_ranking(item)
-                for r, item in zip(references, labels, strict=True))
+    """Refuse labels that do not fit the gold rankings: NDCG reads only the labels, so a label file out of
+    step with the rows would score confidently wrong numbers (1.0 for a wrong answer)."""
+    wrong = [i for i, (r, item) in enumerate(zip(references, labels, strict=True))
+             if isinstance(r, str) and r.replace(" ", "") != gold_ranking(item)]
     if wrong:
-        logger.warning("%d of %d QPR gold outputs disagree with the ranking implied by option_labels; "
-                       "check that labels and rows are aligned", wrong, len(labels))
+        first = wrong[0]
+        raise ScoringError(f"{len(wrong)} of {len(labels)} QPR gold outputs disagree with the ranking their "
+                           f"option_labels imply (item {first}: gold {references[first]!r}, labels "
+                           f"{list(labels[first])} imply {gold_ranking(labels[first])!r}); the labels and rows "
+                           "are not aligned. Use the label file that belongs to this data, in the same row order")

@@ -21,8 +21,8 @@ Args:
     references (`list` of `list` of `str`): per item, the ESCI label (E, S, C, I) of option A, B, ...
 {MODES_DOC}
 Returns:
-    score (`float`): mean NDCG; also n, invalid (ref: tokens; strict: items with an invalid token),
-    ndcg, invalid_tokens, empty_rankings (+ strict: duplicate_tokens, invalid_items).
+    score (`float`): mean NDCG; also n, invalid (items with an invalid token, at most n), ndcg,
+    invalid_tokens (the reference's #invalid), invalid_items, empty_rankings (+ strict: duplicate_tokens).
 Examples:
     >>> from ecellm.metrics import load_module
     >>> metric = load_module("QPR")

@@ -1,0 +1,206 @@
+"""Every ``ecellm eval`` option checked before anything expensive (data, model, generation) starts.
+
+:func:`validate_eval_options` is called once at the start of :func:`ecellm.evaluation.evaluate`; the small
+``check_*`` functions are also argparse ``type=`` helpers (:func:`arg`), so the command line rejects a bad
+value with its usage error before importing torch. :class:`OutputLock` keeps two runs off one ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecellm.evaluation.errors import EvaluationBusyError, EvaluationError
+
+logger = logging.getLogger(__name__)
+
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+NAMED_ENCODERS = ("auto", "paper", "offline")
+LOCK_FILE = ".ecellm-eval.lock"
+_HELD: dict[Path, OutputLock] = {}  # locks of this process: a call that died keeps none of them from the next
+
+
+def check_at_least_one(name: str, value: int | None) -> int | None:
+    """``value`` when it is None or >= 1 (a count: rows, threads, resamples, batch size)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise EvaluationError(f"{name} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def check_temperature(value: float | None) -> float | None:
+    if value is not None and not value > 0:  # `not >` also rejects NaN
+        raise EvaluationError(f"--temperature must be > 0 (sampling; the reference uses 0.15), got {value!r}; "
+                              "for greedy decoding leave out --sample/--temperature/--top-p")
+    return value
+
+
+def check_top_p(value: float | None) -> float | None:
+    if value is not None and not 0 < value <= 1:
+        raise EvaluationError(f"--top-p must be in (0, 1] (the reference uses 0.95), got {value!r}")
+    return value
+
+
+def check_dtype(value: str | None) -> str | None:
+    if value is not None and value not in DTYPES:
+        raise EvaluationError(f"--dtype {value!r}: expected one of {', '.join(DTYPES)}")
+    return value
+
+
+def check_device(value: str | None) -> str | None:
+    """cpu, cuda, cuda:N (N must exist here) or mps; None/auto = choose."""
+    if value in (None, "auto", "cpu"):
+        return value
+    kind, _, index = value.partition(":")
+    if kind not in ("cuda", "mps") or (index and not index.isdigit()) or (kind == "mps" and index):
+        raise EvaluationError(f"--device {value!r}: expected cpu, cuda, cuda:N or mps")
+    import torch
+
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise EvaluationError("--device mps: this machine has no MPS device; use --device cpu")
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise EvaluationError(f"--device {value}: this machine has no CUDA GPU; use --device cpu (or leave "
+                                  "--device out to choose automatically)")
+        if index and int(index) >= count:
+            raise EvaluationError(f"--device {value}: this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}")
+    return value
+
+
+def check_confidence(value: float) -> float:
+    if not 0 < value < 1:
+        raise EvaluationError(f"confidence must be in (0, 1), e.g. 0.95, got {value!r}")
+    return value
+
+
+def check_out(out: str | Path | None, option: str = "--out") -> None:
+    """An output location must be a folder (or not exist yet), never a file."""
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise EvaluationError(f"{option} {out} is a file; expected a folder (it will hold results.json, "
+                              "results.md, samples/ and cache/)")
+
+
+def check_bertscore(model: str | None, layers: int | None) -> None:
+    """The AG encoder can be resolved: a named one, or a folder / Hub id whose layer is known."""
+    check_at_least_one("--bertscore-layers", layers)
+    spec = model or "auto"
+    if spec == "offline":
+        from ecinstruct.scoring.generation import offline_encoder
+
+        try:
+            offline_encoder()
+        except FileNotFoundError as err:
+            raise EvaluationError(f"--bertscore-model offline: {err}") from None
+        return
+    if spec in NAMED_ENCODERS:
+        return
+    from ecinstruct.paths import missing_local_path
+
+    if (problem := missing_local_path(spec)) is not None:
+        raise EvaluationError(f"--bertscore-model {problem}; expected auto, paper, offline, a model folder or a Hub id")
+    if layers is None and not _known_layers(spec):
+        raise EvaluationError(f"--bertscore-model {spec}: BERTScore does not know which layer of this model to use; "
+                              "pass --bertscore-layers N (e.g. the encoder's last layer)")
+
+
+def _known_layers(spec: str) -> bool:
+    from bert_score.utils import model2layers
+
+    return spec in model2layers
+
+
+def check_published(published: str | Path | bool | None) -> None:
+    """A ``--published`` file is read now, not after generation."""
+    if published in (None, True, False):
+        return
+    from ecellm.evaluation.published import load_published
+
+    load_published(published)
+
+
+@dataclass
+class OutputLock:
+    """An exclusive lock on ``<out>/.ecellm-eval.lock`` for the duration of a run (released by the kernel if the
+    process dies, so a killed run never blocks the next one)."""
+
+    path: Path
+    handle: Any = None
+
+    def acquire(self) -> OutputLock:
+        import fcntl
+
+        self.path = Path(os.path.abspath(self.path))
+        if self.path in _HELD:
+            _HELD.pop(self.path).release()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise EvaluationBusyError(f"--out {self.path.parent} is in use by another `ecellm eval` (pid {holder}); "
+                                      "wait for it to finish (rerunning then reuses its predictions) or choose "
+                                      "another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self.handle = handle
+        _HELD[self.path] = self
+        return self
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing the file drops the lock
+            self.handle = None
+            if _HELD.get(self.path) is self:
+                del _HELD[self.path]
+
+
+def validate_eval_options(*, out: str | Path | None = None, cache_dir: str | Path | None = None,
+                          max_samples: int | None = None, threads: int | None = None, batch_size: int = 16,
+                          checkpoint_every: int | None = None, temperature: float | None = None,
+                          top_p: float | None = None, device: str | None = None, dtype: str | None = None,
+                          n_resamples: int = 1000, confidence: float = 0.95, bertscore_model: str | None = "auto",
+                          bertscore_layers: int | None = None, published: str | Path | bool | None = None,
+                          uses_ag: bool = True) -> OutputLock | None:
+    """Check every option; returns the lock held on ``out`` (None without ``out``). Raises EvaluationError."""
+    for name, value in (("--max-samples", max_samples), ("--threads", threads), ("--batch-size", batch_size),
+                        ("--checkpoint-every", checkpoint_every), ("--n-resamples", n_resamples)):
+        check_at_least_one(name, value)
+    check_temperature(temperature)
+    check_top_p(top_p)
+    check_dtype(dtype)
+    check_device(device)
+    check_confidence(confidence)
+    check_out(out)
+    check_out(cache_dir, "--cache-dir")
+    if uses_ag:
+        check_bertscore(bertscore_model, bertscore_layers)
+    check_published(published)
+    return OutputLock(Path(out) / LOCK_FILE).acquire() if out is not None else None
+
+
+def arg(check: Callable[[Any], Any], convert: Callable[[str], Any] = str, name: str = "") -> Callable[[str], Any]:
+    """An argparse ``type=`` from a ``check_*`` function: converts, checks, and reports a usage error."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            kind = {"int": "whole number", "float": "number"}.get(convert.__name__, convert.__name__)
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind}") from None
+        try:
+            return check(name, value) if name else check(value)
+        except EvaluationError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    parse.__name__ = getattr(convert, "__name__", "value")
+    return parse
