@@ -9,7 +9,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "evaluate", "train"]
+__all__ = ["Predictor", "__version__", "evaluate", "train"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +21,8 @@ def __getattr__(name: str) -> Any:
         from ecellm.evaluation.run import evaluate
 
         return evaluate
+    if name == "Predictor":
+        from ecellm.inference.predictor import Predictor
+
+        return Predictor
     raise AttributeError(f"module 'ecellm' has no attribute {name!r}")

@@ -22,6 +22,7 @@ COMMANDS: list[str] = [
     "ecellm.publish_cli",
     "ecellm.evaluation.cli",
     "ecellm.demo",
+    "ecellm.inference.cli",
 ]
 
 

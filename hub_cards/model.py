@@ -65,6 +65,8 @@ def render_model_card(inputs: ModelCardInputs) -> str:
                   "description": "ten e-commerce tasks, instruction-formatted", "text": inputs.training_text
                   or _default_training_text(inputs)},
         usage_code=usage_code(inputs),
+        predictor_code=predictor_code(inputs.repo_id),
+        cli_code=cli_code(inputs.repo_id),
         prompt_format=inputs.prompt_format,
         prompt_format_text=PROMPT_FORMAT_TEXT.get(inputs.prompt_format, inputs.prompt_format),
         example=example_prompt(inputs.prompt_format),
@@ -171,6 +173,34 @@ def usage_code(inputs: ModelCardInputs) -> str:
               "answer = tokenizer.decode(output[0, inputs[\"input_ids\"].shape[1]:], skip_special_tokens=True)",
               "print(answer.split(\"### Response:\")[0].strip())  # expected: " + example["answer"]]
     return "\n".join(lines)
+
+
+def predictor_code(repo_id: str) -> str:
+    """Ready-to-run Python with ``ecellm.Predictor`` on the tasks' own worked examples."""
+    from ecinstruct.tasks import get_task
+
+    psi = get_task("PSI").inputs.example
+    return "\n".join([
+        "from ecellm import Predictor",
+        "",
+        f'predictor = Predictor("{repo_id}")',
+        f"match = predictor.predict(\"PSI\", query={json.dumps(psi['query'])}, product={json.dumps(psi['product'])})",
+        "print(match.result, match.valid)  # is the product a substitute for the query? (True/False), well-formed?",
+        "",
+        'reviews = [{"review": "Fits my 15 inch laptop, charger too."}, {"review": "Broke after two days."}]',
+        'for answer in predictor.predict_batch("SA", reviews):  # also a pandas DataFrame or a datasets.Dataset',
+        "    print(answer.result, answer.raw)  # the label (\"very positive\" ... \"very negative\"), the raw text",
+    ])
+
+
+def cli_code(repo_id: str) -> str:
+    """``ecellm predict`` on a product table whose columns differ from the task's fields, then ``ecellm serve``."""
+    return "\n".join([
+        "# products.csv has the columns product_name, details, wanted (e.g. \"Color\")",
+        f"ecellm predict --model {repo_id} --task AVE --input products.csv --out attributes.jsonl \\",
+        "    --map title=product_name --map description=details --map attributes=wanted",
+        f"ecellm serve --model {repo_id}   # http://127.0.0.1:8000: a page to try each task, /docs for the API",
+    ])
 
 
 def _default_training_text(inputs: ModelCardInputs) -> str:

@@ -87,8 +87,8 @@ def test_model_card_body_prompt_example_results_and_published_numbers(tmp_path):
     assert cells[3:] == ["0.100", "**0.300**", "0.582", "0.662", "0.509"]  # before, after, L, M, S
     pm_ood = [line for line in text.splitlines() if line.startswith("| PM |")]
     assert len(pm_ood) == 1  # PM has no OOD test
-    for heading in ("## Use it", "## Results", "## Training recipe", "## Training data", "## Intended use and limits",
-                    "## Citation"):
+    for heading in ("## How to use", "## Results", "## Training recipe", "## Training data",
+                    "## Intended use and limits", "## Citation"):
         assert heading in text
 
 

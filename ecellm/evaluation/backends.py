@@ -79,7 +79,7 @@ class TransformersBackend:
             from ecellm.evaluation.constrained import GrammarGuide
 
             guide = GrammarGuide(tokenizer, self.loaded.model.config.get_text_config().vocab_size, self.eos_ids,
-                                 constraints)
+                                 constraints, memo=self.__dict__.setdefault("_grammar_memo", {}))
         states = decode(self.loaded.model, ids, max_new_tokens=max_new_tokens, pad_id=self.pad_id,
                         eos_ids=self.eos_ids, pick=self._picker(seed), should_stop=self.should_stop,
                         max_rows=self.max_rows, guide=guide)

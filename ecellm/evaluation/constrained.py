@@ -25,7 +25,8 @@ class GrammarGuide:
     """Per-row grammar state for :func:`ecellm.evaluation.decode.decode` (``mask`` before each pick,
     ``accept`` after it); rows without a constraint decode freely."""
 
-    def __init__(self, tokenizer, vocab_size: int, eos_ids: set[int], constraints: Sequence[Constraint | None]):
+    def __init__(self, tokenizer, vocab_size: int, eos_ids: set[int], constraints: Sequence[Constraint | None],
+                 memo: dict | None = None):
         try:
             import xgrammar as xgr
         except ImportError:
@@ -33,9 +34,15 @@ class GrammarGuide:
 
             raise EvaluationError("constrained decoding needs the xgrammar package: pip install xgrammar") from None
         self.xgr = xgr
-        info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size, stop_token_ids=sorted(eos_ids))
-        self.compiler = xgr.GrammarCompiler(info, max_threads=1)
-        compiled: dict[Constraint, object] = {}
+        # ``memo`` (kept by the backend across calls) holds the compiler and compiled grammars: building the
+        # tokenizer info takes seconds, which a server would otherwise pay on every batch.
+        memo = {} if memo is None else memo
+        if "compiler" not in memo:
+            info = xgr.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size,
+                                                      stop_token_ids=sorted(eos_ids))
+            memo["compiler"], memo["grammars"] = xgr.GrammarCompiler(info, max_threads=1), {}
+        self.compiler = memo["compiler"]
+        compiled: dict[Constraint, object] = memo["grammars"]
         self.matchers = []
         for constraint in constraints:
             if constraint is None:

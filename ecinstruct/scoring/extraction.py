@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -259,18 +260,21 @@ VALUE_MAX_CHARS = 32  # constrained decoding: values are short phrases; a bound 
 
 def answer_schema(row: dict) -> dict:
     """JSON schema of a well-formed answer to ``row``: a list of {attribute, value, source} objects whose
-    attribute is one of the row's target attributes and whose source is one of its input fields."""
+    attribute is one of the row's target attributes (separated by commas or "and") and whose source is one of
+    its input fields, or "None" for an attribute the listing does not mention."""
     ok, data = loads(row.get("input"))
     data = data if ok and isinstance(data, dict) else {}
-    targets = [a.strip() for a in str(data.get("target attributes", "")).split(",") if a.strip()]
-    sources = [key for key in data if key != "target attributes"]
+    targets = [a.strip() for a in re.split(r",| and ", str(data.get("target attributes", ""))) if a.strip()]
+    # "None" is how the data marks an attribute the listing does not mention (value and source both "None").
+    sources = [*(key for key in data if key != "target attributes"), "None"]
     attribute = {"enum": list(dict.fromkeys([*targets, *(t.lower() for t in targets)]))} if targets else {
         "type": "string", "maxLength": VALUE_MAX_CHARS}
     source = {"enum": sources} if sources else {"type": "string", "maxLength": VALUE_MAX_CHARS}
     item = {"type": "object", "additionalProperties": False, "required": list(KEYS),
             "properties": {"attribute": attribute, "value": {"type": "string", "maxLength": VALUE_MAX_CHARS},
                            "source": source}}
-    return {"type": "array", "items": item, "maxItems": max(1, len(targets)) * max(1, min(len(sources), 2))}
+    most = max(1, len(targets)) * max(1, min(len(sources), 2))
+    return {"type": "array", "items": item, "minItems": 1, "maxItems": most}
 
 
 def _strict_row(prediction: object, gold: list[Triple], ood: bool) -> tuple[int, int, int, int]:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from ecinstruct.scoring.base import Scorer
+    from ecinstruct.tasks.fields import TaskInputs
+    from ecinstruct.tasks.results import ResultReader
 
 OptionsFormat = Literal["json", "python"]
 
@@ -39,6 +41,9 @@ class Task:
         max_new_tokens: generation budget (the reference uses 100 for every task).
         scorer: the task's metric family (answer parser + scoring function, ``ecinstruct.scoring``),
             bound to this task (e.g. to its option letters) when the task is built.
+        inputs: the fields a user supplies to run the task on new data, and how they become a row
+            (:mod:`ecinstruct.tasks.fields`).
+        result: how an answer reads as a typed result for a user (:mod:`ecinstruct.tasks.results`).
     """
 
     code: str
@@ -56,6 +61,8 @@ class Task:
     max_new_tokens: int = 100
     extras: dict = field(default_factory=dict, compare=False, hash=False)
     scorer: Scorer | None = field(default=None, compare=False, hash=False, repr=False)
+    inputs: TaskInputs | None = field(default=None, compare=False, hash=False, repr=False)
+    result: ResultReader | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.options is not None and not self.has_options:
@@ -82,6 +89,16 @@ class Task:
         if self.options_format == "python":
             return str(list(options))
         return json.dumps(list(options))
+
+    def input_row(self, values: dict) -> dict:
+        """An ECInstruct row (``task``, ``input``, ``options``; no instruction) from already-cleaned field
+        values (:meth:`TaskInputs.clean`)."""
+        if self.inputs is None:
+            raise ValueError(f"task {self.code} declares no input fields")
+        input_text, options = self.inputs.serialize(values)
+        if options is None and self.options is not None:
+            options = list(self.options)
+        return {"task": self.name, "input": input_text, "options": self.serialize_options(options)}
 
     @property
     def names(self) -> tuple[str, ...]:

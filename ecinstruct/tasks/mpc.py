@@ -1,7 +1,16 @@
 """MPC: multi-class product classification of query-product relevance (ESCI E/S/C/I → A/B/C/D)."""
 
+import json
+
 from ecinstruct.scoring import OptionLetterScorer
 from ecinstruct.tasks.base import Task
+from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Option
+
+
+def serialize(values: dict) -> tuple[str, None]:
+    return json.dumps({"query": values["query"], "product title": values["product"]}), None
+
 
 TASK = Task(
     code="MPC",
@@ -21,4 +30,10 @@ TASK = Task(
     ),
     description="Classify how relevant a product title is to a search query.",
     scorer=OptionLetterScorer(headline="accuracy"),
+    inputs=TaskInputs(
+        fields=(Field("query", help="the shopper's search query"), Field("product", help="product title")),
+        serialize=serialize,
+        example={"query": "waterproof hiking boots women", "product": "Ridgeline Women's Trail Runner, Mesh, Grey"},
+    ),
+    result=Option(labels=("exact", "substitute", "complement", "irrelevant")),
 )

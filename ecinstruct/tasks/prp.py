@@ -1,7 +1,17 @@
 """PRP: product relation prediction (also-buy / also-view / similar) between two products."""
 
+import json
+
 from ecinstruct.scoring import OptionLetterScorer
 from ecinstruct.tasks.base import Task
+from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Option
+
+
+def serialize(values: dict) -> tuple[str, None]:
+    """The two titles under the published keys (with the colon inside them); fixed options."""
+    return json.dumps({"Product 1:": values["product1"], "Product 2:": values["product2"]}), None
+
 
 TASK = Task(
     code="PRP",
@@ -20,4 +30,12 @@ TASK = Task(
     aliases=("Product_Relation_Predicition",),
     description="Predict how two products relate from their titles.",
     scorer=OptionLetterScorer(headline="f1"),
+    inputs=TaskInputs(
+        fields=(Field("product1", help="title of the first product"),
+                Field("product2", help="title of the second product")),
+        serialize=serialize,
+        example={"product1": "Brewline 12-Cup Programmable Coffee Maker, Stainless Steel",
+                 "product2": "Brewline #4 Cone Paper Coffee Filters, 200 Count"},
+    ),
+    result=Option(labels=("also bought", "also viewed", "similar")),
 )

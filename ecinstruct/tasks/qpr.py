@@ -1,7 +1,19 @@
 """QPR: query-product ranking of 2–4 products with distinct ESCI labels."""
 
+import json
+
 from ecinstruct.scoring import RankingScorer
 from ecinstruct.tasks.base import Task
+from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Ranking
+
+
+def serialize(values: dict) -> tuple[str, None]:
+    """The query and the products lettered ``"A: title"`` in the given order."""
+    from ecinstruct.raw.text import lettered  # lazy: ecinstruct.raw imports the task registry
+
+    return json.dumps({"query": values["query"], "product list": lettered(values["products"])}), None
+
 
 TASK = Task(
     code="QPR",
@@ -15,4 +27,15 @@ TASK = Task(
     "(column option_labels) give the NDCG gains.",
     extras={"label_order": ("E", "S", "C", "I")},
     scorer=RankingScorer(),
+    inputs=TaskInputs(
+        fields=(Field("query", help="the shopper's search query"),
+                Field("products", kind="texts", min_items=2, max_items=26,
+                      help="product titles to rank (the models were trained on 2 to 4)")),
+        serialize=serialize,
+        example={"query": "stainless steel water bottle 32 oz",
+                 "products": ["Hydrora Insulated Bottle Cleaning Brush Set",
+                              "Hydrora 32 oz Stainless Steel Water Bottle, Vacuum Insulated",
+                              "Kelso 24 oz Plastic Sports Bottle"]},
+    ),
+    result=Ranking(field="products"),
 )

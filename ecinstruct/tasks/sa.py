@@ -2,6 +2,14 @@
 
 from ecinstruct.scoring import OptionLetterScorer
 from ecinstruct.tasks.base import Task
+from ecinstruct.tasks.fields import Field, TaskInputs
+from ecinstruct.tasks.results import Option
+
+
+def serialize(values: dict) -> tuple[str, None]:
+    """The review text itself is the input (not JSON); fixed options."""
+    return values["review"], None
+
 
 TASK = Task(
     code="SA",
@@ -21,4 +29,11 @@ TASK = Task(
     ),
     description="Identify the sentiment of a review; 5 stars map to A, 1 star to E.",
     scorer=OptionLetterScorer(headline="f1"),
+    inputs=TaskInputs(
+        fields=(Field("review", help="the review text"),),
+        serialize=serialize,
+        example={"review": "Fits my 15 inch laptop with room for the charger. The zipper already feels loose "
+                           "after two weeks, though."},
+    ),
+    result=Option(labels=("very positive", "positive", "neutral", "negative", "very negative")),
 )
