@@ -199,7 +199,7 @@ def cli_code(repo_id: str) -> str:
         "# products.csv has the columns product_name, details, wanted (e.g. \"Color\")",
         f"ecellm predict --model {repo_id} --task AVE --input products.csv --out attributes.jsonl \\",
         "    --map title=product_name --map description=details --map attributes=wanted",
-        f"ecellm serve --model {repo_id}   # http://127.0.0.1:8000: a page to try each task, /docs for the API",
+        f"ecellm serve --model {repo_id}   # http://127.0.0.1:8000: a page to try each task, its docs page for the API",
     ])
 
 

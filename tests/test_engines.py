@@ -157,7 +157,7 @@ def test_structured_output_fields_of_a_vllm_server():
 # -- OpenAI-compatible backend: options, errors, retries -------------------------------------------------------
 
 
-def test_server_options_are_checked_before_anything_runs(caplog):
+def test_server_options_are_checked_before_anything_runs(capsys):
     from ecellm.cli import main
 
     with pytest.raises(EvaluationError, match="http"):
@@ -165,7 +165,7 @@ def test_server_options_are_checked_before_anything_runs(caplog):
     with pytest.raises(EvaluationError, match="both"):
         OpenAIOptions(base_url="http://x/v1", price_input_per_m=1.0)
     assert main(["eval", "--model", "m", "--backend", "openai", "--data", "nowhere"]) == 2
-    assert "needs --base-url" in caplog.text
+    assert "needs --base-url" in capsys.readouterr().err
 
 
 class _FlakyServer(BaseHTTPRequestHandler):

@@ -130,7 +130,7 @@ def evaluate(
         checkpoint_every=checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=device,
         dtype=dtype, n_resamples=n_resamples, confidence=confidence, bertscore_model=bertscore_model,
         bertscore_layers=bertscore_layers, published=published,
-        uses_ag=any(t.scorer.needs_encoder for t in task_list))
+        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=_is_first_rank())
     rows = select_rows(load_data(data, config, qpr_labels), task_list, explicit, split_list,
                        data_name=data_name(data), config=config, max_samples=max_samples)
     _check_qpr_labels(rows, data_name(data))
@@ -212,6 +212,13 @@ def _set_threads(threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(threads)
+
+
+def _is_first_rank() -> bool:
+    """Rank 0 (or a plain run): the process that holds the --out lock; read from the launcher's environment."""
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
 
 
 def _check_method(method: str) -> str:

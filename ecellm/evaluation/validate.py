@@ -170,8 +170,9 @@ def validate_eval_options(*, out: str | Path | None = None, cache_dir: str | Pat
                           top_p: float | None = None, device: str | None = None, dtype: str | None = None,
                           n_resamples: int = 1000, confidence: float = 0.95, bertscore_model: str | None = "auto",
                           bertscore_layers: int | None = None, published: str | Path | bool | None = None,
-                          uses_ag: bool = True) -> OutputLock | None:
-    """Check every option; returns the lock held on ``out`` (None without ``out``). Raises EvaluationError."""
+                          uses_ag: bool = True, lock: bool = True) -> OutputLock | None:
+    """Check every option; returns the lock held on ``out`` (None without ``out``, or with ``lock=False``: the
+    other ranks of a multi-process run, whose rank 0 holds it). Raises EvaluationError."""
     for name, value in (("--max-samples", max_samples), ("--threads", threads), ("--batch-size", batch_size),
                         ("--checkpoint-every", checkpoint_every), ("--n-resamples", n_resamples)):
         check_at_least_one(name, value)
@@ -185,7 +186,7 @@ def validate_eval_options(*, out: str | Path | None = None, cache_dir: str | Pat
     if uses_ag:
         check_bertscore(bertscore_model, bertscore_layers)
     check_published(published)
-    return OutputLock(Path(out) / LOCK_FILE).acquire() if out is not None else None
+    return OutputLock(Path(out) / LOCK_FILE).acquire() if out is not None and lock else None
 
 
 def arg(check: Callable[[Any], Any], convert: Callable[[str], Any] = str, name: str = "") -> Callable[[str], Any]:
