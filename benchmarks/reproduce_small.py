@@ -103,10 +103,29 @@ def report(out: Path, runs: dict[str, dict[str, list[Path]]], seconds: float, ar
                   "| split | n | generalist | SA-only | change | 95% CI | p |", "|---|---|---|---|---|---|---|",
                   *(f"| {r['split']} | {r['n']} | {r['score_a']:.3f} | {r['score_b']:.3f} | {r['delta']:+.3f} | "
                     f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['p_value']:.3f} |" for r in sa), ""]
+    parts += _curve_section(runs.get("curve", {}))
     parts.append("![zero-shot vs fine-tuned](zero_shot_vs_fine_tuned.png)")
     path = atomic_write(out / "report.md", ("\n".join(parts) + "\n").encode("utf-8"))
     atomic_write(out / "changes.json", json.dumps(rows, indent=2).encode("utf-8"))
     return path
+
+
+def _curve_section(curve: dict[int, Path]) -> list[str]:
+    """The data-size curve: SA-only models trained on growing shares of the SA train rows, scored on the same
+    SA test rows (free generation), with each score's bootstrap CI."""
+    from ecellm.evaluation.results import Results
+
+    if not curve:
+        return []
+    lines = ["## Data-size curve: SA-only models, free generation", "",
+             "| train rows | reading | n | headline score | 95% CI | invalid |", "|---|---|---|---|---|---|"]
+    for rows, path in sorted(curve.items()):
+        results = Results.load(path.parent, samples=False)
+        for reading in ("strict", "flexible"):
+            e = results.get("SA", "test_ind", reading, "generate")
+            ci = f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}]"
+            lines.append(f"| {rows} | {reading} | {e['n']} | {e['score']:.3f} | {ci} | {e['invalid']} |")
+    return [*lines, ""]
 
 
 def _cells(methods: list[str]) -> tuple[tuple[str, str], ...]:
@@ -127,6 +146,8 @@ def main() -> None:
                         help="build-raw rows per split and task")
     parser.add_argument("--train-rows", type=int, default=800, help="rows the generalist trains on (all tasks)")
     parser.add_argument("--test-rows", type=int, default=60, help="test rows per task and split in every evaluation")
+    parser.add_argument("--curve", type=lambda v: [int(x) for x in v.split(",") if x], default=[25, 50],
+                        help="data-size curve: SA-only models on these percentages of the SA train rows ('' = none)")
     parser.add_argument("--tiny", action="store_true", help="tiny random model and 2 training steps (tests)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -143,7 +164,7 @@ def main() -> None:
     generalist = train("generalist", out, data, base, ["--max_train_samples", str(args.train_rows), *steps])
     sa_only = train("sa_only", out, data, base, ["--tasks", "SA", "--max_train_samples",
                                                  str(args.train_rows // 5), *steps])
-    runs: dict[str, dict[str, list[Path]]] = {"zero_shot": {}, "generalist": {}, "sa_only": {}}
+    runs: dict = {"zero_shot": {}, "generalist": {}, "sa_only": {}, "curve": {}}
     extra = ["--max-new-tokens", "8"] if args.tiny else []
     for name, model in (("zero_shot", base), ("generalist", str(generalist))):
         for method in METHODS:
@@ -151,6 +172,14 @@ def main() -> None:
             runs[name][method] = evaluate(model, name, out, data, tasks, method, args.test_rows, extra)
     runs["sa_only"]["generate"] = evaluate(str(sa_only), "sa_only", out, data, "SA", "generate", args.test_rows,
                                            extra)
+    sa_rows = args.train_rows // 5
+    runs["curve"][sa_rows] = runs["sa_only"]["generate"][0]
+    for share in args.curve:
+        rows = max(1, sa_rows * share // 100)
+        model = train(f"sa_only_{share}pct", out, data, base,
+                      ["--tasks", "SA", "--max_train_samples", str(rows), *steps])
+        runs["curve"][rows] = evaluate(str(model), f"sa_only_{share}pct", out, data, "SA", "generate",
+                                       args.test_rows, extra)[0]
     path = report(out, runs, time.perf_counter() - started, args)
     logger.info("report: %s", path)
 

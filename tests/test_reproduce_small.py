@@ -32,6 +32,9 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
         assert change["n"] == 4 and 0.0 <= change["p_value"] <= 1.0
         assert change["low"] <= change["delta"] + 1e-9 <= change["high"] + 2e-9
     assert "Generalist vs task-specific (SA only)" in report
+    # The data-size curve: 25 / 50 / 100 % of the 8 SA-only rows, each scored on the same 4 SA test rows.
+    curve = re.findall(r"^\| (\d+) \| strict \| 4 \| (\d\.\d{3}) \|", report, re.M)
+    assert [int(rows) for rows, _ in curve] == [2, 4, 8]
     assert re.search(r"\| AVE \| (IND|OOD) \|", report)
     assert (out / "zero_shot_vs_fine_tuned.png").read_bytes()[:4] == b"\x89PNG"
     # Resumes: a second run skips the build and training and reuses every cached prediction.
