@@ -13,14 +13,16 @@ from typing import Any
 from ecellm.evaluation.backends import check_backend
 from ecellm.evaluation.cache import PredictionCache
 from ecellm.evaluation.data import data_name, load_data, parse_splits, parse_tasks, select_rows
-from ecellm.evaluation.distributed import current_ranks
+from ecellm.evaluation.distributed import current_ranks, launcher_ranks
 from ecellm.evaluation.engines import (
     check_engine,
+    model_context_length,
+    open_backend,
+    open_tokenizer,
     sends_user_turn,
     server_fingerprint,
     server_spec,
     server_tokenizer,
-    start_backend,
     user_turn,
 )
 from ecellm.evaluation.errors import EvaluationError
@@ -28,19 +30,25 @@ from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format,
 from ecellm.evaluation.generate import GenerationStats, Job, merge_stats, run_jobs, run_loglik_jobs
 from ecellm.evaluation.models import (
     ModelSpec,
-    context_length,
     describe_model,
     fingerprint,
-    load_tokenizer,
     pick_device,
     pick_dtype,
 )
 from ecellm.evaluation.published import Published, load_published
 from ecellm.evaluation.results import Results
-from ecellm.evaluation.scoring import MODES, Encoder, MemoPairScorer, answer, per_item, resolve_encoder, score_entry
+from ecellm.evaluation.scoring import (
+    MODES,
+    Encoder,
+    MemoPairScorer,
+    ScoringOptions,
+    answer,
+    option_labels,
+    resolve_encoder,
+    score_rows,
+)
 from ecellm.evaluation.settings import GenerationSettings, settings_hash, text_key
 from ecellm.evaluation.validate import validate_eval_options
-from ecinstruct.scoring.base import row_options
 from ecinstruct.tasks import get_task
 
 logger = logging.getLogger(__name__)
@@ -130,7 +138,7 @@ def evaluate(
         checkpoint_every=checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=device,
         dtype=dtype, n_resamples=n_resamples, confidence=confidence, bertscore_model=bertscore_model,
         bertscore_layers=bertscore_layers, published=published,
-        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=_is_first_rank())
+        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main)
     rows = select_rows(load_data(data, config, qpr_labels), task_list, explicit, split_list,
                        data_name=data_name(data), config=config, max_samples=max_samples)
     _check_qpr_labels(rows, data_name(data))
@@ -139,7 +147,7 @@ def evaluate(
     encoder = resolve_encoder(bertscore_model, bertscore_layers) if needs_encoder else None
     server = backend == "openai"
     spec = server_spec(model, engine, tokenizer) if server else describe_model(model, revision=revision)
-    tokenizer = server_tokenizer(spec) if server else _tokenizer(spec)
+    tokenizer = server_tokenizer(spec) if server else open_tokenizer(spec)
     fmt, fmt_source = choose_prompt_format(spec, prompt_format, tokenizer)
     if system_prompt is not None and fmt != "chat":
         raise EvaluationError(f"--system-prompt needs the chat prompt format; this run uses {fmt!r}. Add "
@@ -163,7 +171,7 @@ def evaluate(
     stats, generator = GenerationStats(), None
     if jobs:
         _set_threads(threads)
-        generator = _backend(backend, spec, settings, fmt, tokenizer, device, dtype, batch_size, engine,
+        generator = open_backend(backend, spec, settings, fmt, tokenizer, device, dtype, batch_size, engine,
                              needed_len=max(j.n_tokens + j.budget for j in jobs))
         chunk = checkpoint_every or CHECKPOINT_BATCHES * batch_size
         mine = ranks.take(sorted(jobs, key=lambda j: (-j.n_tokens, j.task, j.split, j.row_id)))
@@ -185,12 +193,12 @@ def evaluate(
                 cache.folder or "in memory")
 
     pair_scorer = MemoPairScorer(encoder, progress=progress) if encoder else None
+    scoring = ScoringOptions(n_resamples, confidence, seed, pair_scorer)
     entries, samples = [], {}
     for (task_code, split), pair_rows in rows.items():
         texts = [cache.load(task_code, split)[r["id"]] for r in pair_rows]
         pair_entries, samples[(task_code, split)] = _score_pair(
-            task_code, split, pair_rows, prompts[(task_code, split)], texts, fmt, modes, method,
-            n_resamples=n_resamples, confidence=confidence, seed=seed, pair_scorer=pair_scorer)
+            task_code, split, pair_rows, prompts[(task_code, split)], texts, fmt, modes, method, scoring)
         entries += pair_entries
 
     meta = _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size,
@@ -212,13 +220,6 @@ def _set_threads(threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(threads)
-
-
-def _is_first_rank() -> bool:
-    """Rank 0 (or a plain run): the process that holds the --out lock; read from the launcher's environment."""
-    import os
-
-    return os.environ.get("RANK", "0") == "0"
 
 
 def _check_method(method: str) -> str:
@@ -249,27 +250,6 @@ def _check_modes(modes: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _tokenizer(spec: ModelSpec) -> Any:
-    try:
-        return load_tokenizer(spec)
-    except Exception as err:
-        raise EvaluationError(f"cannot load the tokenizer of model {spec.name!r} ({spec.kind}: {spec.path}): "
-                              f"{type(err).__name__}: {err}. Expected a Hub id reachable from this machine, or a "
-                              "folder with the tokenizer files") from None
-
-
-def _context_length(spec: ModelSpec) -> int | None:
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(spec.base_path if spec.kind == "adapter" else spec.path,
-                                            revision=spec.revision)
-    except Exception as err:
-        raise EvaluationError(f"cannot load the config of model {spec.name!r}: {type(err).__name__}: {err}. "
-                              "Expected a Hub id reachable from this machine, or a folder with config.json") from None
-    return context_length(config)
-
-
 def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: GenerationSettings,
              cache: PredictionCache, spec: ModelSpec, method: str) -> tuple[list[Job], int]:
     """Jobs for rows without a valid cached prediction (prompt lengths checked against the context)."""
@@ -295,7 +275,7 @@ def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: Gene
     else:
         lengths = [len(ids) for ids in tokenizer([t[3] for t in todo], add_special_tokens=adds_special_tokens(fmt))
                    ["input_ids"]]
-        _check_context(todo, lengths, None if spec.kind == "server" else _context_length(spec))
+        _check_context(todo, lengths, None if spec.kind == "server" else model_context_length(spec))
     jobs = [Job(*t[:4], n, *t[4:]) for t, n in zip(todo, lengths, strict=True)]
     return jobs, reused
 
@@ -311,28 +291,10 @@ def _check_context(todo: list[tuple], lengths: list[int], limit: int | None) -> 
                               "--max-new-tokens, or leave those tasks out with --tasks")
 
 
-def _backend(name: str, spec: ModelSpec, settings: GenerationSettings, fmt: str, tokenizer: Any, device: str,
-             dtype: str, batch_size: int, engine: Any = None, needed_len: int | None = None) -> Any:
-    if name in ("vllm", "openai"):
-        return start_backend(name, spec, settings, stop_strings=settings.stop_strings(fmt), device=device,
-                             dtype=dtype, batch_size=batch_size, engine=engine, needed_len=needed_len,
-                             add_special_tokens=adds_special_tokens(fmt))
-    from ecellm.evaluation.backends import TransformersBackend
-    from ecellm.evaluation.models import load_model
-
-    loaded = load_model(spec, device=device, dtype=dtype)
-    loaded.tokenizer = tokenizer
-    return TransformersBackend(loaded, settings, add_special_tokens=adds_special_tokens(fmt),
-                               stop_strings=settings.stop_strings(fmt), max_rows=batch_size)
-
-
 def _score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str], records: list[dict], fmt: str,
-                modes: tuple[str, ...], method: str, *, n_resamples: int, confidence: float, seed: int,
-                pair_scorer: MemoPairScorer | None) -> tuple[list[dict], list[dict]]:
+                modes: tuple[str, ...], method: str, options: ScoringOptions) -> tuple[list[dict], list[dict]]:
     task = get_task(task_code)
-    golds = [r["output"] for r in rows]
-    labels = [r.get("option_labels") for r in rows] if task.scorer.needs_option_labels else None
-    options = [row_options(r) for r in rows]
+    labels = option_labels(task, rows)
     samples = [{"id": r["id"], "task": task.code, "split": split, "prompt": p, "raw": rec["text"],
                 "new_tokens": rec.get("new_tokens"), "finished": rec.get("finished"), "gold": r["output"],
                 **({"option_labels": r.get("option_labels")} if labels else {}),
@@ -343,11 +305,8 @@ def _score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str]
     for label, texts in _answer_sets(task, rows, records, method):
         for mode in modes:
             answers = [answer(p, text, fmt, mode) for p, text in zip(prompts, texts, strict=True)]
-            if mode == "flexible":
-                answers = task.scorer.read_flexible(answers, options, labels)
-            entries.append(score_entry(task, split, mode, answers, golds, labels, n_resamples=n_resamples,
-                                       confidence=confidence, seed=seed, pair_scorer=pair_scorer, method=label))
-            verdicts = per_item(task, split, mode, answers, golds, labels, pair_scorer)
+            entry, verdicts = score_rows(task, split, mode, answers, rows, options, method=label, verdicts=True)
+            entries.append(entry)
             for sample, verdict in zip(samples, verdicts, strict=True):
                 sample.setdefault("methods", {}).setdefault(label, {})[mode] = verdict
                 sample.setdefault(mode, verdict)  # the run's main method, where tools read one verdict per mode
