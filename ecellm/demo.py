@@ -21,7 +21,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ecellm.demo_report import DemoRun, atomic_write, plot_before_after, report_markdown
+from ecellm.demo_report import DemoRun, plot_before_after, report_markdown
+from ecinstruct.atomic import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def _report(out: Path, recipe: str, base: str, base_model: str | None, data_labe
     run = DemoRun(out=out, recipe=recipe, base_model=base, data=data_label, rows_per_task=rows_per_task,
                   train_summary=summary, folders=folders, timings=dict(timings), publish_commands=commands,
                   loglik_rows_per_task=rows[1])
-    return atomic_write(out / "report.md", report_markdown(run, changes).encode("utf-8"))
+    return atomic_write_bytes(out / "report.md", report_markdown(run, changes).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------- command line

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ecinstruct.atomic import atomic_write_bytes
 from hub_cards.results import SPLIT_LABELS
 
 
@@ -25,20 +24,6 @@ class DemoRun:
     timings: dict[str, float] = field(default_factory=dict)
     publish_commands: list[str] = field(default_factory=list)
     loglik_rows_per_task: int | None = None
-
-
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary sibling and rename it: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # The cells of the report: (method, reading). Log-likelihood answers are always well-formed, so their readings
@@ -110,7 +95,7 @@ def plot_before_after(rows: list[dict], path: Path, title: str) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    return atomic_write(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue())
 
 
 def report_markdown(run: DemoRun, rows: list[dict]) -> str:

@@ -129,7 +129,8 @@ def servable(spec: ModelSpec) -> ModelSpec:
     """``spec`` itself, or for a head adapter a cached merged folder that vLLM can load as a plain model."""
     if spec.kind != "adapter" or not adapts_head(spec.path):
         return spec
-    from ecellm.models import _atomic_folder, cache_root
+    from ecellm.models import cache_root
+    from ecinstruct.atomic import atomic_folder
 
     target = cache_root() / "merged" / fingerprint(spec)
 
@@ -141,7 +142,7 @@ def servable(spec: ModelSpec) -> ModelSpec:
         loaded.model.save_pretrained(folder, safe_serialization=True)
         loaded.tokenizer.save_pretrained(folder)
 
-    merged = _atomic_folder(target, write)
+    merged = atomic_folder(target, write)
     return replace(spec, kind="merged", path=str(merged), base=None, base_path=None)
 
 

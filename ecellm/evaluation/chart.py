@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ecellm.evaluation.cache import atomic_write_bytes
 from ecellm.evaluation.published import Published
 from ecellm.evaluation.tables import SPLIT_TITLES, task_columns
+from ecinstruct.atomic import atomic_write_bytes
 
 
 def plot_results(entries: list[dict], path: str | Path, *, label: str, published: Published | None, config: str,

@@ -157,9 +157,9 @@ def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, rest: list[str] | None = None) -> int:
-    from ecellm.evaluation.cache import atomic_write_text
     from ecellm.evaluation.compare import compare, compare_markdown
     from ecellm.evaluation.errors import EvaluationError
+    from ecinstruct.atomic import atomic_write_text
 
     if args.out and Path(args.out).is_dir():
         raise EvaluationError(f"--out {args.out} is a folder; compare writes one Markdown file, e.g. "

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecellm.evaluation.cache import atomic_write_text
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.published import Published
+from ecinstruct.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
