@@ -2,7 +2,8 @@
 
 Reads the packages as text (``ast``), so nothing is imported and no optional dependency is needed.
 Every ``import`` counts, at module level and inside functions (a function-level import hides a cycle
-from Python but not from a reader). Layers, lowest first: ``hub_cards`` < ``ecinstruct`` < ``ecellm``;
+from Python but not from a reader); only imports under ``if TYPE_CHECKING:`` are left out (annotations,
+never run). Layers, lowest first: ``hub_cards`` < ``ecinstruct`` < ``ecellm``;
 an import from a lower layer into a higher one is "upward". ``hub_cards`` is the small card module
 shared by the dataset card (``ecinstruct``) and the model card (``ecellm``), so it must reach neither.
 
@@ -46,7 +47,7 @@ def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     is_pkg = path.name == "__init__.py"
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -61,6 +62,18 @@ def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
             if name and name != module:
                 found.add(name)
     return found
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node except the bodies of ``if TYPE_CHECKING:`` blocks."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend(node.orelse)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:

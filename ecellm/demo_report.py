@@ -6,8 +6,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ecellm.publishing.scores import SPLIT_LABELS
 from ecinstruct.atomic import atomic_write_bytes
-from hub_cards.results import SPLIT_LABELS
 
 
 @dataclass

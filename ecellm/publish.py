@@ -77,8 +77,8 @@ def check_repo_id(repo_id: str) -> str:
 
 def stage_dataset(src: str | Path, out: str | Path, repo_id: str, *, overwrite: bool = False) -> Path:
     """Stage a Hub-layout folder (``ecinstruct build``): README.md naming ``repo_id`` + ``data/**/*.parquet``."""
-    from hub_cards import dataset_card_problems, retarget_dataset_card
-    from hub_cards.validate import check
+    from ecinstruct.card_checks import check, dataset_card_problems
+    from ecinstruct.dataset_card import retarget_dataset_card
 
     src = Path(src)
     readme = src / "README.md"
@@ -122,8 +122,8 @@ def stage_model(
     overwrite: bool = False,
 ) -> Path:
     """Stage a model folder: weights (adapter or merged), tokenizer, training summary, results, model card."""
-    from hub_cards import model_card_problems, render_model_card
-    from hub_cards.validate import check
+    from ecellm.publishing.model_card import render_model_card
+    from ecinstruct.card_checks import check, model_card_problems
 
     src = Path(src)
     if not src.is_dir():
@@ -216,7 +216,7 @@ def _portable_results(path: str | Path, base_model: str | None) -> Any:
 
 
 def _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model, recipe_file=None):
-    from hub_cards import ModelCardInputs, load_results, scores_from_results
+    from ecellm.publishing import ModelCardInputs, load_results, scores_from_results
 
     base = base_model or (adapter_config or {}).get("base_model_name_or_path") or summary.get("base_model")
     if not base or not REPO_ID.match(base):

@@ -91,11 +91,7 @@ class Results:
         """Read a results folder (or its results.json), with the per-sample logs when present."""
         path = Path(path)
         folder, file = (path, path / RESULTS_JSON) if path.is_dir() else (path.parent, path)
-        try:
-            doc = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise EvaluationError(f"cannot read results {file}: {err}; pass a folder written by `ecellm eval "
-                                  "--out DIR` or its results.json") from None
+        doc = read_results_json(file)
         if doc.get("schema") != SCHEMA:
             raise EvaluationError(f"{file} is not an ecellm eval results file (schema {doc.get('schema')!r})")
         entries = doc.pop("results")
@@ -105,6 +101,27 @@ class Results:
             loaded.samples = {pair: _read_samples(folder / SAMPLES_DIR / f"{pair[0]}.{pair[1]}.jsonl")
                               for pair in loaded.pairs}
         return loaded
+
+
+class ResultsFormatError(EvaluationError, ValueError):
+    """A results file that cannot be read."""
+
+
+def read_results_json(path: str | Path) -> dict[str, Any]:
+    """The JSON of a results file (``results.json`` of ``ecellm eval``, or a folder holding one): the one reader of
+    the format; one clear error when it is missing or not JSON."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_JSON
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsFormatError(f"{path}: no such results file (write one with `ecellm eval ... --out DIR`)") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise ResultsFormatError(f"{path}: not a JSON results file ({err})") from None
+    if not isinstance(doc, dict):
+        raise ResultsFormatError(f"{path}: not an ecellm eval results file (a JSON object is expected)")
+    return doc
 
 
 def _read_samples(path: Path) -> list[dict[str, Any]]:
