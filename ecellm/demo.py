@@ -10,7 +10,6 @@ card, and the Hub-ready dataset and model folders (exactly what ``ecellm publish
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import re
 import shutil
@@ -21,6 +20,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from ecellm.artifacts import TrainingSummary
 from ecellm.demo_report import DemoRun, plot_before_after, report_markdown
 from ecinstruct.atomic import atomic_write_bytes
 
@@ -161,7 +161,7 @@ def _report(out: Path, recipe: str, base: str, base_model: str | None, data_labe
     changes = paired_changes(before_runs, after_runs, READINGS)
     plot_before_after(changes, out / "before_after.png", f"eCeLLM-{recipe}")
     folders["chart"] = out / "before_after.png"
-    summary = json.loads((Path(trained.adapter_dir) / "training_summary.json").read_text(encoding="utf-8"))
+    summary = TrainingSummary.find(trained.adapter_dir, strict=True).to_dict()
     run = DemoRun(out=out, recipe=recipe, base_model=base, data=data_label, rows_per_task=rows_per_task,
                   train_summary=summary, folders=folders, timings=dict(timings), publish_commands=commands,
                   loglik_rows_per_task=rows[1])

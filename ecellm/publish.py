@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ecellm.artifacts import TrainingSummary, is_adapter, read_adapter_config
 from ecellm.errors import EcellmError, EcellmRuntimeError
 from ecinstruct.atomic import MARKER, replace_folder
 
@@ -41,7 +42,6 @@ MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "mo
                "model-*.safetensors")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
                    "chat_template.json", "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json")
-SUMMARY_FILE = "training_summary.json"
 RESULTS_FILE = "eval_results.json"
 BASELINE_FILE = "eval_results_baseline.json"
 
@@ -102,7 +102,7 @@ def stage_dataset(src: str | Path, out: str | Path, repo_id: str, *, overwrite: 
 
 def model_kind(src: Path) -> Literal["adapter", "merged"]:
     """``adapter`` (a PEFT folder) or ``merged`` (a full model folder); one clear error for anything else."""
-    if (src / "adapter_config.json").is_file():
+    if is_adapter(src):
         return "adapter"
     if (src / "config.json").is_file() and (any(src.glob("*.safetensors")) or any(src.glob("pytorch_model*.bin"))):
         return "merged"
@@ -146,7 +146,7 @@ def stage_model(
         if adapter_config is not None:
             (tmp / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2) + "\n", encoding="utf-8")
         if summary:
-            (tmp / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            TrainingSummary.from_dict(summary).save(tmp)
         for source, name in ((results, RESULTS_FILE), (baseline, BASELINE_FILE)):
             if source:
                 (tmp / name).write_text(json.dumps(_portable_results(source, base_model), indent=2) + "\n",
@@ -170,15 +170,12 @@ def _model_files(src: Path, kind: str) -> list[Path]:
 
 
 def _read_summary(src: Path) -> dict[str, Any]:
-    for folder in (src, src.parent):  # a merged/ folder keeps its summary one level up
-        path = folder / SUMMARY_FILE
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))
-    return {}
+    found = TrainingSummary.find(src, strict=True)  # a merged/ folder keeps its summary one level up
+    return found.to_dict() if found else {}
 
 
 def _adapter_config(src: Path, base_model: str | None) -> dict[str, Any]:
-    config = json.loads((src / "adapter_config.json").read_text(encoding="utf-8"))
+    config = read_adapter_config(src)
     base = base_model or config.get("base_model_name_or_path") or ""
     if not REPO_ID.match(base) or Path(base).expanduser().exists():
         raise PublishError(f"the adapter's base model is {base!r}, not a Hub model id: users could not load it. "
