@@ -35,15 +35,16 @@ class Results:
 
     def get(self, task: str, split: str = "test_ind", mode: str = "strict",
             method: str | None = None) -> dict[str, Any]:
-        """The entry of one task × split × mode; ``method`` defaults to the run's own (a log-likelihood run's
-        AVE/AG entries, which are generated, are found under it too)."""
-        matches = [e for e in self.entries if (e["task"], e["split"], e["mode"]) == (task, split, mode)]
+        """The entry of one task × split × mode × ``method``. Without ``method``: the run's own, or ``generate`` for
+        a task the run generated freely because its method needs a closed answer set (AVE/AG in a log-likelihood
+        or constrained run)."""
         wanted = method or self.meta.get("method", "generate")
-        for entry in matches:
-            if entry.get("method", "generate") == wanted:
-                return entry
-        if matches and method is None:
-            return matches[0]
+        accepted = (wanted,) if method is not None else (wanted, "generate")
+        matches = {e.get("method", "generate"): e for e in reversed(self.entries)
+                   if (e["task"], e["split"], e["mode"]) == (task, split, mode)}
+        for name in accepted:
+            if name in matches:
+                return matches[name]
         raise KeyError(f"no result for {task} / {split} / {mode} / {wanted}; have: "
                        f"{sorted({(e['task'], e['split'], e.get('method', 'generate')) for e in self.entries})}")
 
