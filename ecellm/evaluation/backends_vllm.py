@@ -25,8 +25,8 @@ from ecellm.artifacts import read_adapter_config
 from ecellm.evaluation.backends import Generation
 from ecellm.evaluation.constraints import Constraint, LogLik
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import ModelSpec, fingerprint
-from ecellm.evaluation.settings import GenerationSettings
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecellm.evaluation.published import Published
+from ecellm.evaluation.paper_scores import Published
 from ecellm.evaluation.tables import SPLIT_TITLES, task_columns
 from ecinstruct.atomic import atomic_write_bytes
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.settings import GenerationSettings
+from ecellm.evaluation.generation_settings import GenerationSettings
 
 
 def _opt(default: Any, help: str) -> Any:
@@ -119,7 +119,7 @@ class EvalConfig:
                                   stop_at_marker=self.stop_at_marker)
 
     def published_source(self) -> str | bool | None:
-        """What :func:`ecellm.evaluation.published.load_published` reads: False = none."""
+        """What :func:`ecellm.evaluation.paper_scores.load_published` reads: False = none."""
         return self.published if self.show_published else False
 
 

@@ -11,8 +11,8 @@ from ecellm.evaluation.backends_openai import OpenAIOptions
 from ecellm.evaluation.backends_vllm import VllmOptions
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.formats import adds_special_tokens
+from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import ModelSpec, context_length, load_tokenizer
-from ecellm.evaluation.settings import GenerationSettings
 
 EngineOptions = VllmOptions | OpenAIOptions
 
@@ -39,7 +39,7 @@ def server_spec(model: str | Path, options: OpenAIOptions, tokenizer: str | None
 
 
 def server_fingerprint(spec: ModelSpec) -> str:
-    from ecellm.evaluation.settings import settings_hash
+    from ecellm.evaluation.generation_settings import settings_hash
 
     return settings_hash(server=spec.path, model=spec.name)
 

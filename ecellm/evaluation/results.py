@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.published import Published
+from ecellm.evaluation.paper_scores import Published
 from ecinstruct.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)

@@ -30,6 +30,7 @@ from ecellm.evaluation.engines import (
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format, render_prompt
 from ecellm.evaluation.generate import GenerationStats, Job, merge_stats, run_jobs, run_loglik_jobs
+from ecellm.evaluation.generation_settings import GenerationSettings, settings_hash, text_key
 from ecellm.evaluation.models import (
     ModelSpec,
     describe_model,
@@ -37,7 +38,7 @@ from ecellm.evaluation.models import (
     pick_device,
     pick_dtype,
 )
-from ecellm.evaluation.published import Published, load_published
+from ecellm.evaluation.paper_scores import Published, load_published
 from ecellm.evaluation.results import Results
 from ecellm.evaluation.scoring import (
     MODES,
@@ -49,7 +50,6 @@ from ecellm.evaluation.scoring import (
     resolve_encoder,
     score_rows,
 )
-from ecellm.evaluation.settings import GenerationSettings, settings_hash, text_key
 from ecellm.evaluation.validate import validate_eval_options
 from ecinstruct.tasks import get_task
 

@@ -19,9 +19,9 @@ from ecellm.evaluation.backends import batch_seed, check_backend
 from ecellm.evaluation.engines import model_context_length, open_backend, open_tokenizer
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format, render_prompt
+from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import describe_model, pick_device, pick_dtype
 from ecellm.evaluation.scoring import read_answers
-from ecellm.evaluation.settings import GenerationSettings
 from ecinstruct.errors import ECInstructError, RowFormatError
 from ecinstruct.prompts import clean_generation
 from ecinstruct.tasks import Task, get_task

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from ecellm.evaluation.published import load_published
+from ecellm.evaluation.paper_scores import load_published
 from ecellm.publishing.scores import SPLIT_LABELS, Score, eval_results
 from ecinstruct.card_checks import template_path
 

@@ -96,8 +96,8 @@ class TaskEvalCallback(TrainerCallback):
         """Strict answers of every row, greedy, through the evaluation's continuous-batching decode loop."""
         from ecellm.evaluation.backends import TransformersBackend
         from ecellm.evaluation.formats import adds_special_tokens, render_prompt
+        from ecellm.evaluation.generation_settings import GenerationSettings
         from ecellm.evaluation.models import LoadedModel
-        from ecellm.evaluation.settings import GenerationSettings
 
         trainer = self.trainer
         model = trainer.accelerator.unwrap_model(trainer.model)
