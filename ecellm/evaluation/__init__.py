@@ -10,6 +10,7 @@ from typing import Any
 
 _EXPORTS = {
     "evaluate": "ecellm.evaluation.run",
+    "EvalConfig": "ecellm.evaluation.config",
     "Results": "ecellm.evaluation.results",
     "GenerationSettings": "ecellm.evaluation.generation_settings",
     "EvaluationError": "ecellm.evaluation.errors",
