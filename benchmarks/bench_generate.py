@@ -37,10 +37,10 @@ import torch
 from ecellm.evaluation.backends import TransformersBackend
 from ecellm.evaluation.cache import PredictionCache
 from ecellm.evaluation.generate import Job, run_jobs
+from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import describe_model, load_model
 from ecellm.evaluation.run import CHECKPOINT_BATCHES
 from ecellm.evaluation.scoring import answer
-from ecellm.evaluation.settings import GenerationSettings
 from ecellm.models import SMOLLM2_ID, build_tiny_model
 from ecinstruct.prompts import build_prompt
 

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from ecellm.evaluation.backends import TransformersBackend
+from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import describe_model, load_model
-from ecellm.evaluation.settings import GenerationSettings
 from ecellm.models import SMOLLM2_ID, build_tiny_model, resolve_model_path
 from ecinstruct.prompts import build_prompt
 from ecinstruct.tasks import get_task

@@ -51,7 +51,7 @@ def main() -> None:
     from bench_generate import sample_prompts
 
     from ecellm.evaluation.backends_openai import OpenAIBackend, OpenAIOptions
-    from ecellm.evaluation.settings import GenerationSettings
+    from ecellm.evaluation.generation_settings import GenerationSettings
     from ecellm.models import smollm2_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -79,8 +79,9 @@ def evaluate(model: str, name: str, out: Path, data: Path, tasks: str, method: s
 
 
 def report(out: Path, runs: dict[str, dict[str, list[Path]]], seconds: float, args: argparse.Namespace) -> Path:
-    from ecellm.demo_report import atomic_write, paired_changes, plot_before_after, table_markdown
+    from ecellm.demo_report import paired_changes, plot_before_after, table_markdown
     from ecellm.evaluation.compare import compare
+    from ecinstruct.atomic import atomic_write_bytes
 
     methods = [m for m in METHODS if m in runs["zero_shot"]]
     before = tuple(p for m in methods for p in runs["zero_shot"][m])
@@ -105,8 +106,8 @@ def report(out: Path, runs: dict[str, dict[str, list[Path]]], seconds: float, ar
                     f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['p_value']:.3f} |" for r in sa), ""]
     parts += _curve_section(runs.get("curve", {}))
     parts.append("![zero-shot vs fine-tuned](zero_shot_vs_fine_tuned.png)")
-    path = atomic_write(out / "report.md", ("\n".join(parts) + "\n").encode("utf-8"))
-    atomic_write(out / "changes.json", json.dumps(rows, indent=2).encode("utf-8"))
+    path = atomic_write_bytes(out / "report.md", ("\n".join(parts) + "\n").encode("utf-8"))
+    atomic_write_bytes(out / "changes.json", json.dumps(rows, indent=2).encode("utf-8"))
     return path
 
 

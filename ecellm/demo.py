@@ -10,7 +10,6 @@ card, and the Hub-ready dataset and model folders (exactly what ``ecellm publish
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import re
 import shutil
@@ -21,7 +20,9 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ecellm.demo_report import DemoRun, atomic_write, plot_before_after, report_markdown
+from ecellm.artifacts import TrainingSummary
+from ecellm.demo_report import DemoRun, plot_before_after, report_markdown
+from ecinstruct.atomic import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -160,11 +161,11 @@ def _report(out: Path, recipe: str, base: str, base_model: str | None, data_labe
     changes = paired_changes(before_runs, after_runs, READINGS)
     plot_before_after(changes, out / "before_after.png", f"eCeLLM-{recipe}")
     folders["chart"] = out / "before_after.png"
-    summary = json.loads((Path(trained.adapter_dir) / "training_summary.json").read_text(encoding="utf-8"))
+    summary = TrainingSummary.find(trained.adapter_dir, strict=True).to_dict()
     run = DemoRun(out=out, recipe=recipe, base_model=base, data=data_label, rows_per_task=rows_per_task,
                   train_summary=summary, folders=folders, timings=dict(timings), publish_commands=commands,
                   loglik_rows_per_task=rows[1])
-    return atomic_write(out / "report.md", report_markdown(run, changes).encode("utf-8"))
+    return atomic_write_bytes(out / "report.md", report_markdown(run, changes).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------------------------- command line

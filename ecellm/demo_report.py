@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hub_cards.results import SPLIT_LABELS
+from ecellm.publishing.scores import SPLIT_LABELS
 
 
 @dataclass
@@ -25,20 +22,6 @@ class DemoRun:
     timings: dict[str, float] = field(default_factory=dict)
     publish_commands: list[str] = field(default_factory=list)
     loglik_rows_per_task: int | None = None
-
-
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary sibling and rename it: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # The cells of the report: (method, reading). Log-likelihood answers are always well-formed, so their readings
@@ -87,30 +70,25 @@ def table_markdown(rows: list[dict]) -> str:
 def plot_before_after(rows: list[dict], path: Path, title: str) -> Path:
     """Grouped bars per task × split, one panel per (method, reading): zero-shot vs fine-tuned headline score;
     a star marks a change with p < 0.05 (paired bootstrap)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only
-    import matplotlib.pyplot as plt
+    from ecellm.evaluation.chart import Series, grouped_bars, save_panels
 
     cells = list(dict.fromkeys((r["method"], r["reading"]) for r in rows))
-    fig, axes = plt.subplots(len(cells), 1, figsize=(11, 3.2 * max(1, len(cells))), squeeze=False)
-    for ax, (method, reading) in zip(axes[:, 0], cells, strict=True):
+
+    def draw(ax, i: int) -> None:
+        if i >= len(cells):  # no rows: one empty panel
+            return
+        method, reading = cells[i]
         part = [r for r in rows if (r["method"], r["reading"]) == (method, reading)]
-        xs = range(len(part))
-        ax.bar([x - 0.2 for x in xs], [r["score_a"] or 0.0 for r in part], 0.4, label="zero-shot", color="#bbbbbb")
-        ax.bar([x + 0.2 for x in xs], [r["score_b"] or 0.0 for r in part], 0.4, label="fine-tuned", color="#2b7bba")
-        for x, r in zip(xs, part, strict=True):
+        grouped_bars(ax, [f"{r['task']}\n{r['split']}" for r in part],
+                     [Series("zero-shot", [r["score_a"] for r in part], color="#bbbbbb"),
+                      Series("fine-tuned", [r["score_b"] for r in part], color="#2b7bba")],
+                     ylim=1.12, tick_fontsize=7, legend={"loc": "upper right", "fontsize": 7})
+        for x, r in enumerate(part):
             if r["significant"]:
                 ax.text(x, max(r["score_a"] or 0.0, r["score_b"] or 0.0) + 0.03, "*", ha="center", fontsize=13)
-        ax.set_xticks(list(xs), [f"{r['task']}\n{r['split']}" for r in part], fontsize=7)
-        ax.set_ylim(0, 1.12)
         ax.set_title(f"{title}: {METHOD_TITLES[method]}, {reading} reading (* p < 0.05)", fontsize=9)
-        ax.legend(loc="upper right", fontsize=7)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return atomic_write(path, buffer.getvalue())
+
+    return save_panels(max(1, len(cells)), 3.2, draw, path, dpi=100)
 
 
 def report_markdown(run: DemoRun, rows: list[dict]) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
+
+from ecinstruct.atomic import atomic_folder
 
 logger = logging.getLogger(__name__)
 
@@ -35,23 +35,6 @@ def smollm2_gguf() -> Path | None:
     return path if path.is_file() else None
 
 
-def _atomic_folder(target: Path, write) -> Path:
-    """Write a folder under a temporary name and rename it, so concurrent processes never see half of it."""
-    if target.is_dir():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        write(tmp)
-        tmp.rename(target)
-    except OSError:
-        if not target.is_dir():  # another process may have won the race; anything else is a real error
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
 def smollm2_tokenizer_dir() -> Path:
     """A cached folder with SmolLM2's tokenizer only (loads in well under a second)."""
     gguf = _require_gguf()
@@ -61,7 +44,7 @@ def smollm2_tokenizer_dir() -> Path:
 
         AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(folder)
 
-    return _atomic_folder(cache_root() / "SmolLM2-135M-Instruct-tokenizer", write)
+    return atomic_folder(cache_root() / "SmolLM2-135M-Instruct-tokenizer", write)
 
 
 def smollm2_dir() -> Path:
@@ -82,7 +65,7 @@ def smollm2_dir() -> Path:
         model.save_pretrained(folder)
         AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(folder)
 
-    return _atomic_folder(cache_root() / "SmolLM2-135M-Instruct-fp32", write)
+    return atomic_folder(cache_root() / "SmolLM2-135M-Instruct-fp32", write)
 
 
 def _require_gguf() -> Path:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ecellm.artifacts import TrainingSummary, is_adapter, read_adapter_config
 from ecellm.errors import EcellmError, EcellmRuntimeError
 from ecinstruct.atomic import MARKER, replace_folder
 
@@ -41,7 +42,6 @@ MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "mo
                "model-*.safetensors")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja",
                    "chat_template.json", "tokenizer.model", "vocab.json", "merges.txt", "added_tokens.json")
-SUMMARY_FILE = "training_summary.json"
 RESULTS_FILE = "eval_results.json"
 BASELINE_FILE = "eval_results_baseline.json"
 
@@ -77,8 +77,8 @@ def check_repo_id(repo_id: str) -> str:
 
 def stage_dataset(src: str | Path, out: str | Path, repo_id: str, *, overwrite: bool = False) -> Path:
     """Stage a Hub-layout folder (``ecinstruct build``): README.md naming ``repo_id`` + ``data/**/*.parquet``."""
-    from hub_cards import dataset_card_problems, retarget_dataset_card
-    from hub_cards.validate import check
+    from ecinstruct.card_checks import check, dataset_card_problems
+    from ecinstruct.dataset_card import retarget_dataset_card
 
     src = Path(src)
     readme = src / "README.md"
@@ -102,7 +102,7 @@ def stage_dataset(src: str | Path, out: str | Path, repo_id: str, *, overwrite: 
 
 def model_kind(src: Path) -> Literal["adapter", "merged"]:
     """``adapter`` (a PEFT folder) or ``merged`` (a full model folder); one clear error for anything else."""
-    if (src / "adapter_config.json").is_file():
+    if is_adapter(src):
         return "adapter"
     if (src / "config.json").is_file() and (any(src.glob("*.safetensors")) or any(src.glob("pytorch_model*.bin"))):
         return "merged"
@@ -122,8 +122,8 @@ def stage_model(
     overwrite: bool = False,
 ) -> Path:
     """Stage a model folder: weights (adapter or merged), tokenizer, training summary, results, model card."""
-    from hub_cards import model_card_problems, render_model_card
-    from hub_cards.validate import check
+    from ecellm.publishing.model_card import render_model_card
+    from ecinstruct.card_checks import check, model_card_problems
 
     src = Path(src)
     if not src.is_dir():
@@ -146,7 +146,7 @@ def stage_model(
         if adapter_config is not None:
             (tmp / "adapter_config.json").write_text(json.dumps(adapter_config, indent=2) + "\n", encoding="utf-8")
         if summary:
-            (tmp / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+            TrainingSummary.from_dict(summary).save(tmp)
         for source, name in ((results, RESULTS_FILE), (baseline, BASELINE_FILE)):
             if source:
                 (tmp / name).write_text(json.dumps(_portable_results(source, base_model), indent=2) + "\n",
@@ -170,15 +170,12 @@ def _model_files(src: Path, kind: str) -> list[Path]:
 
 
 def _read_summary(src: Path) -> dict[str, Any]:
-    for folder in (src, src.parent):  # a merged/ folder keeps its summary one level up
-        path = folder / SUMMARY_FILE
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))
-    return {}
+    found = TrainingSummary.find(src, strict=True)  # a merged/ folder keeps its summary one level up
+    return found.to_dict() if found else {}
 
 
 def _adapter_config(src: Path, base_model: str | None) -> dict[str, Any]:
-    config = json.loads((src / "adapter_config.json").read_text(encoding="utf-8"))
+    config = read_adapter_config(src)
     base = base_model or config.get("base_model_name_or_path") or ""
     if not REPO_ID.match(base) or Path(base).expanduser().exists():
         raise PublishError(f"the adapter's base model is {base!r}, not a Hub model id: users could not load it. "
@@ -216,7 +213,7 @@ def _portable_results(path: str | Path, base_model: str | None) -> Any:
 
 
 def _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model, recipe_file=None):
-    from hub_cards import ModelCardInputs, load_results, scores_from_results
+    from ecellm.publishing import ModelCardInputs, load_results, scores_from_results
 
     base = base_model or (adapter_config or {}).get("base_model_name_or_path") or summary.get("base_model")
     if not base or not REPO_ID.match(base):

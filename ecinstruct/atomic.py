@@ -1,4 +1,9 @@
-"""Output folders that are written whole or not at all, and never replace anything the user owns.
+"""Files and folders that are written whole or not at all, and never replace anything the user owns.
+
+The one home of write-then-rename in the project. Single files: :func:`atomic_write_bytes` /
+:func:`atomic_write_text` (a unique temporary sibling, flushed to disk, renamed over the target). Shared cache
+folders that several processes may create at once: :func:`atomic_folder` (first writer wins, the others
+reuse its folder). Output folders a command owns: :func:`replace_folder`, below.
 
 A folder is built in a staging sibling (``.NAME.staging-PID-XXXX``) and moved into place at the end, so
 an interrupted write leaves the previous folder intact. Every folder we write carries a marker file
@@ -18,6 +23,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,6 +35,47 @@ logger = logging.getLogger(__name__)
 MARKER = ".ecellm-output.json"
 _STAGING = "staging"
 _OLD = "old"
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to a unique temporary sibling, flush it to disk and rename it over ``path``: readers never
+    see half a file, and a failed write leaves the old file and no temporary behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """:func:`atomic_write_bytes` of ``text`` in UTF-8."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_folder(target: Path, write: Callable[[Path], None]) -> Path:
+    """``target`` if it exists, else written by ``write`` under a temporary name and renamed into place, so
+    concurrent processes never see half of it (when two race, the first rename wins and the other reuses it)."""
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        write(tmp)
+        tmp.rename(target)
+    except OSError:
+        if not target.is_dir():  # another process may have won the race; anything else is a real error
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def replace_folder(out: str | Path, write: Callable[[Path], None], *, overwrite: bool = False,

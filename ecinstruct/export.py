@@ -130,7 +130,7 @@ def write_hub_layout(
     empty or an earlier output of ours, and may not hold ``inputs`` (:func:`ecinstruct.atomic.replace_folder`;
     ``overwrite=True`` moves a folder of other files aside).
     """
-    from hub_cards import render_dataset_card
+    from ecinstruct.dataset_card import render_dataset_card
 
     out_dir = Path(out_dir)
     report = BuildReport(out_dir)
@@ -151,7 +151,8 @@ def write_hub_layout(
         if not report.counts:
             raise SourceError(f"no rows were written: {source_name} holds no valid ECInstruct rows "
                               f"({report.rows.summary()}). Check that it is the published ECInstruct data")
-        card = render_dataset_card(report, source_name=source_name, license=license, sections=card_sections or {})
+        card = render_dataset_card(report, file_path, source_name=source_name, license=license,
+                                   sections=card_sections or {})
         (staging / "README.md").write_text(card, encoding="utf-8")
 
     replace_folder(out_dir, write, overwrite=overwrite, inputs=inputs, writer="ecinstruct build")

@@ -12,7 +12,7 @@ import shlex
 from scripted_model import HAS_XGRAMMAR, build_scripted_model
 
 from ecellm.cli import main
-from hub_cards import ModelCardInputs, render_model_card
+from ecellm.publishing import ModelCardInputs, render_model_card
 
 REPO_ID = "my-org/eCeLLM-XS"
 

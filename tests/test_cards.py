@@ -9,18 +9,10 @@ import yaml
 from huggingface_hub import DatasetCard, ModelCard
 from publish_helpers import results_file
 
-from hub_cards import (
-    CardValidationError,
-    ModelCardInputs,
-    dataset_card_problems,
-    load_results,
-    model_card_problems,
-    render_model_card,
-    retarget_dataset_card,
-    scores_from_results,
-)
-from hub_cards.published import published_models, published_score
-from hub_cards.validate import check
+from ecellm.publishing import ModelCardInputs, load_results, render_model_card, scores_from_results
+from ecellm.publishing.model_card import published_models, published_score
+from ecinstruct.card_checks import CardValidationError, check, dataset_card_problems, model_card_problems
+from ecinstruct.dataset_card import retarget_dataset_card
 
 
 def _model_inputs(tmp_path, **overrides) -> ModelCardInputs:

@@ -11,7 +11,7 @@ from huggingface_hub import ModelCard
 from publish_helpers import BASE_REPO, tiny_base
 
 from ecellm.cli import main as ecellm_main
-from hub_cards import model_card_problems
+from ecinstruct.card_checks import model_card_problems
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,8 @@ from ecellm.evaluation.backends_vllm import (
 )
 from ecellm.evaluation.constraints import Constraint
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import ModelSpec, describe_model
-from ecellm.evaluation.settings import GenerationSettings
 
 
 @pytest.fixture(scope="module")

@@ -66,8 +66,8 @@ def test_bad_options(tiny_model, built_folder):
 
 def test_vllm_missing_is_a_clear_error():
     from ecellm.evaluation.backends_vllm import VllmBackend
+    from ecellm.evaluation.generation_settings import GenerationSettings
     from ecellm.evaluation.models import ModelSpec
-    from ecellm.evaluation.settings import GenerationSettings
 
     pytest.importorskip("torch")
     try:

@@ -12,10 +12,10 @@ from ecellm.evaluation.cache import PredictionCache
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.formats import choose_prompt_format, default_prompt_format
 from ecellm.evaluation.generate import Job, make_batches
+from ecellm.evaluation.generation_settings import GenerationSettings, settings_hash
 from ecellm.evaluation.models import ModelSpec, describe_model
-from ecellm.evaluation.published import load_published
+from ecellm.evaluation.paper_scores import load_published
 from ecellm.evaluation.scoring import answer
-from ecellm.evaluation.settings import GenerationSettings, settings_hash
 
 
 def test_settings_hash_covers_what_changes_outputs():

@@ -12,7 +12,7 @@ from publish_helpers import BASE_REPO, results_file, tiny_adapter, tiny_base
 from ecellm.cli import main as publish_main
 from ecellm.publish import PublishError, publish_dataset, publish_model
 from ecinstruct.atomic import MARKER
-from hub_cards import dataset_card_problems, model_card_problems
+from ecinstruct.card_checks import dataset_card_problems, model_card_problems
 
 SECRET = "hf_dryRunSecretToken0123456789"
 

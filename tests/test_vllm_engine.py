@@ -33,8 +33,8 @@ def vllm_run(smol, built_folder, tmp_path_factory):
 def backend(vllm_run, smol):
     """A backend on the module's engine (same arguments: the live engine is reused, not started again)."""
     from ecellm.evaluation.backends_vllm import VllmBackend, VllmOptions
+    from ecellm.evaluation.generation_settings import GenerationSettings
     from ecellm.evaluation.models import describe_model
-    from ecellm.evaluation.settings import GenerationSettings
 
     options = VllmOptions(max_model_len=vllm_run.meta["engine"]["engine"]["max_model_len"])
     return VllmBackend(describe_model(str(smol)), GenerationSettings(), device="cpu", dtype="float32",

@@ -102,7 +102,7 @@ def test_loglik_and_structured_outputs_through_the_server(server, smol):
 
     from ecellm.evaluation.backends_openai import OpenAIBackend, OpenAIOptions
     from ecellm.evaluation.constraints import Constraint
-    from ecellm.evaluation.settings import GenerationSettings
+    from ecellm.evaluation.generation_settings import GenerationSettings
 
     backend = OpenAIBackend("smol", OpenAIOptions(base_url=server), GenerationSettings())
     prompt, conts = "The capital of France is", [" Paris", " a city in Europe"]

@@ -10,10 +10,11 @@ from typing import Any
 
 _EXPORTS = {
     "evaluate": "ecellm.evaluation.run",
+    "EvalConfig": "ecellm.evaluation.config",
     "Results": "ecellm.evaluation.results",
-    "GenerationSettings": "ecellm.evaluation.settings",
+    "GenerationSettings": "ecellm.evaluation.generation_settings",
     "EvaluationError": "ecellm.evaluation.errors",
-    "load_published": "ecellm.evaluation.published",
+    "load_published": "ecellm.evaluation.paper_scores",
     "compare": "ecellm.evaluation.compare",
 }
 

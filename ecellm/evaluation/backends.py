@@ -15,8 +15,8 @@ from typing import Protocol
 
 from ecellm.evaluation.constraints import Constraint, LogLik
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import LoadedModel
-from ecellm.evaluation.settings import GenerationSettings
 
 logger = logging.getLogger(__name__)
 

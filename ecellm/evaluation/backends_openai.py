@@ -28,7 +28,7 @@ from typing import Any
 from ecellm.evaluation.backends import Generation
 from ecellm.evaluation.constraints import Constraint, LogLik
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.settings import GenerationSettings
+from ecellm.evaluation.generation_settings import GenerationSettings
 
 logger = logging.getLogger(__name__)
 

@@ -21,11 +21,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ecellm.artifacts import read_adapter_config
 from ecellm.evaluation.backends import Generation
 from ecellm.evaluation.constraints import Constraint, LogLik
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import ModelSpec, fingerprint
-from ecellm.evaluation.settings import GenerationSettings
 
 logger = logging.getLogger(__name__)
 
@@ -98,12 +99,8 @@ def tokenizer_location(spec: ModelSpec) -> str:
     return spec.path
 
 
-def adapter_config(path: str) -> dict[str, Any]:
-    return json.loads((Path(path) / "adapter_config.json").read_text(encoding="utf-8"))
-
-
 def adapter_rank(path: str) -> int:
-    config = adapter_config(path)
+    config = read_adapter_config(path)
     ranks = [config.get("r") or 8, *(config.get("rank_pattern") or {}).values()]
     return max(int(r) for r in ranks)
 
@@ -118,7 +115,7 @@ def lora_rank_slot(rank: int) -> int:
 
 def adapts_head(path: str) -> bool:
     """Whether a PEFT adapter trains the output head (LoRA on lm_head or a full copy in modules_to_save)."""
-    config = adapter_config(path)
+    config = read_adapter_config(path)
     targets = config.get("target_modules") or []
     targets = [targets] if isinstance(targets, str) else list(targets)
     saved = config.get("modules_to_save") or []
@@ -129,7 +126,8 @@ def servable(spec: ModelSpec) -> ModelSpec:
     """``spec`` itself, or for a head adapter a cached merged folder that vLLM can load as a plain model."""
     if spec.kind != "adapter" or not adapts_head(spec.path):
         return spec
-    from ecellm.models import _atomic_folder, cache_root
+    from ecellm.models import cache_root
+    from ecinstruct.atomic import atomic_folder
 
     target = cache_root() / "merged" / fingerprint(spec)
 
@@ -141,7 +139,7 @@ def servable(spec: ModelSpec) -> ModelSpec:
         loaded.model.save_pretrained(folder, safe_serialization=True)
         loaded.tokenizer.save_pretrained(folder)
 
-    merged = _atomic_folder(target, write)
+    merged = atomic_folder(target, write)
     return replace(spec, kind="merged", path=str(merged), base=None, base_path=None)
 
 

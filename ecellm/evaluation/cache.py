@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ecellm.evaluation.backends import Generation
+from ecinstruct.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -124,20 +125,3 @@ def _read(path: Path | None) -> dict[str, dict]:
     if torn:
         logger.warning("%s: skipped %d unreadable line(s) (interrupted write); those rows are regenerated", path, torn)
     return records
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to a temporary sibling and rename it over ``path`` (readers never see half a file)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    return path

@@ -3,32 +3,69 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from ecellm.evaluation.cache import atomic_write_bytes
-from ecellm.evaluation.published import Published
+from ecellm.evaluation.paper_scores import Published
 from ecellm.evaluation.tables import SPLIT_TITLES, task_columns
+from ecinstruct.atomic import atomic_write_bytes
 
 
-def plot_results(entries: list[dict], path: str | Path, *, label: str, published: Published | None, config: str,
-                 mode: str = "strict") -> Path:
-    """One panel per split present; bars: ours (``mode``) first, then each published model."""
+@dataclass(frozen=True)
+class Series:
+    """One bar per tick: ``values`` (None draws nothing: a zero bar), optional ``[low, high]`` error lengths."""
+
+    name: str
+    values: list[float | None]
+    errors: list[list[float]] | None = None
+    color: str | None = None
+
+
+def grouped_bars(ax: Any, ticks: list[str], series: list[Series], *, ylim: float, tick_fontsize: float | None = None,
+                 legend: dict[str, Any] | None = None) -> None:
+    """The project's one bar chart: the series side by side at each tick (0.8 of the space per tick)."""
+    width = 0.8 / len(series)
+    for i, bars in enumerate(series):
+        xs = [k + (i - (len(series) - 1) / 2) * width for k in range(len(ticks))]
+        ax.bar(xs, [v if v is not None else 0.0 for v in bars.values], width, label=bars.name, yerr=bars.errors,
+               capsize=2, color=bars.color)
+    ax.set_xticks(range(len(ticks)), ticks, fontsize=tick_fontsize)
+    ax.set_ylim(0, ylim)
+    ax.legend(**(legend or {}))
+
+
+def save_panels(n_panels: int, panel_height: float, draw: Callable[[Any, int], None], path: str | Path,
+                dpi: int) -> Path:
+    """A PNG of ``n_panels`` stacked panels, each drawn by ``draw(ax, index)``; written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only; never a display
     import matplotlib.pyplot as plt
 
-    splits = [s for s in SPLIT_TITLES if any(e["split"] == s for e in entries)]
-    fig, axes = plt.subplots(len(splits), 1, figsize=(11, 3.6 * len(splits)), squeeze=False)
-    for ax, split in zip(axes[:, 0], splits, strict=True):
-        _panel(ax, [e for e in entries if e["split"] == split and e["mode"] == mode
-                       and e.get("method") != "loglik_norm"], split, label,
-               published.table(config, split) if published else {})
+    fig, axes = plt.subplots(n_panels, 1, figsize=(11, panel_height * n_panels), squeeze=False)
+    for i, ax in enumerate(axes[:, 0]):
+        draw(ax, i)
     fig.tight_layout()
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, format="png", dpi=dpi)
     plt.close(fig)
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+def plot_results(entries: list[dict], path: str | Path, *, label: str, published: Published | None, config: str,
+                 mode: str = "strict") -> Path:
+    """One panel per split present; bars: ours (``mode``) first, then each published model."""
+    splits = [s for s in SPLIT_TITLES if any(e["split"] == s for e in entries)]
+
+    def draw(ax: Any, i: int) -> None:
+        split = splits[i]
+        _panel(ax, [e for e in entries if e["split"] == split and e["mode"] == mode
+                    and e.get("method") != "loglik_norm"], split, label,
+               published.table(config, split) if published else {})
+
+    return save_panels(len(splits), 3.6, draw, path, dpi=110)
 
 
 def _ci_bars(heights: list[float], detail: list[dict]) -> list[list[float]]:
@@ -40,18 +77,13 @@ def _ci_bars(heights: list[float], detail: list[dict]) -> list[list[float]]:
 
 def _panel(ax, entries: list[dict], split: str, label: str, published: dict[str, dict[str, float]]) -> None:
     codes = task_columns(e["task"] for e in entries)
-    ours = {e["task"]: e for e in entries}
-    series = [(f"{label} (ours)", [ours[c]["score"] for c in codes], [ours[c] for c in codes])]
-    series += [(model, [values.get(c) for c in codes], None) for model, values in published.items()]
-    width = 0.8 / len(series)
-    for i, (name, values, detail) in enumerate(series):
-        xs = [k + (i - (len(series) - 1) / 2) * width for k in range(len(codes))]
-        heights = [v if v is not None else 0.0 for v in values]
-        errors = _ci_bars(heights, detail) if detail is not None else None  # bootstrap CI on our bars
-        ax.bar(xs, heights, width, label=name, yerr=errors, capsize=2)
-    ax.set_xticks(range(len(codes)), codes)
-    ax.set_ylim(0, 1.25)  # headroom above 1.0 for the legend
+    ours = [{**e, "score": e["score"] if e["score"] is not None else 0.0} for e in (
+        {e["task"]: e for e in entries}[c] for c in codes)]
+    heights = [e["score"] for e in ours]
+    series = [Series(f"{label} (ours)", heights, _ci_bars(heights, ours))]  # bootstrap CI on our bars
+    series += [Series(model, [values.get(c) for c in codes]) for model, values in published.items()]
+    grouped_bars(ax, codes, series, ylim=1.25,  # headroom above 1.0 for the legend
+                 legend={"fontsize": 8, "ncols": min(len(series), 4), "loc": "upper center"})
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_ylabel("headline metric")
     ax.set_title(SPLIT_TITLES[split])
-    ax.legend(fontsize=8, ncols=min(len(series), 4), loc="upper center")

@@ -55,7 +55,11 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("eval", help="Evaluate a model on ECInstruct (tables, chart, per-sample logs).",
                               description=__doc__, epilog=EVAL_EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="Hub id or folder: full model, merged model or PEFT adapter.")
+    p.add_argument("--model", help="Hub id or folder: full model, merged model or PEFT adapter (required, here or "
+                                   "in --eval-config).")
+    p.add_argument("--eval-config", metavar="FILE",
+                   help="YAML file of evaluation options (flag names with underscores; unknown keys fail); flags given "
+                        "here win over it. The run records every option in results.json (`options`).")
     p.add_argument("--data", default="NingLab/ECInstruct", help="ECInstruct Hub id, dataset.json, or built folder.")
     p.add_argument("--config", default="default",
                    help="default (Tables 2-3), unseen_instruction (Table 4), one_shot, single_instruction, a task.")
@@ -102,11 +106,11 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--bertscore-layers", type=_count("--bertscore-layers"),
                    help="Encoder layer for BERTScore (for a custom model).")
     p.add_argument("--published", help="JSON with published numbers to show (default: the paper's eCeLLM numbers).")
-    p.add_argument("--no-published", action="store_true", help="Show no published numbers.")
-    p.add_argument("--no-chart", action="store_true", help="Skip results.png.")
-    p.add_argument("--no-progress", action="store_true", help="No progress bars.")
+    p.add_argument("--no-published", dest="show_published", action="store_false", help="Show no published numbers.")
+    p.add_argument("--no-chart", dest="chart", action="store_false", help="Skip results.png.")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="No progress bars.")
     add_engine_arguments(p)
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(func=cmd_eval, parser=p)
 
 
 def _register_compare(subparsers: argparse._SubParsersAction) -> None:
@@ -125,29 +129,17 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_compare)
 
 
-def _generation(args: argparse.Namespace):
-    from ecellm.evaluation.settings import GenerationSettings
-
-    if args.sample or args.temperature is not None or args.top_p is not None:
-        return GenerationSettings.reference_sampling(seed=args.seed).with_overrides(
-            temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens)
-    return GenerationSettings(seed=args.seed, max_new_tokens=args.max_new_tokens)
-
-
 def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
+    from dataclasses import fields
+
+    from ecellm.evaluation.config import EvalConfig
     from ecellm.evaluation.engines import engine_from_args
     from ecellm.evaluation.run import evaluate
 
-    results = evaluate(
-        args.model, args.data, tasks=args.tasks, splits=args.splits, config=args.config,
-        prompt_format=args.prompt_format, out=args.out, cache_dir=args.cache_dir, generation=_generation(args),
-        batch_size=args.batch_size, checkpoint_every=args.checkpoint_every, threads=args.threads,
-        backend=args.backend, method=args.method, system_prompt=args.system_prompt, qpr_labels=args.qpr_labels,
-        device=args.device, dtype=args.dtype, revision=args.revision,
-        max_samples=args.max_samples, modes=args.modes, n_resamples=args.n_resamples, seed=args.seed,
-        bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
-        published=False if args.no_published else args.published, chart=not args.no_chart,
-        progress=not args.no_progress, engine=engine_from_args(args), tokenizer=args.tokenizer)
+    parser = getattr(args, "parser", None)
+    explicit = {f.name for f in fields(EvalConfig)
+                if parser is None or getattr(args, f.name, None) != parser.get_default(f.name)}
+    results = evaluate(run_config=EvalConfig.from_args(args, explicit), engine=engine_from_args(args))
     if results is None:  # a non-zero rank of a multi-process run: rank 0 reports
         return 0
     sys.stdout.write(results.markdown() + "\n")
@@ -157,9 +149,9 @@ def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, rest: list[str] | None = None) -> int:
-    from ecellm.evaluation.cache import atomic_write_text
     from ecellm.evaluation.compare import compare, compare_markdown
     from ecellm.evaluation.errors import EvaluationError
+    from ecinstruct.atomic import atomic_write_text
 
     if args.out and Path(args.out).is_dir():
         raise EvaluationError(f"--out {args.out} is a folder; compare writes one Markdown file, e.g. "

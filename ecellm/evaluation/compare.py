@@ -14,9 +14,8 @@ from typing import Any
 
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.results import Results
-from ecellm.evaluation.scoring import Encoder, MemoPairScorer, clean, score_kwargs, scoring_mode
+from ecellm.evaluation.scoring import Encoder, MemoPairScorer, ScoringOptions, compare_rows
 from ecellm.evaluation.tables import fmt, header, row
-from ecellm.metrics import paired_bootstrap
 from ecinstruct.tasks import TASKS, get_task
 
 logger = logging.getLogger(__name__)
@@ -48,12 +47,12 @@ def compare(a: Results | str | Path, b: Results | str | Path | Sequence[Results 
     if not any(samples_a.values()):
         raise EvaluationError(f"{first.out_dir}: no per-sample logs (samples/); compare needs folders written by "
                               "`ecellm eval --out DIR`")
-    pair_scorer = _pair_scorer(first, progress)
+    options = ScoringOptions(n_resamples, confidence, seed, _pair_scorer(first, progress))
     rows = []
     order = {t.code: i for i, t in enumerate(TASKS)}
     for task_code, split in sorted(set(samples_a) & set(samples_b), key=lambda p: (p[1], order[p[0]])):
         found = _compare_pair(task_code, split, samples_a[(task_code, split)], samples_b[(task_code, split)], mode,
-                              n_resamples, confidence, seed, pair_scorer, method)
+                              options, method)
         if found:
             rows.append(found)
     if not rows:
@@ -69,13 +68,11 @@ def _pair_scorer(results: Results, progress: bool) -> MemoPairScorer | None:
     return MemoPairScorer(Encoder(encoder["model_type"], encoder.get("num_layers"), encoder["label"]), progress)
 
 
-def _compare_pair(task_code: str, split: str, a: dict[str, dict], b: dict[str, dict], mode: str, n_resamples: int,
-                  confidence: float, seed: int, pair_scorer: MemoPairScorer | None,
-                  method: str | None = None) -> dict[str, Any] | None:
+def _compare_pair(task_code: str, split: str, a: dict[str, dict], b: dict[str, dict], mode: str,
+                  options: ScoringOptions, method: str | None = None) -> dict[str, Any] | None:
     ids = [i for i in a if i in b]
     if not ids:
         return None
-    task = get_task(task_code)
     try:
         answers_a = [_verdict(a[i], mode, method)["answer"] for i in ids]
         answers_b = [_verdict(b[i], mode, method)["answer"] for i in ids]
@@ -83,12 +80,7 @@ def _compare_pair(task_code: str, split: str, a: dict[str, dict], b: dict[str, d
         if method is not None:
             return None  # this task was not run with that method (AVE/AG in a log-likelihood run)
         raise EvaluationError(f"mode {mode!r} was not scored in both results; rerun eval with --modes {mode}") from None
-    labels = [a[i].get("option_labels") for i in ids] if task.scorer.needs_option_labels else None
-    test = paired_bootstrap(task, answers_a, answers_b, [a[i]["gold"] for i in ids], ood=split == "test_ood",
-                            mode=scoring_mode(mode), option_labels=labels, n_resamples=n_resamples,
-                            confidence=confidence,
-                            seed=seed, **score_kwargs(task, pair_scorer))
-    return clean({"task": task.code, "split": split, "metric": task.headline_metric, "n": len(ids), **test})
+    return compare_rows(get_task(task_code), split, mode, answers_a, answers_b, [a[i] for i in ids], options)
 
 
 def _verdict(sample: dict, mode: str, method: str | None) -> dict:

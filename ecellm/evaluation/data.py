@@ -1,4 +1,4 @@
-"""The test rows to evaluate: per (task, split), in stored order, ids kept (SPEC §3.0)."""
+"""The test rows to evaluate: per (task, split), in stored order, ids kept."""
 
 from __future__ import annotations
 

@@ -70,14 +70,22 @@ class Ranks:
                 dist.destroy_process_group()
 
 
-def current_ranks() -> Ranks:
-    """The launcher's ranks, with the process group started; a plain run gets ``Ranks()``."""
+def launcher_ranks() -> Ranks:
+    """The ranks the launcher's environment gives this process, without starting the process group (what the
+    option checks need before any work); a plain run gets ``Ranks()``."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Ranks()
+    return Ranks(rank=int(os.environ["RANK"]), world=world, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def current_ranks() -> Ranks:
+    """The launcher's ranks, with the process group started; a plain run gets ``Ranks()``."""
+    ranks = launcher_ranks()
+    if ranks.world == 1:
+        return ranks
     import torch.distributed as dist
 
-    ranks = Ranks(rank=int(os.environ["RANK"]), world=world, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
     if not dist.is_initialized():
         dist.init_process_group("gloo")
     logger.info("evaluation rank %d of %d", ranks.rank, ranks.world)

@@ -1,6 +1,6 @@
-"""What ``evaluate()`` needs to know about the non-default engines (vLLM, an OpenAI-compatible server), in one
-place: engine options checked up front, the model description of a server model, the tokenizer (optional
-for a server), the prompt text a server's chat API gets, and starting the backend."""
+"""Opening a model for evaluation and prediction, in one place: its tokenizer and context length, the engine
+options checked up front (vLLM, an OpenAI-compatible server), the model description of a server model, the
+tokenizer (optional for a server), the prompt text a server's chat API gets, and starting the backend."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 from ecellm.evaluation.backends_openai import OpenAIOptions
 from ecellm.evaluation.backends_vllm import VllmOptions
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.models import ModelSpec
-from ecellm.evaluation.settings import GenerationSettings
+from ecellm.evaluation.formats import adds_special_tokens
+from ecellm.evaluation.generation_settings import GenerationSettings
+from ecellm.evaluation.models import ModelSpec, context_length, load_tokenizer
 
 EngineOptions = VllmOptions | OpenAIOptions
 
@@ -38,7 +39,7 @@ def server_spec(model: str | Path, options: OpenAIOptions, tokenizer: str | None
 
 
 def server_fingerprint(spec: ModelSpec) -> str:
-    from ecellm.evaluation.settings import settings_hash
+    from ecellm.evaluation.generation_settings import settings_hash
 
     return settings_hash(server=spec.path, model=spec.name)
 
@@ -81,6 +82,46 @@ def start_backend(name: str, spec: ModelSpec, settings: GenerationSettings, *, s
 
     return VllmBackend(spec, settings, device=device, dtype=dtype, stop_strings=stop_strings, options=engine,
                        batch_size=batch_size, needed_len=needed_len, add_special_tokens=add_special_tokens)
+
+
+def open_tokenizer(spec: ModelSpec) -> Any:
+    """The model's tokenizer, or one clear error naming the model."""
+    try:
+        return load_tokenizer(spec)
+    except Exception as err:
+        raise EvaluationError(f"cannot load the tokenizer of model {spec.name!r} ({spec.kind}: {spec.path}): "
+                              f"{type(err).__name__}: {err}. Expected a Hub id reachable from this machine, or a "
+                              "folder with the tokenizer files") from None
+
+
+def model_context_length(spec: ModelSpec) -> int | None:
+    """Most tokens (prompt + answer) the model takes, from its config (an adapter's: its base's)."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(spec.base_path if spec.kind == "adapter" else spec.path,
+                                            revision=spec.revision)
+    except Exception as err:
+        raise EvaluationError(f"cannot load the config of model {spec.name!r}: {type(err).__name__}: {err}. "
+                              "Expected a Hub id reachable from this machine, or a folder with config.json") from None
+    return context_length(config)
+
+
+def open_backend(name: str, spec: ModelSpec, settings: GenerationSettings, fmt: str, tokenizer: Any, device: str,
+                 dtype: str, batch_size: int, engine: EngineOptions | None = None,
+                 needed_len: int | None = None) -> Any:
+    """The generation backend ``name`` with the model loaded, decoding as ``settings`` and the format say."""
+    if name in ("vllm", "openai"):
+        return start_backend(name, spec, settings, stop_strings=settings.stop_strings(fmt), device=device,
+                             dtype=dtype, batch_size=batch_size, engine=engine, needed_len=needed_len,
+                             add_special_tokens=adds_special_tokens(fmt))
+    from ecellm.evaluation.backends import TransformersBackend
+    from ecellm.evaluation.models import load_model
+
+    loaded = load_model(spec, device=device, dtype=dtype)
+    loaded.tokenizer = tokenizer
+    return TransformersBackend(loaded, settings, add_special_tokens=adds_special_tokens(fmt),
+                               stop_strings=settings.stop_strings(fmt), max_rows=batch_size)
 
 
 def add_engine_arguments(parser: Any) -> None:

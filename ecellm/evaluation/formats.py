@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ecellm.artifacts import SUMMARY_FILE
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.models import ModelSpec
 from ecinstruct.prompts import PROMPT_FORMATS, build_prompt, chat_messages
@@ -22,7 +23,7 @@ def default_prompt_format(spec: ModelSpec, tokenizer: Any = None) -> tuple[str, 
     """``(format, reason)`` for a model when the user did not choose one."""
     recorded = spec.summary.get("prompt_format")
     if recorded in PROMPT_FORMATS:
-        return recorded, "training_summary.json"
+        return recorded, SUMMARY_FILE
     names = [spec.name, spec.base or "", _model_type(spec)]
     if spec.name == "NingLab/eCeLLM-M" or any("mistral" in n.lower() for n in names):
         return "mistral", "Mistral-family model: the paper's mistral template"

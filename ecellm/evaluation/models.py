@@ -10,18 +10,17 @@ attaches Hub adapters when ``peft`` is installed).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecellm.artifacts import SUMMARY_FILE, TrainingSummary, is_adapter, read_adapter_config
 from ecellm.evaluation.errors import EvaluationError
 from ecinstruct.paths import missing_local_path
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_FILE = "training_summary.json"  # written next to the adapter by `ecellm train`
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".gguf")
 _EDGE = 1 << 20  # bytes hashed at each end of a weight file: cheap, yet changes whenever the weights do
 
@@ -58,8 +57,8 @@ def describe_model(model: str | Path, revision: str | None = None) -> ModelSpec:
             return ModelSpec(name=name, kind="hub", path=name, revision=revision)
         folder = Path(resolved)
     summary = _summary(folder)
-    if (folder / "adapter_config.json").is_file():
-        config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+    if is_adapter(folder):
+        config = read_adapter_config(folder)
         base = summary.get("base_model") or config.get("base_model_name_or_path")
         if not base:
             raise EvaluationError(f"adapter {folder}: no base model in {SUMMARY_FILE} or adapter_config.json "
@@ -74,14 +73,9 @@ def describe_model(model: str | Path, revision: str | None = None) -> ModelSpec:
 
 
 def _summary(folder: Path) -> dict[str, Any]:
-    """``training_summary.json`` of the folder, or of its parent for ``<out>/merged``."""
-    for candidate in (folder / SUMMARY_FILE, folder.parent / SUMMARY_FILE):
-        if candidate.is_file():
-            try:
-                return json.loads(candidate.read_text(encoding="utf-8"))
-            except json.JSONDecodeError:
-                logger.warning("ignoring unreadable %s", candidate)
-    return {}
+    """The training summary of the folder (or of its parent for ``<out>/merged``) as a dict; empty when none."""
+    found = TrainingSummary.find(folder)
+    return found.to_dict() if found else {}
 
 
 def fingerprint(spec: ModelSpec) -> str:

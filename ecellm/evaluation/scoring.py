@@ -1,6 +1,11 @@
-"""Scoring generated answers with :mod:`ecellm.metrics`, in both modes, with bootstrap intervals.
+"""The one place where model answers become scores: every reading, with bootstrap intervals.
 
-Answers per mode (SPEC §2.6): ``reference`` = the text after the response marker of prompt +
+:func:`score_rows` (one system) and :func:`compare_rows` (two systems, paired) are what evaluation,
+comparison and the training callback call; :func:`read_answers` is the one flexible reading (the predictor
+uses it too). Task needs come from the task's scorer (``needs_option_labels``, ``needs_encoder``), never
+from its name.
+
+Answers per reading: ``reference`` = the text after the response marker of prompt +
 generation, before a repeated one (the pipeline's way); ``strict`` = the new tokens only, cut at a
 repeated marker, stripped. AG's BERTScore runs once per distinct pair (a memoising pair scorer), however
 many times the metrics, the bootstrap and the per-sample log ask for it.
@@ -17,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ecellm.metrics import bootstrap_ci, item_stats, score
+from ecellm.metrics import bootstrap_ci, item_stats, paired_bootstrap, score
 from ecinstruct.prompts import TEMPLATES, clean_generation, extract_response
+from ecinstruct.scoring.base import row_options
 from ecinstruct.tasks import Task
 
 logger = logging.getLogger(__name__)
@@ -119,8 +125,34 @@ class MemoPairScorer:
         return self._scorer
 
 
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How entries are scored: bootstrap resamples (0: no interval), confidence, seed, and the AG pair scorer."""
+
+    n_resamples: int = 1000
+    confidence: float = 0.95
+    seed: int = 0
+    pair_scorer: MemoPairScorer | None = None
+
+
 def score_kwargs(task: Task, pair_scorer: MemoPairScorer | None) -> dict[str, Any]:
     return {"pair_scorer": pair_scorer} if task.scorer.needs_encoder and pair_scorer is not None else {}
+
+
+def option_labels(task: Task, rows: Sequence[dict]) -> list | None:
+    """Per-row option labels when the task's scorer reads them (QPR's ESCI grades), else ``None``."""
+    if not task.scorer.needs_option_labels:
+        return None
+    labels = [r.get("option_labels") for r in rows]
+    return None if any(lab is None for lab in labels) else labels
+
+
+def read_answers(task: Task, mode: str, answers: Sequence[str], rows: Sequence[dict]) -> list:
+    """The answers a reading scores: the flexible reading finds each answer in its text (with the row's options
+    and labels, :meth:`ecinstruct.scoring.Scorer.read_flexible`); the other readings take the text as it is."""
+    if mode != "flexible":
+        return list(answers)
+    return task.scorer.read_flexible(list(answers), [row_options(r) for r in rows], option_labels(task, rows))
 
 
 def clean(value: Any) -> Any:
@@ -136,27 +168,54 @@ def clean(value: Any) -> Any:
     return value
 
 
+def score_rows(task: Task, split: str, mode: str, answers: Sequence[str], rows: Sequence[dict],
+               options: ScoringOptions = ScoringOptions(), *, method: str = "generate", gold_key: str = "output",
+               verdicts: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]] | None]:
+    """The one scoring path: ``(entry, per-sample verdicts or None)`` of one task × split × reading × method.
+
+    ``answers`` are the texts of ``mode`` (:func:`answer`); the flexible reading is applied here
+    (:func:`read_answers`). ``rows`` carry the gold (``gold_key``) and, where the task's scorer declares it
+    needs them, the option labels. Evaluation, comparison, the training callback and the predictor call this
+    module; nothing else turns answers into numbers."""
+    read = read_answers(task, mode, answers, rows)
+    golds = [r[gold_key] for r in rows]
+    labels = option_labels(task, rows)
+    entry = score_entry(task, split, mode, read, golds, labels, options, method=method)
+    return entry, per_item(task, split, mode, read, golds, labels, options.pair_scorer) if verdicts else None
+
+
+def compare_rows(task: Task, split: str, mode: str, answers_a: Sequence[str], answers_b: Sequence[str],
+                 rows: Sequence[dict], options: ScoringOptions = ScoringOptions(), *,
+                 gold_key: str = "gold") -> dict[str, Any]:
+    """Paired bootstrap of two systems' (already read) answers on the same rows: scores, delta and p-value."""
+    test = paired_bootstrap(task, list(answers_a), list(answers_b), [r[gold_key] for r in rows],
+                            ood=split == "test_ood", mode=scoring_mode(mode), option_labels=option_labels(task, rows),
+                            n_resamples=options.n_resamples, confidence=options.confidence, seed=options.seed,
+                            **score_kwargs(task, options.pair_scorer))
+    return clean({"task": task.code, "split": split, "metric": task.headline_metric, "n": len(rows), **test})
+
+
 def score_entry(task: Task, split: str, mode: str, answers: Sequence[str], golds: Sequence[str],
-                option_labels: Sequence | None, *, n_resamples: int, confidence: float, seed: int,
-                pair_scorer: MemoPairScorer | None, method: str = "generate") -> dict[str, Any]:
+                option_labels: Sequence | None, options: ScoringOptions, *, method: str = "generate") -> dict[str, Any]:
     """Headline with its CI, invalid rate and sub-metrics of one task × split × mode (× method).
 
-    ``flexible`` answers arrive already extracted (:meth:`Scorer.read_flexible`) and are scored strictly."""
+    ``flexible`` answers arrive already read (:func:`read_answers`) and are scored strictly."""
     ood = split == "test_ood"
-    kw = score_kwargs(task, pair_scorer)
+    kw = score_kwargs(task, options.pair_scorer)
     scored_as = scoring_mode(mode)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = score(task, answers, golds, ood=ood, mode=scored_as, option_labels=option_labels, **kw)
         ci = bootstrap_ci(task, answers, golds, ood=ood, mode=scored_as, option_labels=option_labels,
-                          n_resamples=n_resamples, confidence=confidence, seed=seed, **kw)
-    headline = ci.pop("score")
+                          n_resamples=options.n_resamples, confidence=options.confidence, seed=options.seed,
+                          **kw) if options.n_resamples else {}
+    headline = ci.pop("score", {"low": None, "high": None})
     metrics = {k: v for k, v in result.items() if k not in ("score", "n", "invalid") and _is_number(v)}
     extra = {k: v for k, v in result.items() if k not in metrics and k not in ("score", "n", "invalid")}
     return clean({
         "task": task.code, "split": split, "mode": mode, "method": method, "metric": task.headline_metric,
         "metric_key": task.scorer.headline, "score": result["score"], "ci_low": headline["low"],
-        "ci_high": headline["high"], "confidence": confidence, "n": result["n"], "invalid": result["invalid"],
+        "ci_high": headline["high"], "confidence": options.confidence, "n": result["n"], "invalid": result["invalid"],
         "invalid_rate": result["invalid"] / result["n"] if result["n"] else None, "metrics": metrics,
         "metrics_ci": {k: [v["low"], v["high"]] for k, v in ci.items()}, "details": extra,
         "warnings": sorted({str(w.message) for w in caught}),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ecellm.evaluation.published import Published
+from ecellm.evaluation.paper_scores import Published
 from ecinstruct.tasks import TASKS, get_task
 
 SPLIT_TITLES = {"test_ind": "In-domain (IND)", "test_ood": "Out-of-domain (OOD)"}

@@ -118,7 +118,7 @@ def check_published(published: str | Path | bool | None) -> None:
     """A ``--published`` file is read now, not after generation."""
     if published in (None, True, False):
         return
-    from ecellm.evaluation.published import load_published
+    from ecellm.evaluation.paper_scores import load_published
 
     load_published(published)
 

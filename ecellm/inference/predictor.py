@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecellm.evaluation import run as evaluation_run
 from ecellm.evaluation.backends import batch_seed, check_backend
+from ecellm.evaluation.engines import model_context_length, open_backend, open_tokenizer
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format, render_prompt
+from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import describe_model, pick_device, pick_dtype
-from ecellm.evaluation.settings import GenerationSettings
+from ecellm.evaluation.scoring import read_answers
 from ecinstruct.errors import ECInstructError, RowFormatError
 from ecinstruct.prompts import clean_generation
-from ecinstruct.scoring.base import row_options
 from ecinstruct.tasks import Task, get_task
 
 logger = logging.getLogger(__name__)
@@ -118,11 +118,11 @@ class Predictor:
             raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
         self.settings = GenerationSettings(max_new_tokens=max_new_tokens)
         self.spec = describe_model(model, revision=revision)
-        self.tokenizer = evaluation_run._tokenizer(self.spec)
+        self.tokenizer = open_tokenizer(self.spec)
         # The format `ecellm eval` would pick: the training summary's, else by model family / chat template.
         self.prompt_format, self.prompt_format_source = choose_prompt_format(self.spec, prompt_format, self.tokenizer)
         self.instructions = {code: entry.seed for code, entry in load_instructions().items()}
-        self.context = evaluation_run._context_length(self.spec)
+        self.context = model_context_length(self.spec)
         if threads:
             import torch
 
@@ -130,8 +130,8 @@ class Predictor:
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         # The evaluation's own model loading and backend: same weights, same decoding as `ecellm eval`.
-        self.engine = evaluation_run._backend(self.backend_name, self.spec, self.settings, self.prompt_format,
-                                              self.tokenizer, self.device, self.dtype, batch_size)
+        self.engine = open_backend(self.backend_name, self.spec, self.settings, self.prompt_format, self.tokenizer,
+                                   self.device, self.dtype, batch_size)
         logger.info("predictor ready: %s (%s), prompt format %s (%s), method %s, backend %s", self.spec.name,
                     self.spec.kind, self.prompt_format, self.prompt_format_source, self.method, self.backend_name)
 
@@ -223,7 +223,7 @@ class Predictor:
         """The flexible reading finds the answer in the text (in the task's strict form), the result reader
         types it; text with no answer in it is invalid."""
         cleaned = clean_generation(raw, self.prompt_format)
-        found = item.task.scorer.extract(cleaned, options=row_options(item.row))
+        (found,) = read_answers(item.task, "flexible", [cleaned], [item.row])
         result, valid = item.task.result.read(item.task, found, item.values) if found is not None else (None, False)
         return Prediction(item.task.code, result, valid, raw, cleaned if found is None else found, item.method)
 

@@ -1,4 +1,4 @@
-"""Scoring for every ECInstruct task, reference-compatible and strict (SPEC §3).
+"""Scoring for every ECInstruct task, reference-compatible and strict (rules: ``docs/metrics.md``).
 
 ``score(task, predictions, references, *, ood=False, mode="strict")`` is the entry point; the metric
 families live in :mod:`ecinstruct.scoring`, one scorer per task (``get_task(task).scorer``). Beyond

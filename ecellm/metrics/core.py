@@ -1,4 +1,5 @@
-"""The single scoring entry point: dispatch on the task's scorer (no branching on task names)."""
+"""Scoring lists of answers of a task named by code, published name or alias: the task's scorer does the work
+(no branching on task names); out-of-domain scoring is refused for a task without an OOD test."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def score(task: str | Task, predictions: Sequence, references: Sequence, *, ood:
         references: gold outputs. Malformed gold raises ``ValueError``.
         ood: score as an out-of-domain setting (changes AVE matching); only for tasks with OOD tests.
         mode: ``"reference"`` (the reference evaluator's numbers, quirks included; warns
-            ``ReferenceQuirkWarning`` where it would crash) or ``"strict"`` (corrected, SPEC §3).
+            ``ReferenceQuirkWarning`` where it would crash) or ``"strict"`` (corrected;
+            the rules are in ``docs/metrics.md``).
         option_labels: QPR only: the ESCI label of each option, per item (``[["S", "E", "C"], ...]``).
         **kw: family options, e.g. AG ``model_type``/``num_layers``/``batch_size``/``pair_scorer``/
             ``bleurt``; SR ``lenient``; AVE ``historical``.

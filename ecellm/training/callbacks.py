@@ -4,8 +4,10 @@ It runs whenever the Trainer evaluates (``eval_strategy``: every ``eval_steps`` 
 ``eval_task_<CODE>`` (headline metric per task), ``eval_task_score`` (their mean) and
 ``eval_task_invalid`` (share of unparseable answers) to the evaluation metrics, so that
 ``metric_for_best_model: task_score`` selects the best checkpoint by the task metrics instead of the loss.
-Every process generates the same greedy answers (sharded setups such as ZeRO-3 need all ranks in
-``generate`` anyway), so every rank takes the same best-checkpoint decision.
+Answers come from the evaluation's own decode loop (:class:`ecellm.evaluation.backends.TransformersBackend`)
+and are scored by its one scoring path (:func:`ecellm.evaluation.scoring.score_rows`, strict reading, no
+bootstrap). Every process generates the same greedy answers (sharded setups such as ZeRO-3 need all ranks in
+the forward passes anyway), so every rank takes the same best-checkpoint decision.
 """
 
 from __future__ import annotations
@@ -18,52 +20,37 @@ from typing import Any
 import torch
 from transformers import TrainerCallback
 
+from ecellm.evaluation.scoring import MemoPairScorer, ScoringOptions, answer, score_rows
+
 logger = logging.getLogger(__name__)
 
 
-def _scorer():
-    """``ecellm.metrics.score``, or an exact-match stand-in when the metrics package is unavailable."""
+def _pair_scorer(tasks: list) -> MemoPairScorer | None:
+    """The offline MiniLM encoder for tasks scored with one: the paper's encoder needs the Hub, and the
+    in-training number is a proxy that must stay offline and fast. ``None``: the scorer's own default."""
+    if not any(t.scorer.needs_encoder for t in tasks):
+        return None
+    from ecellm.evaluation.scoring import resolve_encoder
+
     try:
-        from ecellm.metrics import score
-
-        return score
-    except ImportError as err:
-        logger.warning("ecellm.metrics unavailable (%s); task evaluation falls back to exact match", err)
-
-        def exact_match(task, predictions, references, **_: Any) -> dict:
-            hits = sum(p.strip() == r.strip() for p, r in zip(predictions, references, strict=True))
-            return {"score": hits / max(len(references), 1), "n": len(references), "invalid": 0}
-
-        return exact_match
-
-
-def _score_kwargs(code: str) -> dict:
-    if code != "AG":
-        return {}
-    try:  # BERTScore's paper model needs the Hub; the MiniLM wheel keeps the proxy metric offline and fast
-        from ecinstruct.scoring.generation import offline_encoder
-
-        model_type, num_layers = offline_encoder()
-        return {"model_type": model_type, "num_layers": num_layers, "progress": False}
+        return MemoPairScorer(resolve_encoder("offline"))
     except (ImportError, FileNotFoundError):
-        return {}
+        return None
 
 
 class TaskEvalCallback(TrainerCallback):
     """Generate answers for ``rows`` at each evaluation and add the task metrics to the eval metrics."""
 
     def __init__(self, trainer, rows, prompt_format: str, max_new_tokens: int = 100, batch_size: int = 8):
-        from ecinstruct.prompts import to_prompt_completion
+        from ecinstruct.tasks import get_task
 
         self.trainer = trainer
         self.prompt_format = prompt_format
         self.max_new_tokens = max_new_tokens
         self.batch_size = batch_size
-        self.prompts = [to_prompt_completion(r, prompt_format)["prompt"] for r in rows]
-        self.references = list(rows["output"])
-        self.tasks = list(rows["task_code"])
-        self.option_labels = list(rows["option_labels"]) if "option_labels" in rows.column_names else None
-        self.score = _scorer()
+        self.rows = [dict(r) for r in rows]
+        self.tasks = [get_task(r["task_code"]) for r in self.rows]
+        self.options = ScoringOptions(n_resamples=0, pair_scorer=_pair_scorer(self.tasks))
         self._failed: set[str] = set()
 
     def on_evaluate(self, args, state, control, metrics: dict | None = None, **kwargs):
@@ -76,62 +63,54 @@ class TaskEvalCallback(TrainerCallback):
     def evaluate(self) -> dict[str, float]:
         predictions = self.generate()
         by_task: dict[str, list[int]] = defaultdict(list)
-        for i, code in enumerate(self.tasks):
-            by_task[code].append(i)
+        for i, task in enumerate(self.tasks):
+            by_task[task.code].append(i)
         results, invalid, n = {}, 0, 0
         for code, idx in by_task.items():
             scored = self._score_task(code, idx, predictions)
             if scored is None:
                 continue
             results[f"eval_task_{code}"] = float(scored["score"])
-            invalid += int(scored.get("invalid", 0))
-            n += int(scored.get("n", len(idx)))
+            invalid += int(scored["invalid"])
+            n += int(scored["n"])
         finite = [v for v in results.values() if not math.isnan(v)]
         results["eval_task_score"] = sum(finite) / len(finite) if finite else float("nan")
         results["eval_task_invalid"] = invalid / n if n else float("nan")
         return results
 
-    def _score_task(self, code: str, idx: list[int], predictions: list[str]) -> dict | None:
-        labels = [self.option_labels[i] for i in idx] if self.option_labels and code == "QPR" else None
-        if labels and any(lab is None for lab in labels):
-            labels = None
+    def _score_task(self, code: str, idx: list[int], predictions: list[str]) -> dict[str, Any] | None:
+        task = self.tasks[idx[0]]
         try:
-            return self.score(code, [predictions[i] for i in idx], [self.references[i] for i in idx],
-                              mode="strict", option_labels=labels, **_score_kwargs(code))
+            entry, _ = score_rows(task, "validation", "strict", [predictions[i] for i in idx],
+                                  [self.rows[i] for i in idx], self.options)
         except Exception as err:  # one task's scorer (e.g. BERTScore offline) must not stop training
             if code not in self._failed:
                 logger.warning("task evaluation: cannot score %s (%s: %s); it is left out", code,
                                type(err).__name__, err)
                 self._failed.add(code)
             return None
+        return {**entry, "score": float("nan") if entry["score"] is None else entry["score"]}
 
     @torch.no_grad()
     def generate(self) -> list[str]:
-        from ecinstruct.prompts import clean_generation
+        """Strict answers of every row, greedy, through the evaluation's continuous-batching decode loop."""
+        from ecellm.evaluation.backends import TransformersBackend
+        from ecellm.evaluation.formats import adds_special_tokens, render_prompt
+        from ecellm.evaluation.generation_settings import GenerationSettings
+        from ecellm.evaluation.models import LoadedModel
 
         trainer = self.trainer
         model = trainer.accelerator.unwrap_model(trainer.model)
         tokenizer = trainer.processing_class
-        was_training, side = model.training, tokenizer.padding_side
+        was_training = model.training
         model.eval()
-        tokenizer.padding_side = "left"  # generation continues the prompt: pad on the left
-        answers: list[str] = []
+        prompts = [render_prompt(r, self.prompt_format, tokenizer) for r in self.rows]
+        settings = GenerationSettings(max_new_tokens=self.max_new_tokens)
+        loaded = LoadedModel(spec=None, model=model, tokenizer=tokenizer, device=str(model.device), dtype="")
+        backend = TransformersBackend(loaded, settings, add_special_tokens=adds_special_tokens(self.prompt_format),
+                                      stop_strings=settings.stop_strings(self.prompt_format), max_rows=self.batch_size)
         try:
-            for start in range(0, len(self.prompts), self.batch_size):
-                batch = self._encode(self.prompts[start:start + self.batch_size]).to(model.device)
-                out = model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                     pad_token_id=tokenizer.pad_token_id)
-                new = out[:, batch["input_ids"].shape[1]:]
-                answers += [clean_generation(t, self.prompt_format)
-                            for t in tokenizer.batch_decode(new, skip_special_tokens=True)]
+            outputs = backend.generate(prompts, self.max_new_tokens, seed=0)
         finally:
-            tokenizer.padding_side = side
             model.train(was_training)
-        return answers
-
-    def _encode(self, prompts: list):
-        tokenizer = self.trainer.processing_class
-        if isinstance(prompts[0], list):  # conversational prompts: the chat template's generation prompt
-            return tokenizer.apply_chat_template(prompts, add_generation_prompt=True, padding=True,
-                                                 return_tensors="pt", return_dict=True)
-        return tokenizer(prompts, padding=True, return_tensors="pt")
+        return [answer(p, o.text, self.prompt_format, "strict") for p, o in zip(prompts, outputs, strict=True)]

@@ -1,6 +1,6 @@
 """ECInstruct rows → the prompt/completion datasets SFTTrainer trains and evaluates on.
 
-TRL does the rest the reference did by hand (SPEC §2.4): it tokenizes prompt and prompt + completion,
+TRL does the rest the reference did by hand: it tokenizes prompt and prompt + completion,
 appends EOS to text completions, masks the prompt (completion-only loss) and truncates at ``max_length``.
 What is added here: the data source, the task filter, and fitting over-long rows by shortening their
 *input*, so that the answer and EOS are never cut and no row ends up with every label masked.

@@ -5,7 +5,6 @@ One linear function, :func:`run`; :func:`train` is the Python entry point (``ece
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Iterator
@@ -14,12 +13,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecellm.artifacts import SUMMARY_FILE, TrainingSummary
 from ecellm.errors import TrainingError
 from ecellm.training.recipes import Recipe, load_recipe
 
 logger = logging.getLogger(__name__)
 
-SUMMARY_FILE = "training_summary.json"
 
 
 @dataclass
@@ -94,7 +93,7 @@ def run(recipe: Recipe) -> TrainResult:
     merged = out / "merged" if ours.save_merged and peft_config is not None else None
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(out)
-        (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+        TrainingSummary.from_dict(summary).save(out)
         if merged:
             trainer.model.merge_and_unload().save_pretrained(merged)
             tokenizer.save_pretrained(merged)

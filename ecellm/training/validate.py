@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ecellm.artifacts import is_adapter
 from ecellm.errors import TrainingError
 from ecellm.training.recipes import Recipe
 
@@ -58,8 +59,7 @@ def _check_model(name: str | None, dtype: str | None) -> None:
     if not folder.is_dir():
         return
     if not (folder / "config.json").is_file():
-        hint = " (a PEFT adapter: train from its base model, or merge it first)" if (
-            folder / "adapter_config.json").is_file() else ""
+        hint = " (a PEFT adapter: train from its base model, or merge it first)" if is_adapter(folder) else ""
         raise TrainingError(f"model_name_or_path {folder}: no config.json, so not a model folder{hint}; expected "
                             "a folder written by save_pretrained")
     if not any((folder / name).is_file() for name in TOKENIZER_FILES):

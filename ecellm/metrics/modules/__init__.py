@@ -62,6 +62,6 @@ def task_for(config_name: str | None, task: str | None, default: str | None, fam
 def compute(family: str, default: str | None, config_name: str | None, predictions: list, references: list,
             task: str | None = None, **kw: Any) -> dict[str, Any]:
     """Score through :func:`ecellm.metrics.score` (the modules' whole ``_compute``)."""
-    from ecellm.metrics import score
+    from ecellm.metrics.core import score
 
     return score(task_for(config_name, task, default, family), predictions, references, **kw)

@@ -1,4 +1,6 @@
-"""Offline checks of card metadata: what the Hub needs to show a dataset's configs or a model's scores.
+"""What the dataset card (:mod:`ecinstruct.dataset_card`) and the model card (:mod:`ecellm.publishing.model_card`)
+share: where a card template lives, and offline checks of card metadata (what the Hub needs to show a dataset's
+configs or a model's scores).
 
 The Hub validates a README's YAML when it is pushed (``RepoCard.validate`` asks it); these checks run with no
 network, so ``ecellm publish`` fails before uploading anything and the tests can assert on every card we write.
@@ -8,6 +10,7 @@ Each function returns the list of problems (empty = valid); :func:`check` raises
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 
 from huggingface_hub import DatasetCard, ModelCard
@@ -25,6 +28,19 @@ REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 class CardValidationError(ECError, ValueError):
     """A card whose metadata the Hub would reject or misread."""
+
+
+def template_path(package: str, name: str) -> str:
+    """Absolute path of a card template shipped beside the code that renders it (``package``'s folder)."""
+    return str(resources.files(package).joinpath(name))
+
+
+def size_category(n: int) -> str:
+    """The Hub's size bucket of ``n`` rows."""
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return label
+    return "1M<n<10M"
 
 
 def check(problems: list[str], what: str) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from hub_cards.published import published_models, published_score, published_source
-from hub_cards.results import SPLIT_LABELS, Score, eval_results
+from ecellm.evaluation.paper_scores import load_published
+from ecellm.publishing.scores import SPLIT_LABELS, Score, eval_results
+from ecinstruct.card_checks import template_path
 
 PROMPT_FORMAT_TEXT = {
     "alpaca": ("The reference's plain-text *alpaca* template (no chat template, no system prompt): a fixed preamble, "
@@ -52,11 +54,10 @@ class ModelCardInputs:
 
 def render_model_card(inputs: ModelCardInputs) -> str:
     """The README.md of a model repository (YAML metadata with ``model-index`` + the card body)."""
-    from hub_cards import template_path
 
     card = ModelCard.from_template(
         _card_data(inputs),
-        template_path=template_path("model_card.md"),
+        template_path=template_path("ecellm.publishing", "model_card.md"),
         model_name=_model_name(inputs.repo_id),
         repo_id=inputs.repo_id,
         kind=inputs.kind,
@@ -208,3 +209,23 @@ def _default_training_text(inputs: ModelCardInputs) -> str:
     return (f"Training rows come from {where}: the `train` split of the `default` config (the diverse-instruction "
             "IND rows of all ten tasks), formatted with the prompt format above; the loss covers the answer "
             "tokens and the end-of-sequence token only. The `validation` split gives the evaluation loss.")
+
+
+# The published eCeLLM headline scores for the card's comparison columns: the numbers the evaluation ships.
+@lru_cache(maxsize=1)
+def _published() -> Any:
+    return load_published()
+
+
+def published_models(split: str = "test_ind") -> list[str]:
+    """The published models with numbers for ``split`` of the ``default`` config (eCeLLM-L, -M, -S)."""
+    return list(_published().table("default", split))
+
+
+def published_score(model: str, split: str, task_code: str) -> float | None:
+    """The published headline score, or None where the paper has none (e.g. PM has no OOD test)."""
+    return _published().value(model, task_code, split)
+
+
+def published_source() -> str:
+    return _published().source

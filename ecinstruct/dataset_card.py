@@ -1,39 +1,30 @@
-"""Card templates (dataset and model cards) and their rendering through huggingface_hub.
+"""The ECInstruct dataset card (``dataset_card.md`` beside this file), rendered through huggingface_hub.
 
-Dataset cards: :func:`render_dataset_card` (written by ``ecinstruct build``), :func:`retarget_dataset_card`
-(``ecellm publish dataset`` names the real repository). Model cards: :func:`render_model_card` with
-:class:`ModelCardInputs` (``ecellm publish model``). Offline metadata checks: :mod:`hub_cards.validate`.
+:func:`render_dataset_card` (written by ``ecinstruct build``), :func:`retarget_dataset_card` (``ecellm publish
+dataset`` names the real repository). Offline metadata checks: :mod:`ecinstruct.card_checks`.
 """
 
 from __future__ import annotations
 
-from importlib import resources
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import datasets
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from ecinstruct.card_checks import size_category, template_path
+
 if TYPE_CHECKING:
     from ecinstruct.export import BuildReport
+    from ecinstruct.tasks import Task
+
+FilePath = Callable[[str, "Task", str], str]  # (config group, task, split) -> the data file's repository path
 
 DEFAULT_REPO_ID = "<your-org>/ECInstruct"
 
 
-def template_path(name: str) -> str:
-    """Absolute path of a template shipped in this package (``dataset_card.md``, ...)."""
-    return str(resources.files("hub_cards").joinpath(name))
-
-
-def _size_category(n: int) -> str:
-    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
-        if n < limit:
-            return label
-    return "1M<n<10M"
-
-
-def _config_entries(report: BuildReport) -> tuple[list[dict], list[dict], list[dict]]:
+def _config_entries(report: BuildReport, file_path: FilePath) -> tuple[list[dict], list[dict], list[dict]]:
     """YAML ``configs`` and ``dataset_info`` entries, and the per-config count tables of the card body."""
-    from ecinstruct.export import file_path
     from ecinstruct.schema import FEATURES
     from ecinstruct.settings import CONFIGS, SPLITS
 
@@ -82,21 +73,23 @@ def retarget_dataset_card(text: str, repo_id: str) -> str:
 
 def render_dataset_card(
     report: BuildReport,
+    file_path: FilePath,
     *,
     source_name: str,
     license: str = "cc-by-4.0",
     sections: dict[str, str] | None = None,
     repo_id: str = DEFAULT_REPO_ID,
 ) -> str:
-    """The README.md of a Hub-layout folder: YAML metadata (configs, counts, license) + the card body."""
+    """The README.md of a Hub-layout folder: YAML metadata (configs, counts, license) + the card body.
+    ``file_path`` is the build's file layout (:func:`ecinstruct.export.file_path`)."""
     from ecinstruct.tasks import TASKS
 
-    configs, infos, tables = _config_entries(report)
+    configs, infos, tables = _config_entries(report, file_path)
     card_data = DatasetCardData(
         language=["en"],
         license=license,
         pretty_name="ECInstruct",
-        size_categories=[_size_category(report.rows.kept)],
+        size_categories=[size_category(report.rows.kept)],
         task_categories=["text-generation", "text-classification", "question-answering"],
         tags=["e-commerce", "instruction-tuning", "ecellm"],
         configs=configs,
@@ -104,7 +97,7 @@ def render_dataset_card(
     )
     card = DatasetCard.from_template(
         card_data,
-        template_path=template_path("dataset_card.md"),
+        template_path=template_path("ecinstruct", "dataset_card.md"),
         pretty_name="ECInstruct",
         source_name=source_name,
         repo_id=repo_id,
@@ -116,22 +109,3 @@ def render_dataset_card(
     )
     return str(card).rstrip() + "\n"
 
-
-from hub_cards.model import ModelCardInputs, render_model_card  # noqa: E402  (model cards reuse template_path)
-from hub_cards.results import Score, load_results, scores_from_results  # noqa: E402
-from hub_cards.validate import CardValidationError, dataset_card_problems, model_card_problems  # noqa: E402
-
-__all__ = [
-    "DEFAULT_REPO_ID",
-    "CardValidationError",
-    "ModelCardInputs",
-    "Score",
-    "dataset_card_problems",
-    "load_results",
-    "model_card_problems",
-    "render_dataset_card",
-    "render_model_card",
-    "retarget_dataset_card",
-    "scores_from_results",
-    "template_path",
-]

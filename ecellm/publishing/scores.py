@@ -1,4 +1,4 @@
-"""Evaluation results as the cards need them: one headline score per (task, split), plus sub-metrics.
+"""Evaluation results as the model card needs them: one headline score per (task, split), plus sub-metrics.
 
 :func:`scores_from_results` reads an ``ecellm eval`` results file (dict) into :class:`Score` rows;
 :func:`eval_results` turns them into ``huggingface_hub.EvalResult`` objects, which
@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,13 +14,9 @@ from typing import Any
 
 from huggingface_hub import EvalResult
 
-from ecinstruct.errors import ECError
+from ecellm.evaluation.results import ResultsFormatError, read_results_json
 
 SPLIT_LABELS = {"test_ind": "IND", "test_ood": "OOD"}
-
-
-class ResultsFormatError(ECError, ValueError):
-    """A results file the cards cannot read."""
 
 
 @dataclass(frozen=True)
@@ -37,14 +32,8 @@ class Score:
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
-    """Read a results JSON file; one clear error when it is missing or not JSON."""
-    path = Path(path)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ResultsFormatError(f"{path}: no such results file (write one with `ecellm eval ... --out DIR`)") from None
-    except json.JSONDecodeError as err:
-        raise ResultsFormatError(f"{path}: not a JSON results file ({err})") from None
+    """Read a results JSON file (:func:`ecellm.evaluation.results.read_results_json`)."""
+    return read_results_json(path)
 
 
 def scores_from_results(results: dict[str, Any], mode: str = "strict") -> list[Score]:
