@@ -90,7 +90,8 @@ def report(out: Path, runs: dict[str, dict[str, list[Path]]], seconds: float, ar
     plot_before_after(rows, out / "zero_shot_vs_fine_tuned.png", "SmolLM2-135M + XS (real data)")
     parts = ["# Small reproduction on real data: zero-shot vs fine-tuned", "",
              f"- command: `python benchmarks/reproduce_small.py {' '.join(sys.argv[1:])}`",
-             f"- wall time: {seconds / 60:.1f} min", f"- data: `{args.raw_dir}` via `ecinstruct build-raw` "
+             f"- wall time of this invocation: {seconds / 60:.1f} min (a resumed run counts only its own part)",
+             f"- data: `{args.raw_dir}` via `ecinstruct build-raw` "
              f"(sizes {args.sizes}); test rows per task and split: {args.test_rows}", ""]
     for (method, reading) in _cells(methods):
         part = [r for r in rows if (r["method"], r["reading"]) == (method, reading)]
@@ -146,9 +147,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="train=160,validation=20,test=60,ood=60",
                         help="build-raw rows per split and task")
     parser.add_argument("--train-rows", type=int, default=800, help="rows the generalist trains on (all tasks)")
-    parser.add_argument("--test-rows", type=int, default=60, help="test rows per task and split in every evaluation")
+    parser.add_argument("--max-new-tokens", type=int, default=48,
+                        help="generation budget; every answer of these tasks fits, and a zero-shot model that rambles "
+                             "would otherwise spend most of the hour past its answer")
+    parser.add_argument("--test-rows", type=int, default=40, help="test rows per task and split in every evaluation")
     parser.add_argument("--curve", type=lambda v: [int(x) for x in v.split(",") if x], default=[25, 50],
                         help="data-size curve: SA-only models on these percentages of the SA train rows ('' = none)")
+    parser.add_argument("--generate-tasks", default="AVE,PM,SA,AG",
+                        help="tasks scored by free and constrained generation (SR, whose 20-candidate prompts are "
+                             "~1,600 tokens, is scored by log-likelihood only: the cheapest full method on a CPU)")
     parser.add_argument("--tiny", action="store_true", help="tiny random model and 2 training steps (tests)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -166,10 +173,10 @@ def main() -> None:
     sa_only = train("sa_only", out, data, base, ["--tasks", "SA", "--max_train_samples",
                                                  str(args.train_rows // 5), *steps])
     runs: dict = {"zero_shot": {}, "generalist": {}, "sa_only": {}, "curve": {}}
-    extra = ["--max-new-tokens", "8"] if args.tiny else []
+    extra = ["--max-new-tokens", "8" if args.tiny else str(args.max_new_tokens)]
     for name, model in (("zero_shot", base), ("generalist", str(generalist))):
         for method in METHODS:
-            tasks = CLOSED if method == "loglik" else TASKS
+            tasks = CLOSED if method == "loglik" else args.generate_tasks
             runs[name][method] = evaluate(model, name, out, data, tasks, method, args.test_rows, extra)
     runs["sa_only"]["generate"] = evaluate(str(sa_only), "sa_only", out, data, "SA", "generate", args.test_rows,
                                            extra)

@@ -20,7 +20,8 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     out = tmp_path / "repro"
     cmd = [sys.executable, str(REPO / "benchmarks" / "reproduce_small.py"), "--out", str(out), "--tiny",
            "--raw-dir", str(shared_dir / "data" / "raw"), "--sizes", "train=16,validation=4,test=6,ood=6",
-           "--train-rows", "40", "--test-rows", "4"]
+           "--train-rows", "40", "--test-rows", "4",
+           "--generate-tasks", "AVE,PM,SA,SR,AG"]
     subprocess.run(cmd, check=True, cwd=REPO, timeout=1200)
     report = (out / "report.md").read_text()
     changes = json.loads((out / "changes.json").read_text())
