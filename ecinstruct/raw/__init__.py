@@ -6,9 +6,18 @@ See :mod:`ecinstruct.raw.pipeline` for the whole build and the raw-directory lay
 
 from __future__ import annotations
 
-from ecinstruct.raw import ag, ap, ave, mpc, pm, prp, psi, qpr, sa, sr
 from ecinstruct.raw.base import Layout, RawProcessor, Sizes, Source
 from ecinstruct.tasks import Task, get_task
+from ecinstruct.tasks.ag import raw as ag
+from ecinstruct.tasks.ap import raw as ap
+from ecinstruct.tasks.ave import raw as ave
+from ecinstruct.tasks.mpc import raw as mpc
+from ecinstruct.tasks.pm import raw as pm
+from ecinstruct.tasks.prp import raw as prp
+from ecinstruct.tasks.psi import raw as psi
+from ecinstruct.tasks.qpr import raw as qpr
+from ecinstruct.tasks.sa import raw as sa
+from ecinstruct.tasks.sr import raw as sr
 
 PROCESSORS: dict[str, RawProcessor] = {
     p.code: p

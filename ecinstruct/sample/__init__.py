@@ -24,10 +24,19 @@ from typing import Literal
 from ecinstruct.assemble import assemble_rows
 from ecinstruct.errors import ECInstructError
 from ecinstruct.instructions import load_instructions
-from ecinstruct.sample import ag, ap, ave, mpc, pm, prp, psi, qpr, sa, sr
 from ecinstruct.schema import PUBLISHED_COLUMNS
 from ecinstruct.settings import SPLITS
 from ecinstruct.tasks import Task, get_task, resolve_tasks
+from ecinstruct.tasks.ag import sample as ag
+from ecinstruct.tasks.ap import sample as ap
+from ecinstruct.tasks.ave import sample as ave
+from ecinstruct.tasks.mpc import sample as mpc
+from ecinstruct.tasks.pm import sample as pm
+from ecinstruct.tasks.prp import sample as prp
+from ecinstruct.tasks.psi import sample as psi
+from ecinstruct.tasks.qpr import sample as qpr
+from ecinstruct.tasks.sa import sample as sa
+from ecinstruct.tasks.sr import sample as sr
 
 logger = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecinstruct.raw import amazonqa
-from ecinstruct.raw.ap import QAProcessor
 from ecinstruct.raw.base import Layout, Samples, Sizes, rng_for, split_80_10_10, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.qc import TaskQC, clean_fields, dedupe, english_only, keep_if
 from ecinstruct.tasks import ag
+from ecinstruct.tasks.ap.raw import QAProcessor
 
 
 def best_answer(answers: list[dict] | None) -> str | None:
