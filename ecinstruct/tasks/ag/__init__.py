@@ -15,6 +15,7 @@ def serialize(values: dict) -> tuple[str, None]:
 
 TASK = Task(
     code="AG",
+    order=10,
     name="Answer_Generation",
     category="product question answering",
     answer_type="free text",

@@ -15,6 +15,7 @@ def serialize(values: dict) -> tuple[str, None]:
 
 TASK = Task(
     code="AP",
+    order=9,
     name="Answerability_Prediction",
     category="product question answering",
     answer_type="yes/no",

@@ -25,6 +25,7 @@ def serialize(values: dict) -> tuple[str, None]:
 
 TASK = Task(
     code="AVE",
+    order=1,
     name="Attribute_Value_Extraction",
     category="product understanding",
     answer_type="JSON list of {attribute, value, source}",

@@ -14,6 +14,7 @@ def serialize(values: dict) -> tuple[str, None]:
 
 TASK = Task(
     code="MPC",
+    order=6,
     name="Multiclass_Product_Classification",
     category="query-product matching",
     answer_type="option string",

@@ -29,6 +29,7 @@ _HELP = "product record: title (required), description, manufacturer, price"
 
 TASK = Task(
     code="PM",
+    order=3,
     name="Product_Matching",
     category="product understanding",
     answer_type="yes/no",

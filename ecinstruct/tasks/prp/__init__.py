@@ -15,6 +15,7 @@ def serialize(values: dict) -> tuple[str, None]:
 
 TASK = Task(
     code="PRP",
+    order=2,
     name="Product_Relation_Prediction",
     category="product understanding",
     answer_type="option letter",

@@ -15,6 +15,7 @@ def serialize(values: dict) -> tuple[str, None]:
 
 TASK = Task(
     code="PSI",
+    order=7,
     name="Product_Substitute_Identification",
     category="query-product matching",
     answer_type="yes/no",

@@ -17,6 +17,7 @@ def serialize(values: dict) -> tuple[str, None]:
 
 TASK = Task(
     code="QPR",
+    order=8,
     name="Query_Product_Rank",
     category="query-product matching",
     answer_type="comma-separated letters, most relevant first",

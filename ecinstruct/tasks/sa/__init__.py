@@ -13,6 +13,7 @@ def serialize(values: dict) -> tuple[str, None]:
 
 TASK = Task(
     code="SA",
+    order=4,
     name="Sentiment_Analysis",
     category="user understanding",
     answer_type="option string",

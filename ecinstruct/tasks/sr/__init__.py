@@ -19,6 +19,7 @@ def serialize(values: dict) -> tuple[str, list[str]]:
 
 TASK = Task(
     code="SR",
+    order=5,
     name="Sequential_Recommendation",
     category="user understanding",
     answer_type="option letter (A–T)",
