@@ -18,7 +18,6 @@ from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.qc import TaskQC, clean_fields, dedupe, english_only, keep_if
 from ecinstruct.tasks import ag
-from ecinstruct.tasks.ap.raw import QAProcessor
 
 
 def best_answer(answers: list[dict] | None) -> str | None:
@@ -33,7 +32,7 @@ def best_answer(answers: list[dict] | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class AGProcessor(QAProcessor):
+class AGProcessor(amazonqa.QAProcessor):
     task = ag.TASK
 
     ind_categories: tuple[str, ...] = ("Electronics", "Home_and_Kitchen")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ecinstruct.raw.esci import ExampleSampler
 from ecinstruct.tasks import psi
-from ecinstruct.tasks.mpc.raw import ExampleSampler
 
 
 def sample_of(row: dict) -> dict:
