@@ -16,7 +16,7 @@ def types_in(*categories: str) -> tuple[ProductType, ...]:
 
 
 def pick_types(domain: Domain, ind: Sequence[str], ood: Sequence[str]) -> tuple[ProductType, ...]:
-    """The product types a task draws from in ``domain`` (IND vs OOD categories, SPEC §1.5)."""
+    """The product types a task draws from in ``domain`` (its IND or its OOD categories)."""
     return types_in(*(ood if domain == "OOD" else ind))
 
 
@@ -50,7 +50,8 @@ def accessory_title(rng: random.Random, brand_name: str, accessory: str, ptype: 
 
 
 def truncate_words(text: str, limit: int) -> str:
-    """Cut to ``limit`` space-separated words, strip trailing periods and add ``"..."`` (SPEC §1.7)."""
+    """Cut to ``limit`` space-separated words, strip trailing periods and add ``"..."`` (how the published
+    rows cut long texts)."""
     words = text.split(" ")
     if len(words) <= limit:
         return text

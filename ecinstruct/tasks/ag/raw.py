@@ -1,6 +1,6 @@
 """AG from AmazonQA: answer a descriptive, answerable question from the review snippets.
 
-Paper (SPEC §5.8): IND Electronics + Home_and_Kitchen, OOD Cell_Phones_and_Accessories; only
+The paper's construction: IND Electronics + Home_and_Kitchen, OOD Cell_Phones_and_Accessories; only
 ``questionType == "descriptive"`` and answerable questions; the reference answer is the one with the
 most helpful votes among answers with any votes (first on ties); no helpful vote → question dropped.
 Also reads plain QA-pair JSON lines (``{"question", "answer"}``, no review snippets) as a variant.

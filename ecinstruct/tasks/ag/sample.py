@@ -1,6 +1,6 @@
 """AG sample: the answer restates the one snippet that mentions the asked-about property.
 
-IND products are Electronics and Home & Kitchen (SPEC §1.5); OOD ones Cell Phones & Accessories.
+IND products are Electronics and Home & Kitchen, as in the paper's AG data; OOD ones Cell Phones & Accessories.
 """
 
 from __future__ import annotations

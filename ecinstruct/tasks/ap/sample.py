@@ -1,6 +1,6 @@
 """AP sample: answerable iff one review snippet mentions the property the question asks about.
 
-IND products are Sports & Outdoors and Tools (SPEC §1.5); OOD ones Cell Phones & Accessories.
+IND products are Sports & Outdoors and Tools, as in the paper's AP data; OOD ones Cell Phones & Accessories.
 """
 
 from __future__ import annotations

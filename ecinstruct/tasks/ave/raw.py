@@ -1,6 +1,6 @@
 """AVE from MAVE: extract attribute values from product text, naming the field each came from.
 
-Paper (SPEC §5.1, §1.6): MAVE product splits, positives + negatives; the record's attributes are the
+The paper's construction: MAVE product splits, positives + negatives; the record's attributes are the
 targets (the first one decides OOD membership); attribute names are drawn at random from the test
 split until they cover the OOD test size: those attributes are held out of every IND split, and
 their test records form the OOD test. Input = paragraphs grouped by source (title, description,

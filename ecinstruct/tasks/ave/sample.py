@@ -2,8 +2,8 @@
 
 Signal: the value (a color, material, ...) appears in the title and/or the description, or the
 product text has no value of that attribute at all → the ``"None"`` triple. OOD rows ask about
-attributes never asked in IND rows (SPEC §1.6). Output objects are lower-cased, one per source the
-value occurs in (SPEC §1.7).
+attributes never asked in IND rows (the paper's OOD test for AVE: unseen attributes). Output objects
+are lower-cased, one per source the value occurs in, as in the published rows.
 """
 
 from __future__ import annotations

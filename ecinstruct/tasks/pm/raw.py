@@ -1,6 +1,6 @@
 """PM from Amazon-Google Products: are two product records (Amazon, Google) the same product?
 
-Paper (SPEC §5.3): positives = the perfect mapping joined to both tables (duplicates removed);
+The paper's construction: positives = the perfect mapping joined to both tables (duplicates removed);
 as many negatives, by randomly pairing Amazon and Google products that are not a match; records
 ``title, description (≤ 50 words + "..."), manufacturer, price`` with ``"nan"`` for missing values;
 80/10/10 of everything, no sub-sampling, no OOD test.

@@ -2,7 +2,7 @@
 
 Signal: matching records share brand and model number (titles reworded, prices and descriptions
 differ); non-matching records are the same product type from another brand with another model.
-Format facts (SPEC §1.7): lower-case text, descriptions cut to 50 words + ``"..."``, missing
+Format of the published rows: lower-case text, descriptions cut to 50 words + ``"..."``, missing
 manufacturer/price as the string ``"nan"``, a missing description as a bare ``NaN``.
 """
 

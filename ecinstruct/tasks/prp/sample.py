@@ -29,6 +29,6 @@ def make(rng: random.Random, domain: str, k: int) -> dict:
         second = product_title(rng, other, ptype, rng.choice([s for s in ptype.specs if s != spec]))
     else:
         second = product_title(rng, first_brand, ptype, spec, rng.choice([c for c in COLORS if c != color]))
-    # the colon inside the keys is how the published data spells them (SPEC §1.7)
+    # the colon inside the keys is how the published data spells them
     text = json.dumps({"Product 1:": first, "Product 2:": second})
     return {"input": text, "options": list(TASK.options), "output": TASK.option_letters[relation]}

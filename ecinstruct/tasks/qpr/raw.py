@@ -1,6 +1,6 @@
 """QPR from ESCI: rank 2–4 products with distinct ESCI labels for a query (per-option labels kept).
 
-Paper (SPEC §5.6): reduced ESCI version only; repeat: a random query, a set size k ∈ {2, 3, 4}
+The paper's construction: reduced ESCI version only; repeat: a random query, a set size k ∈ {2, 3, 4}
 (skip if the query has fewer distinct labels), k labels drawn at random among those the query has,
 one product per label; a repeated set is skipped. Products are lettered in draw order; the output
 lists the letters in E, S, C, I order joined by ``,``. ``option_labels`` keeps the labels in option

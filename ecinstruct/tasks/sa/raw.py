@@ -1,6 +1,6 @@
 """SA from Amazon Review 2018 reviews: review text → the 5-option sentiment of its star rating.
 
-Paper (SPEC §5.4): the first 200,000 reviews per category; reviews without text or rating, or under
+The paper's construction: the first 200,000 reviews per category; reviews without text or rating, or under
 10 words, dropped; per category 80/10/10; IND = equal shares of Electronics, Home_and_Kitchen and
 Sports_and_Outdoors, OOD = Tools_and_Home_Improvement test reviews. We also de-duplicate on
 (reviewer, text) *before* splitting — 5-core files repeat a review for every product variant.

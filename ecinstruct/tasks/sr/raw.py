@@ -1,6 +1,6 @@
 """SR from Amazon Review 2018 ratings + metadata: pick the next purchase among 20 candidates A–T.
 
-Paper (SPEC §5.5): ratings of items with metadata, iterative 5-core, chronological, first 50
+The paper's construction: ratings of items with metadata, iterative 5-core, chronological, first 50
 interactions per user; leave-last-out (train target = 3rd-last item, validation = 2nd-last,
 test = last); 19 negatives drawn from all item texts of the run except the user's last three items;
 item texts cut to 25 words. IND = equal shares of three categories, OOD = Tools users over a Tools-only

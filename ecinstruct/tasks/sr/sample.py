@@ -2,7 +2,7 @@
 
 Signal: the last items of the history share one sub-category (a product line: e.g. camping gear);
 the true next item is the only candidate of that sub-category. OOD users and candidates are all
-Tools & Home Improvement. Format (SPEC §1.7): Python ``str(list)`` of ``"1st: <item text>"`` and of
+Tools & Home Improvement. Format of the published rows: Python ``str(list)`` of ``"1st: <item text>"`` and of
 20 ``"A: <item text>"`` … ``"T: <item text>"``; item text ``"<title>. <cat1>. <cat2>. <brand>."``
 cut to 25 words.
 """
