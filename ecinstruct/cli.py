@@ -19,13 +19,14 @@ logger = logging.getLogger("ecinstruct")
 COMMANDS: list[str] = [
     "ecinstruct.build_cli",
     "ecinstruct.raw.cli",
+    "ecinstruct.tasks.cli",
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="ecinstruct",
                            description="Build the ECInstruct dataset: the Hub layout from the published data or "
-                                       "from the raw sources, and its statistics.",
+                                       "from the raw sources, its statistics, and the list of tasks.",
                            epilog="Exit status: 0 done, 2 bad input (one line says what and how to fix it), "
                                   "1 the run failed. -v (anywhere) shows the traceback of an error.")
     parser.add_argument("-q", "--quiet", action="store_true", help="Only log warnings and errors.")

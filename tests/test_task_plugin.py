@@ -115,6 +115,17 @@ def test_registered_task_joins_the_registry_after_the_paper_tasks(toy_task):
     assert register_folder(Path(sys.modules["ecinstruct.tasks.toy"].__file__).parent) == (toy_task,)  # idempotent
 
 
+def test_tasks_command_lists_the_toy_task_and_its_folder(toy_task, capsys):
+    from ecinstruct.cli import main
+
+    assert main(["tasks"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split("\t")[:4] == ["AVE", "Attribute_Value_Extraction", "F1*", "raw,sample"]
+    code, name, metric, builders, folder = lines[-1].split("\t")
+    assert (code, name, metric, builders) == ("TOY", "Toy_Bottle_Detection", "F1", "raw,sample")
+    assert Path(folder).name == "toy" and (Path(folder) / "instructions.json").is_file()
+
+
 def test_removed_task_is_gone(tmp_path):
     (task,) = register_folder(write_toy_task(tmp_path))
     TASKS.remove(task)
