@@ -2,6 +2,7 @@
 
 import json
 
+from ecinstruct.raw.text import cut_words
 from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
@@ -12,8 +13,6 @@ DESCRIPTION_WORDS = 50  # the published descriptions are cut to 50 words
 
 
 def _record(values: dict) -> dict:
-    from ecinstruct.raw.text import cut_words  # lazy: ecinstruct.raw imports the task registry
-
     record = dict(values)
     if record["description"]:
         record["description"] = cut_words(record["description"], DESCRIPTION_WORDS)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import random
 
-from ecinstruct.sample.common import brand, model_number, truncate_words, types_in
+from ecinstruct.raw.text import cut_words
+from ecinstruct.sample.common import brand, model_number, types_in
 from ecinstruct.sample.vocab import ELECTRONICS, HOME, MATERIALS, REVIEW_PURPOSES, ProductType
 
 _SENTENCES = (
@@ -32,7 +33,7 @@ def _description(rng: random.Random, brand_name: str, ptype: ProductType, short:
         b=brand_name, t=ptype.name, s=rng.choice(ptype.specs), m=rng.choice(MATERIALS),
         p=rng.choice(REVIEW_PURPOSES),
     )
-    return truncate_words(text.lower(), 50)
+    return cut_words(text.lower(), 50)
 
 
 def _record(title: str, description: object, manufacturer: str, price: str) -> dict:

@@ -2,6 +2,7 @@
 
 import json
 
+from ecinstruct.raw.text import lettered
 from ecinstruct.scoring import RankingScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
@@ -10,8 +11,6 @@ from ecinstruct.tasks.results import Ranking
 
 def serialize(values: dict) -> tuple[str, None]:
     """The query and the products lettered ``"A: title"`` in the given order."""
-    from ecinstruct.raw.text import lettered  # lazy: ecinstruct.raw imports the task registry
-
     return json.dumps({"query": values["query"], "product list": lettered(values["products"])}), None
 
 

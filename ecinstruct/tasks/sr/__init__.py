@@ -1,5 +1,6 @@
 """SR: sequential recommendation (pick the next purchase among 20 candidates A–T)."""
 
+from ecinstruct.raw.text import cut_words, lettered, ordinal
 from ecinstruct.scoring import SingleLetterScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
@@ -11,8 +12,6 @@ ITEM_WORDS = 25  # the published item texts are cut to 25 words
 def serialize(values: dict) -> tuple[str, list[str]]:
     """History as a Python-literal list of ``"1st: item"``; candidates lettered ``"A: item"`` (the task
     writes them as a Python literal too)."""
-    from ecinstruct.raw.text import cut_words, lettered, ordinal  # lazy: ecinstruct.raw imports the registry
-
     history = [f"{ordinal(k)}: {cut_words(item, ITEM_WORDS)}" for k, item in enumerate(values["history"], 1)]
     return str(history), lettered([cut_words(item, ITEM_WORDS) for item in values["candidates"]])
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import random
 
-from ecinstruct.sample.common import brand, letters, ordinal, pick_types, truncate_words
+from ecinstruct.raw.text import cut_words, ordinal
+from ecinstruct.sample.common import brand, letters, pick_types
 from ecinstruct.sample.vocab import IND_CATEGORIES, TOOLS, ProductType
 
 N_CANDIDATES = 20
@@ -30,7 +31,7 @@ def _item(rng: random.Random, ptype: ProductType, tail: bool = False) -> str:
     title = f"{maker} {rng.choice((ptype.name, *ptype.accessories))}"
     if tail and rng.random() < 0.08:
         title += " " + rng.choice(_TAILS)
-    return truncate_words(f"{title}. {ptype.category}. {ptype.subcategory}. {maker}.", 25)
+    return cut_words(f"{title}. {ptype.category}. {ptype.subcategory}. {maker}.", 25)
 
 
 def _distinct_items(
