@@ -18,7 +18,7 @@ from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.qc import TaskQC, clean_fields, dedupe, english_only
 from ecinstruct.raw.sampling import BottomK, priority
-from ecinstruct.raw.text import canonical_category
+from ecinstruct.text import canonical_category
 
 SOURCE = Source(
     name="AmazonQA (review-based product question answering)",

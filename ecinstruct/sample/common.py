@@ -1,5 +1,5 @@
 """Small helpers shared by the per-task sample generators (titles, brands, letters); text cuts and ordinals
-are the raw builders' own (:mod:`ecinstruct.raw.text`), so both write the published conventions alike."""
+are the raw builders' own (:mod:`ecinstruct.text`), so both write the published conventions alike."""
 
 from __future__ import annotations
 

@@ -2,11 +2,11 @@
 
 import json
 
-from ecinstruct.raw.text import cut_words
 from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
 from ecinstruct.tasks.results import YesNo
+from ecinstruct.text import cut_words
 
 RECORD_KEYS = ("title", "description", "manufacturer", "price")
 DESCRIPTION_WORDS = 50  # the published descriptions are cut to 50 words

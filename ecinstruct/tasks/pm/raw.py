@@ -21,8 +21,8 @@ from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, Source, rn
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import read_csv, require_columns
 from ecinstruct.raw.qc import TaskQC, clean_text, dedupe
-from ecinstruct.raw.text import cut_words
 from ecinstruct.tasks import pm
+from ecinstruct.text import cut_words
 
 SOURCE = Source(
     name="Amazon-Google Products (Leipzig entity-resolution benchmark)",

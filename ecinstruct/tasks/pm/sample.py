@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import random
 
-from ecinstruct.raw.text import cut_words
 from ecinstruct.sample.common import brand, model_number, types_in
 from ecinstruct.sample.vocab import ELECTRONICS, HOME, MATERIALS, REVIEW_PURPOSES, ProductType
+from ecinstruct.text import cut_words
 
 _SENTENCES = (
     "the {b} {t} is designed for {p} and built to last.",

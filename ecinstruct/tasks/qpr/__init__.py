@@ -2,11 +2,11 @@
 
 import json
 
-from ecinstruct.raw.text import lettered
 from ecinstruct.scoring import RankingScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
 from ecinstruct.tasks.results import Ranking
+from ecinstruct.text import lettered
 
 
 def serialize(values: dict) -> tuple[str, None]:

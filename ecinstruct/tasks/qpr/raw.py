@@ -17,8 +17,8 @@ from ecinstruct.raw import esci
 from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, rng_for, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.qc import TaskQC
-from ecinstruct.raw.text import LETTERS, lettered
 from ecinstruct.tasks import qpr
+from ecinstruct.text import LETTERS, lettered
 
 LABEL_ORDER = qpr.TASK.extras["label_order"]
 Groups = dict[str, dict[str, list[tuple[str, str]]]]  # query → label → [(example id, title)]

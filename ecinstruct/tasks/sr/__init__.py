@@ -1,10 +1,10 @@
 """SR: sequential recommendation (pick the next purchase among 20 candidates A–T)."""
 
-from ecinstruct.raw.text import cut_words, lettered, ordinal
 from ecinstruct.scoring import SingleLetterScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
 from ecinstruct.tasks.results import Candidate
+from ecinstruct.text import cut_words, lettered, ordinal
 
 ITEM_WORDS = 25  # the published item texts are cut to 25 words
 

@@ -21,8 +21,8 @@ from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_csv, iter_jsonl, read_csv
 from ecinstruct.raw.qc import TaskQC, clean_text, keep_if
 from ecinstruct.raw.sampling import CountMinSketch, batched
-from ecinstruct.raw.text import cut_words, lettered, ordinal
 from ecinstruct.tasks import sr
+from ecinstruct.text import cut_words, lettered, ordinal
 
 N_CANDIDATES = sr.TASK.extras["n_candidates"]
 HELD_OUT_TAIL = 3  # the user's last three items are never negatives

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import random
 
-from ecinstruct.raw.text import cut_words, ordinal
 from ecinstruct.sample.common import brand, letters, pick_types
 from ecinstruct.sample.vocab import IND_CATEGORIES, TOOLS, ProductType
+from ecinstruct.text import cut_words, ordinal
 
 N_CANDIDATES = 20
 # Occasional tails, one long enough to push an item text past the 25-word cut; one carries a quote character, so the

@@ -1,4 +1,5 @@
-"""Formatting helpers shared by the processors (the published data's exact string conventions)."""
+"""The published data's string conventions (word cuts, ordinals, option letters, category names), shared by task
+definitions, raw builders and sample generators."""
 
 from __future__ import annotations
 
