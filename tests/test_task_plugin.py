@@ -143,7 +143,7 @@ def test_bad_folders_say_what_is_expected(tmp_path):
     (clash / "__init__.py").write_text(TOY_INIT.replace('code="TOY"', 'code="SA"'))
     with pytest.raises(ECInstructError, match="the name 'SA' is taken by task SA"):
         register_folder(clash)
-    del sys.modules["ecinstruct.tasks.clash"]
+    assert "ecinstruct.tasks.clash" not in sys.modules and len(TASKS) == 10
 
 
 def test_raw_build_of_the_toy_task(toy_task, tmp_path):

@@ -173,7 +173,16 @@ def register_folder(path: str | os.PathLike) -> tuple[Task, ...]:
     if not folders:
         raise ECInstructError(f"{path}: not a task folder; expected a folder with an __init__.py that defines "
                               "TASK (or a folder of such folders); see ecinstruct/tasks/__init__.py")
-    return tuple(TASKS.add(_import_folder(folder)) for folder in folders)
+    return tuple(_register(folder) for folder in folders)
+
+
+def _register(folder: Path) -> Task:
+    module = _import_folder(folder)
+    try:
+        return TASKS.add(module)
+    except ECInstructError:
+        sys.modules.pop(module.__name__, None)  # a rejected folder leaves nothing behind
+        raise
 
 
 def _import_folder(folder: Path) -> ModuleType:
