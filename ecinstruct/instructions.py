@@ -2,8 +2,9 @@
 
 Rows of a setting draw their instruction from the set: ``single`` rows use the seed, ``unseen`` rows
 the held-out paraphrase, ``diverse`` rows one of the other five (seed + four paraphrases) at random.
-The package ships its own set (``ecinstruct/data/instructions.json``); a user can pass their own
-file in the same format, or extract the published set from the published data.
+The package ships its own sets, one per task folder (``ecinstruct/tasks/<code>/instructions.json``); a user
+can pass a file of their own (every task in one file, format of :func:`load_instructions`), or extract the
+published set from the published data.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from ecinstruct.errors import ECInstructError
 from ecinstruct.settings import Setting
-from ecinstruct.tasks import TASKS, Task, get_task
+from ecinstruct.tasks import TASKS, Task, get_task, task_folder
 
 N_PARAPHRASES = 5
 
@@ -56,16 +56,14 @@ class InstructionSet:
 
 
 def load_instructions(path: str | Path | None = None) -> dict[str, InstructionSet]:
-    """Read an instruction file (default: the package's own) into ``{task code: InstructionSet}``.
+    """Read an instruction file (default: the package's own, one per task folder) into
+    ``{task code: InstructionSet}``.
 
     Format: ``{"tasks": {"AVE": {"seed": str, "paraphrases": [5 str], "unseen_index": int}, ...}}``;
-    task keys may be codes or published names. Every task must be present.
+    task keys may be codes or published names. Every task must be present. A task folder's
+    ``instructions.json`` holds the inner object of its task.
     """
-    if path is None:
-        text = resources.files("ecinstruct").joinpath("data/instructions.json").read_text("utf-8")
-    else:
-        text = Path(path).read_text("utf-8")
-    raw = json.loads(text).get("tasks")
+    raw = _package_sets() if path is None else json.loads(Path(path).read_text("utf-8")).get("tasks")
     if not isinstance(raw, dict):
         raise ECInstructError(f"{path}: expected an object with a 'tasks' mapping of task code → "
                               "{seed, paraphrases, unseen_index}")
@@ -80,6 +78,18 @@ def load_instructions(path: str | Path | None = None) -> dict[str, InstructionSe
     missing = [t.code for t in TASKS if t.code not in sets]
     if missing:
         raise ECInstructError(f"{path}: no instructions for {', '.join(missing)}; every task needs a set")
+    return sets
+
+
+def _package_sets() -> dict[str, dict]:
+    """The instruction set of every registered task, from ``instructions.json`` in its folder."""
+    sets = {}
+    for task in TASKS:
+        path = task_folder(task) / "instructions.json"
+        if not path.is_file():
+            raise ECInstructError(f"task {task.code}: no {path}; a task folder needs its instruction set "
+                                  "({seed, paraphrases, unseen_index})")
+        sets[task.code] = json.loads(path.read_text("utf-8"))
     return sets
 
 

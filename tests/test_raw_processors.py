@@ -14,13 +14,13 @@ import pytest
 
 from ecinstruct.errors import SourceError
 from ecinstruct.raw import PROCESSORS
-from ecinstruct.raw.ag import best_answer
 from ecinstruct.raw.base import Sizes
-from ecinstruct.raw.pm import parse_ditto_record
-from ecinstruct.raw.prp import relation_pairs
 from ecinstruct.raw.qc import TaskQC
-from ecinstruct.raw.qpr import output_of
 from ecinstruct.tasks import get_task
+from ecinstruct.tasks.ag.raw import best_answer
+from ecinstruct.tasks.pm.raw import parse_ditto_record
+from ecinstruct.tasks.prp.raw import relation_pairs
+from ecinstruct.tasks.qpr.raw import output_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "raw"
 SMALL = Sizes(train=6, validation=2, test=2, ood=2)
@@ -57,7 +57,7 @@ def test_ave_mave_rows_and_held_out_attributes():
 
 
 def test_ave_negative_record_gives_none():
-    from ecinstruct.raw.ave import product_from_mave, sample_of
+    from ecinstruct.tasks.ave.raw import product_from_mave, sample_of
 
     product = product_from_mave({"id": "x", "paragraphs": [{"text": "Jar &amp; Lid", "source": "title"}],
                                  "attributes": [{"key": "Color", "evidences": []}]})
@@ -169,7 +169,7 @@ def test_sr_candidates_history_and_ood_pool():
 
 
 def test_sr_leave_last_out_targets():
-    from ecinstruct.raw.sr import SRProcessor
+    from ecinstruct.tasks.sr.raw import SRProcessor
 
     processor = SRProcessor()
     texts = {f"i{k}": f"Item {k}." for k in range(30)}

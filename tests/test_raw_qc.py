@@ -19,7 +19,7 @@ from ecinstruct.raw.qc import (
     max_chars,
     min_words,
 )
-from ecinstruct.raw.text import cut_words, ordinal
+from ecinstruct.text import cut_words, ordinal
 
 
 def test_clean_text_html_entities_unicode():

@@ -17,10 +17,10 @@ import pytest
 from ecinstruct.raw.esci import read_judgments
 from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.pipeline import build_samples
-from ecinstruct.raw.prp import relation_pairs
 from ecinstruct.raw.qc import TaskQC, clean_fields
-from ecinstruct.raw.qpr import output_of, sample_sets
 from ecinstruct.schema import normalize_row
+from ecinstruct.tasks.prp.raw import relation_pairs
+from ecinstruct.tasks.qpr.raw import output_of, sample_sets
 
 pytestmark = pytest.mark.shared
 

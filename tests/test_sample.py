@@ -18,11 +18,11 @@ from ecinstruct.sample import (
     write_published,
 )
 from ecinstruct.sample.__main__ import main as sample_main
-from ecinstruct.sample.ave import SOURCES
 from ecinstruct.sample.vocab import AVE_IND_ATTRIBUTES, AVE_OOD_ATTRIBUTES, QA_PROPERTIES
 from ecinstruct.schema import PUBLISHED_COLUMNS, normalize_row
 from ecinstruct.settings import SETTINGS
 from ecinstruct.tasks import TASKS, get_task
+from ecinstruct.tasks.ave.sample import SOURCES
 
 ESCI_ORDER = "ESCI"
 

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from itertools import chain
 
 _FENCE = re.compile(r"```[\w+-]*[ \t]*\n?(.*?)(?:```|$)", re.S)
 _LEAD = re.compile(r"^\s*(?:(?:the|my)\s+)?(?:final\s+|correct\s+|best\s+)?(?:answer|response|output|prediction)"
@@ -42,6 +44,10 @@ _NO_FIRST = {"no", "nope", "false", "incorrect"}
 _NEGATION = re.compile(r"\b(?:not|cannot|neither|different|unrelated|mismatch)\b|n't\b", re.I)
 _AFFIRMATION = re.compile(r"\b(?:the same (?:product|item|entity)|match(?:es)?|is a (?:good )?substitute|"
                           r"can be answered|answers the question)\b", re.I)
+
+# What a scan for JSON values needs to see: brackets, quotes, escapes and raw control characters.
+_JSON_SYNTAX = re.compile(r'[\[\]{}"\\\x00-\x1f]')
+_OPENER_OF = {"]": "[", "}": "{"}
 
 
 def unwrap(text: object) -> str | None:
@@ -127,7 +133,7 @@ def json_list(text: object) -> str | None:
     body = unwrap(text)
     if body is None:
         return None
-    for candidate in (body, *_embedded_json(body)):
+    for candidate in chain((body,), _embedded_json(body)):  # lazily: the first value found wins
         try:
             value = json.loads(candidate) if isinstance(candidate, str) else candidate
         except (ValueError, RecursionError):
@@ -135,19 +141,91 @@ def json_list(text: object) -> str | None:
         if isinstance(value, dict):
             value = [value]
         if isinstance(value, list):
-            return json.dumps(value, ensure_ascii=False)
+            try:
+                return json.dumps(value, ensure_ascii=False)
+            except RecursionError:  # nested too deep to write back out
+                continue
     return None
 
 
-def _embedded_json(body: str):
-    """Decoded JSON values starting at each ``[`` (first) then each ``{`` of the text."""
+def _embedded_json(body: str) -> Iterator[object]:
+    """Decoded JSON values starting at each ``[`` (first) then each ``{`` of the text.
+
+    Linear-ish on long texts: one scan finds where each bracket closes (:func:`_bracket_spans`), so a bracket
+    that never closes is not decoded at all, and a bracket inside a value that failed where it did is not
+    decoded again (the decoder would fail at the same character)."""
+    spans, unclosed = _bracket_spans(body)
     decoder = json.JSONDecoder()
+    failed: dict[int, int | None] = dict.fromkeys(unclosed)  # opener → decoder error position (None: unknown)
+    too_deep = sys.getrecursionlimit()  # the decoder recurses once per level: values this deep fail
     for opener in "[{":
-        for match in re.finditer(re.escape(opener), body):
-            try:
-                yield decoder.raw_decode(body, match.start())[0]
-            except (ValueError, RecursionError):
+        for start in sorted(p for p in spans if body[p] == opener):
+            end, _, height = spans[start]
+            error = _inherited_error(start, spans, failed)
+            if height >= too_deep or (error is not None and start < error <= end):
+                failed[start] = error
                 continue
+            try:
+                yield decoder.raw_decode(body, start)[0]
+            except json.JSONDecodeError as err:
+                failed[start] = err.pos
+            except RecursionError:
+                failed[start], too_deep = None, height
+
+
+def _inherited_error(start: int, spans: dict[int, tuple[int, int | None, int]], failed: dict[int, int | None]
+                     ) -> int | None:
+    """Where the decoder failed on the nearest enclosing bracket tried so far (``None``: none tried, or unknown)."""
+    parent = spans[start][1]
+    while parent is not None and parent not in failed:
+        parent = spans[parent][1] if parent in spans else None
+    return None if parent is None else failed[parent]
+
+
+def _bracket_spans(body: str) -> tuple[dict[int, tuple[int, int | None, int]], set[int]]:
+    """Every bracket of the text that closes, as opener → (closer, enclosing opener, nesting height), and the
+    openers that never close (a mismatched closer, the end of the text, or a raw control character inside a
+    string stops them: the decoder fails there too).
+
+    JSON strings are followed from each outermost bracket; brackets inside such a string get their own scan
+    (they may start a value once the outer one has failed)."""
+    tokens = [(m.start(), m.group()) for m in _JSON_SYNTAX.finditer(body)]
+    index = {pos: k for k, (pos, ch) in enumerate(tokens) if ch in "[{"}
+    spans: dict[int, tuple[int, int | None, int]] = {}
+    met: set[int] = set()
+    for root in index:
+        if root not in met:
+            _scan(tokens, index[root], spans, met)
+    return spans, met - set(spans)
+
+
+def _scan(tokens: list[tuple[int, str]], first: int, spans: dict, met: set[int]) -> None:
+    stack: list[list] = []  # [opener position, enclosing opener, height, opener]
+    in_string, escaped = False, -1
+    for k in range(first, len(tokens)):
+        pos, ch = tokens[k]
+        if in_string:
+            if pos == escaped:
+                continue
+            if ch == "\\":
+                escaped = pos + 1
+            elif ch == '"':
+                in_string = False
+            elif ch < " ":
+                return  # a raw control character ends every open value
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            stack.append([pos, stack[-1][0] if stack else None, 1, ch])
+            met.add(pos)
+        elif ch in "]}":
+            if _OPENER_OF[ch] != stack[-1][3]:
+                return  # a mismatched closer ends every open value
+            start, parent, height, _ = stack.pop()
+            spans[start] = (pos, parent, height)
+            if not stack:
+                return
+            stack[-1][2] = max(stack[-1][2], height + 1)
 
 
 def free_text(text: object) -> str | None:

@@ -1,20 +1,20 @@
 """Build ECInstruct from the raw sources: one processor per task, shared QC and decontamination.
 
-Registry: task code → processor. Adding a task = one module exposing ``PROCESSOR`` + one line here.
-See :mod:`ecinstruct.raw.pipeline` for the whole build and the raw-directory layout.
+Each task's processor is the ``PROCESSOR`` of its folder's ``raw.py`` (``ecinstruct/tasks/<code>/raw.py``);
+:data:`PROCESSORS` finds them. The shared machinery (readers of the common sources, QC, sampling,
+decontamination) lives here. See :mod:`ecinstruct.raw.pipeline` for the whole build and the raw-directory
+layout.
 """
 
 from __future__ import annotations
 
-from ecinstruct.raw import ag, ap, ave, mpc, pm, prp, psi, qpr, sa, sr
-from ecinstruct.raw.base import Layout, RawProcessor, Sizes, Source
-from ecinstruct.tasks import Task, get_task
+from collections.abc import Mapping
 
-PROCESSORS: dict[str, RawProcessor] = {
-    p.code: p
-    for p in (ave.PROCESSOR, prp.PROCESSOR, pm.PROCESSOR, sa.PROCESSOR, sr.PROCESSOR,
-              mpc.PROCESSOR, psi.PROCESSOR, qpr.PROCESSOR, ap.PROCESSOR, ag.PROCESSOR)
-}
+from ecinstruct.raw.base import Layout, RawProcessor, Sizes, Source
+from ecinstruct.tasks import Task, TaskParts, get_task
+
+# Task code → processor, in registry order, for every task whose folder has a raw.py.
+PROCESSORS: Mapping[str, RawProcessor] = TaskParts("raw", "PROCESSOR")
 
 
 def get_processor(task: str | Task) -> RawProcessor:

@@ -1,4 +1,4 @@
-"""Shopping Queries Dataset (ESCI) shared by MPC, PSI and QPR.
+"""Shopping Queries Dataset (ESCI) shared by MPC, PSI and QPR, and the processor MPC and PSI share.
 
 Original distribution (https://github.com/amazon-science/esci-data), under ``<raw-dir>/esci/``:
 ``shopping_queries_dataset_examples.parquet`` (example_id, query, query_id, product_id,
@@ -17,12 +17,13 @@ are ever held, so memory follows the requested split sizes, not the 2.6 M judgem
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ecinstruct.errors import SourceError
-from ecinstruct.raw.base import Layout, Source
+from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, Source, test_texts
+from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_parquet, read_json
 from ecinstruct.raw.qc import TaskQC, ascii_fold, clean_fields, english_only
 from ecinstruct.raw.sampling import BottomK, priority
@@ -38,7 +39,8 @@ LABELS = ("E", "S", "C", "I")
 _LABEL_NAMES = {"exact": "E", "substitute": "S", "complement": "C", "irrelevant": "I"}
 EXAMPLE_COLUMNS = ("example_id", "query", "product_id", "esci_label", "small_version", "split")
 HALF = 1 << 63  # priorities are uniform 64-bit integers
-
+# Examples drawn per split = size × MARGIN + 100, so that QC and overlap drops leave the size.
+MARGIN = 1.5
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,8 @@ def draw_examples(files: Files, seed: int, code: str, quotas: dict[str, int], qc
     qc.record("US examples with an ESCI label", counts["us"], counts["labelled"])
     qc.record("seeded sample", counts["labelled"], len(drawn),
               "per split, the examples of smallest hash(seed, id): the split size plus a margin for QC drops")
-    kept = quality(with_titles(drawn, files), qc)
-    by_split: dict[str, list[dict]] = {split: [] for split in quotas}
-    for row in kept:
-        by_split[row["pool"]].append(row)
-    return by_split, {split for split, reservoir in reservoirs.items() if reservoir.full}
+    return _checked_pools(drawn, files, quotas, qc), {split for split, reservoir in reservoirs.items()
+                                                        if reservoir.full}
 
 
 def draw_queries(files: Files, seed: int, code: str, quotas: dict[str, int], qc: TaskQC
@@ -138,11 +137,48 @@ def draw_queries(files: Files, seed: int, code: str, quotas: dict[str, int], qc:
             drawn.append({**row, "pool": split})
     qc.record("seeded query sample", counts["small"], len(drawn),
               "per split, the examples of the queries of smallest hash(seed, query)")
-    kept = quality(with_titles(drawn, files), qc)
-    by_split: dict[str, list[dict]] = {split: [] for split in quotas}
-    for row in kept:
+    return _checked_pools(drawn, files, quotas, qc), cut
+
+
+def _checked_pools(drawn: list[dict], files: Files, splits: Iterable[str], qc: TaskQC) -> dict[str, list[dict]]:
+    """The drawn examples with their titles, QC'd, grouped by the pool each was drawn for (order kept)."""
+    by_split: dict[str, list[dict]] = {split: [] for split in splits}
+    for row in quality(with_titles(drawn, files), qc):
         by_split[row["pool"]].append(row)
-    return by_split, cut
+    return by_split
+
+
+@dataclass(frozen=True)
+class ExampleSampler(RawProcessor):
+    """A task made of single ESCI examples (MPC, PSI): an independent random sample of examples per split,
+    one sample per example. Subclasses set ``task`` and implement :meth:`to_sample`."""
+
+    source = SOURCE
+
+    def layouts(self) -> tuple[Layout, ...]:
+        return layouts()
+
+    def to_sample(self, row: dict) -> dict:
+        raise NotImplementedError
+
+    def make_samples(self, files: Files, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+        """A seeded sample per split, drawn while streaming; drawn again with a larger margin in the
+        rare case that QC and overlap removal leave fewer rows than requested while more exist."""
+        wanted = {split: sizes.for_split(split) for split in ("train", "validation", "test_ind")}
+        margin = MARGIN
+        while True:
+            first_step = len(qc.steps)
+            pools, cut = draw_examples(files, seed, self.code, {s: int(n * margin) + 100 for s, n in wanted.items()},
+                                       qc)
+            samples: Samples = {split: [self.to_sample(r) for r in pools[split][:wanted[split]]]
+                                for split in ("validation", "test_ind")}
+            samples["train"] = remove_overlap((self.to_sample(r) for r in pools["train"]), test_texts(samples), qc,
+                                              text_of=lambda s: s["input"], limit=wanted["train"])
+            short = {s for s in wanted if len(samples[s]) < wanted[s]}
+            if not short & cut:
+                return {split: samples[split] for split in ("train", "validation", "test_ind")}
+            del qc.steps[first_step:]
+            margin *= 4
 
 
 def read_judgments(path: str | Path) -> dict[str, dict[str, list[str]]]:

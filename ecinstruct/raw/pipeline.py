@@ -18,7 +18,8 @@ Raw-directory layout (one sub-folder per source; the first layout found wins, pa
       ag_home_qa_pairs/*.txt            AG (QA pairs, no review snippets)
 
 Categories are the paper's (IND Electronics, Home_and_Kitchen, Sports_and_Outdoors; OOD
-Tools_and_Home_Improvement; AmazonQA per SPEC); change them with ``dataclasses.replace`` on a processor.
+Tools_and_Home_Improvement; AmazonQA: per task, see its raw.py); change them with ``dataclasses.replace``
+on a processor.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 It covers all 10 tasks, all 8 settings and all splits, and serves as test fixture and as the
 default data of the offline demo. Every text is made up by the generators here (vocabulary in
-:mod:`ecinstruct.sample.vocab`, one module per task); each task carries a simple, consistent signal
+:mod:`ecinstruct.sample.vocab`, one ``sample.py`` per task folder); each task carries a simple, consistent signal
 so that a small model can learn it from a few dozen training rows.
 
 Each generator has the signature ``make(rng, domain, k) -> sample``: ``domain`` is ``"IND"`` or
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -24,18 +24,15 @@ from typing import Literal
 from ecinstruct.assemble import assemble_rows
 from ecinstruct.errors import ECInstructError
 from ecinstruct.instructions import load_instructions
-from ecinstruct.sample import ag, ap, ave, mpc, pm, prp, psi, qpr, sa, sr
 from ecinstruct.schema import PUBLISHED_COLUMNS
 from ecinstruct.settings import SPLITS
-from ecinstruct.tasks import Task, get_task, resolve_tasks
+from ecinstruct.tasks import Task, TaskParts, get_task, resolve_tasks
 
 logger = logging.getLogger(__name__)
 
 Generator = Callable[[random.Random, str, int], dict]
-GENERATORS: dict[str, Generator] = {
-    "AVE": ave.make, "PRP": prp.make, "PM": pm.make, "SA": sa.make, "SR": sr.make,
-    "MPC": mpc.make, "PSI": psi.make, "QPR": qpr.make, "AP": ap.make, "AG": ag.make,
-}
+# Task code → ``make`` of the task folder's sample.py (``ecinstruct/tasks/<code>/sample.py``).
+GENERATORS: Mapping[str, Generator] = TaskParts("sample", "make")
 DEFAULT_SIZES: dict[str, int] = {"train": 48, "validation": 8, "test_ind": 16, "test_ood": 16}
 SAMPLE_RESOURCE = "data/sample/dataset.jsonl"
 _MAX_TRIES = 200  # redraws allowed per sample to avoid an input already used in any split
@@ -48,6 +45,9 @@ def generate_samples(task: str | Task, sizes: dict[str, int] | None = None, seed
     """
     task = get_task(task)
     sizes = {**DEFAULT_SIZES, **(sizes or {})}
+    if task.code not in GENERATORS:
+        raise ECInstructError(f"task {task.code} has no sample generator: add sample.py with make(rng, domain, k) "
+                              "to its folder")
     make = GENERATORS[task.code]
     # a string seed is hashed deterministically (not subject to PYTHONHASHSEED)
     rng = random.Random(f"ecinstruct-sample:{seed}:{task.code}")
@@ -82,6 +82,8 @@ def sample_rows(
     """Published-format rows of every setting, task by task in registry order."""
     instructions = load_instructions()
     for task in resolve_tasks(tasks):
+        if tasks is None and task.code not in GENERATORS:
+            continue  # "every task": those that can make samples
         yield from assemble_rows(task, generate_samples(task, sizes, seed), instructions[task.code], seed=seed)
 
 

@@ -1,4 +1,5 @@
-"""Small helpers shared by the per-task sample generators (titles, truncation, ordinals)."""
+"""Small helpers shared by the per-task sample generators (titles, brands, letters); text cuts and ordinals
+are the raw builders' own (:mod:`ecinstruct.text`), so both write the published conventions alike."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def types_in(*categories: str) -> tuple[ProductType, ...]:
 
 
 def pick_types(domain: Domain, ind: Sequence[str], ood: Sequence[str]) -> tuple[ProductType, ...]:
-    """The product types a task draws from in ``domain`` (IND vs OOD categories, SPEC §1.5)."""
+    """The product types a task draws from in ``domain`` (its IND or its OOD categories)."""
     return types_in(*(ood if domain == "OOD" else ind))
 
 
@@ -47,22 +48,6 @@ def accessory_title(rng: random.Random, brand_name: str, accessory: str, ptype: 
     """An accessory title that names the product it goes with (``"... Ear Tips for Wireless Earbuds"``)."""
     title = f"{brand_name} {accessory} for {ptype.name}"
     return title + (f", {rng.choice(VARIANTS)}" if rng.random() < 0.4 else "")
-
-
-def truncate_words(text: str, limit: int) -> str:
-    """Cut to ``limit`` space-separated words, strip trailing periods and add ``"..."`` (SPEC §1.7)."""
-    words = text.split(" ")
-    if len(words) <= limit:
-        return text
-    return " ".join(words[:limit]).rstrip(".") + "..."
-
-
-def ordinal(n: int) -> str:
-    """``1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, ..., 21st, 22nd`` (SR history prefixes)."""
-    if 10 <= n % 100 <= 20:
-        return f"{n}th"
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def letters(n: int) -> list[str]:

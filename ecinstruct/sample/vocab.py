@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Domains of the sample, mirroring the paper's IND / OOD category split (SPEC §1.5–1.6).
+# Domains of the sample, mirroring the paper's IND / OOD category split (OOD: Tools for
+# the review tasks, Cell Phones for the question tasks).
 ELECTRONICS = "Electronics"
 HOME = "Home & Kitchen"
 SPORTS = "Sports & Outdoors"

@@ -1,7 +1,7 @@
 """Metric families of the ECInstruct tasks: answer parsers and plain scoring functions.
 
 Each task's :class:`~ecinstruct.tasks.base.Task` carries one scorer (``task.scorer``); every scorer
-implements both modes of SPEC §3: ``"reference"`` (the reference evaluator's numbers, quirks included,
+implements both readings of ``docs/metrics.md``: ``"reference"`` (the reference evaluator's numbers, quirks included,
 minus its crashes) and ``"strict"`` (invalid answers count as wrong, corrected normalisations).
 
 Result keys: ``score`` (the headline), ``n`` (items), ``invalid`` and per family

@@ -1,7 +1,7 @@
 """The uniform description of one ECInstruct task.
 
-Every task module (``ecinstruct/tasks/<code>.py``) builds one :class:`Task`; the registry in
-``ecinstruct/tasks/__init__.py`` lists them. Everything a consumer needs to know about a task
+Every task folder (``ecinstruct/tasks/<code>/__init__.py``) builds one :class:`Task`; the registry in
+``ecinstruct/tasks/__init__.py`` finds them. Everything a consumer needs to know about a task
 (names, options, prompt serialisation, later its answer parser and metric) hangs off this object,
 so no code elsewhere branches on task-name strings.
 """
@@ -44,6 +44,8 @@ class Task:
         inputs: the fields a user supplies to run the task on new data, and how they become a row
             (:mod:`ecinstruct.tasks.fields`).
         result: how an answer reads as a typed result for a user (:mod:`ecinstruct.tasks.results`).
+        order: the task's place in listings and tables (the paper's tasks are 1–10, in the order of its
+            Tables 2–3; a task of your own comes after them unless it says otherwise).
     """
 
     code: str
@@ -63,6 +65,7 @@ class Task:
     scorer: Scorer | None = field(default=None, compare=False, hash=False, repr=False)
     inputs: TaskInputs | None = field(default=None, compare=False, hash=False, repr=False)
     result: ResultReader | None = field(default=None, compare=False, hash=False, repr=False)
+    order: int = field(default=1000, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.options is not None and not self.has_options:

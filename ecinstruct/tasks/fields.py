@@ -173,3 +173,20 @@ def _json(name: str, text: str, kind: type, what: str) -> Any:
     if not isinstance(value, kind):
         raise FieldError(name, f"expected {what}, got JSON {type(value).__name__}")
     return value
+
+
+def question_with_documents() -> TaskInputs:
+    """The inputs of the question-answering tasks (AP, AG): a question and the review snippets to answer
+    from, written under the published keys ``question`` and ``document``."""
+    return TaskInputs(
+        fields=(Field("question", help="the customer's product question"),
+                Field("documents", kind="texts", help="review snippets (or other product text) to answer from")),
+        serialize=_question_and_document,
+        example={"question": "Does this backpack fit a 17 inch laptop?",
+                 "documents": ["I carry my 17 inch gaming laptop in it every day, it fits with a little room.",
+                               "The side pockets hold a full water bottle."]},
+    )
+
+
+def _question_and_document(values: dict[str, Any]) -> tuple[str, None]:
+    return json.dumps({"question": values["question"], "document": values["documents"]}), None

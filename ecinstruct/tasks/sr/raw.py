@@ -1,0 +1,218 @@
+"""SR from Amazon Review 2018 ratings + metadata: pick the next purchase among 20 candidates A–T.
+
+The paper's construction: ratings of items with metadata, iterative 5-core, chronological, first 50
+interactions per user; leave-last-out (train target = 3rd-last item, validation = 2nd-last,
+test = last); 19 negatives drawn from all item texts of the run except the user's last three items;
+item texts cut to 25 words. IND = equal shares of three categories, OOD = Tools users over a Tools-only
+pool. Also reads the RecBole/UniSRec atomic files of one category (``*.text``, ``*.item2index``,
+``*.test.inter``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecinstruct.errors import SourceError
+from ecinstruct.raw import amazon2018
+from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, quotas, rng_for, test_texts
+from ecinstruct.raw.decontam import remove_overlap
+from ecinstruct.raw.io import iter_csv, iter_jsonl, read_csv
+from ecinstruct.raw.qc import TaskQC, clean_text, keep_if
+from ecinstruct.raw.sampling import CountMinSketch, batched
+from ecinstruct.tasks import sr
+from ecinstruct.text import cut_words, lettered, ordinal
+
+N_CANDIDATES = sr.TASK.extras["n_candidates"]
+HELD_OUT_TAIL = 3  # the user's last three items are never negatives
+SPLIT_TARGET = {"train": 3, "validation": 2, "test_ind": 1}  # target = n-th item from the end
+
+
+@dataclass
+class Domain:
+    """One category (or the union of categories sharing a candidate pool): user sequences + item texts."""
+
+    name: str
+    sequences: list[list[str]]  # item ids, chronological
+    texts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SRProcessor(RawProcessor):
+    task = sr.TASK
+    source = amazon2018.SOURCE
+    near_overlap_by_design = ("leave-last-out: a user's train, validation and test histories are prefixes of "
+                              "one sequence")
+
+    ind_categories: tuple[str, ...] = amazon2018.IND_CATEGORIES
+    ood_category: str | None = amazon2018.OOD_CATEGORY
+    core: int = 5
+    max_items: int = 50
+    max_text_chars: int = 2000
+    words: int = 25
+
+    def layouts(self) -> tuple[Layout, ...]:
+        cats = (*self.ind_categories, *([self.ood_category] if self.ood_category else []))
+        required = tuple(f for c in cats for f in (amazon2018.rating_files(c), amazon2018.meta_files(c)))
+        return (
+            Layout("amazon2018-ratings+metadata", required, self._load_amazon),
+            Layout("recbole-atomic", (("sr_amazon2018_scientific/*.text",), ("sr_amazon2018_scientific/*.item2index",),
+                                      ("sr_amazon2018_scientific/*.test.inter",)), self._load_recbole,
+                   fidelity="variant",
+                   caveat="RecBole/UniSRec files of one category (Industrial_and_Scientific) as IND, no OOD test; "
+                          "item texts keep all category levels"),
+        )
+
+    # ------------------------------------------------------------------------------------ loading
+
+    def _load_amazon(self, paths: list[Path], qc: TaskQC) -> list[Domain]:
+        domains = []
+        for ratings_path, meta_path in zip(paths[::2], paths[1::2], strict=True):
+            qc.scope = ratings_path.stem
+            texts = {m["asin"]: amazon2018.item_text(m) for m in iter_jsonl(meta_path) if m.get("asin")}
+            n_items = len(texts)
+            texts = {k: v for k, v in texts.items() if len(v) < self.max_text_chars and v.strip(". ")}
+            qc.record("item texts", n_items, len(texts), f"non-empty, < {self.max_text_chars} chars")
+            sequences = self.sequences(ratings_path, texts, qc)
+            domains.append(Domain(ratings_path.stem, sequences, texts))
+        qc.scope = ""
+        return domains
+
+    def sequences(self, ratings_path: Path, texts: dict[str, str], qc: TaskQC) -> list[list[str]]:
+        """Ratings → per-user chronological item sequences (items with text, k-core, first ``max_items``).
+
+        Two streaming passes over the ratings: the first counts ratings per user in a count-min
+        sketch (constant memory); the second keeps only the ratings of users who may have ``core``
+        ratings, so that the exact k-core runs on a fraction of the file. A user with fewer than
+        ``core`` ratings can never be in the k-core, so the result is the k-core of all ratings.
+        """
+        sketch, n_ratings, n_with_text = CountMinSketch(), 0, 0
+        for batch in batched(self._ratings(ratings_path, "count users"), 100_000):
+            n_ratings += len(batch)
+            users = [user for user, item, _ in batch if item in texts]
+            n_with_text += len(users)
+            sketch.add(users)
+        kept: list[tuple[str, str, int]] = []
+        for batch in batched(self._ratings(ratings_path, "read ratings"), 100_000):
+            batch = [r for r in batch if r[1] in texts]
+            may_be_core = sketch.estimate([user for user, _, _ in batch]) >= self.core
+            kept += [r for r, keep in zip(batch, may_be_core, strict=True) if keep]
+        del sketch
+        qc.record("items with metadata", n_ratings, n_with_text)
+        qc.record("users with ≥ k ratings", n_with_text, len(kept),
+                  "count-min prefilter before the exact k-core (never drops a k-core user)")
+        ratings = k_core(kept, self.core, qc, n_in=n_with_text)
+        by_user: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for user, item, time in ratings:
+            by_user[user].append((time, item))
+        return [[item for _, item in sorted(events)[:self.max_items]] for _, events in sorted(by_user.items())]
+
+    @staticmethod
+    def _ratings(path: Path, desc: str):
+        """(user, item, time) of every rating, streamed (``item,user,rating,timestamp``, no header)."""
+        for r in iter_csv(path, header=False, fieldnames=["item", "user", "rating", "time"], desc=desc):
+            yield r["user"], r["item"], int(float(r["time"]))
+
+    def _load_recbole(self, paths: list[Path], qc: TaskQC) -> list[Domain]:
+        text_path, index_path, inter_path = paths
+        texts = {r["item_id:token"]: clean_text(r["text:token_seq"])
+                 for r in read_csv(text_path, delimiter="\t")}
+        index = {r[0]: r[1] for r in (line.split("\t") for line in
+                                      index_path.read_text(encoding="utf-8").splitlines() if line)}
+        by_number = {number.strip(): asin for asin, number in index.items()}
+        sequences = []
+        for r in read_csv(inter_path, delimiter="\t"):
+            numbers = [*r["item_id_list:token_seq"].split(), r["item_id:token"]]
+            try:
+                sequences.append([by_number[n] for n in numbers])
+            except KeyError as err:
+                raise SourceError(f"{inter_path}: item number {err} is not in {index_path.name}") from None
+        qc.record("user sequences", len(sequences), len(sequences), "test.inter history + target (full sequence)")
+        sequences = keep_if(sequences, lambda s: all(i in texts for i in s), qc, "items with text")
+        return [Domain(text_path.stem, sequences, texts)]
+
+    # ----------------------------------------------------------------------------------- samples
+
+    def make_samples(self, records: list[Domain], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+        has_ood = self.ood_category is not None and len(records) == len(self.ind_categories) + 1
+        # Cut texts once, so candidates are compared as shown (two long titles may cut alike).
+        records = [Domain(d.name, d.sequences, {k: cut_words(v, self.words) for k, v in d.texts.items()})
+                   for d in records]
+        ind = records[:-1] if has_ood else records
+        pool = sorted({text for d in ind for text in d.texts.values()})
+        samples: Samples = {"train": [], "validation": [], "test_ind": []}
+        for domain, t, v, s in zip(ind, quotas(sizes.train, len(ind)), quotas(sizes.validation, len(ind)),
+                                   quotas(sizes.test, len(ind)), strict=True):
+            part = self.domain_samples(domain, pool, {"train": t, "validation": v, "test_ind": s}, seed)
+            for split, rows in part.items():
+                samples[split] += rows
+        if has_ood:
+            ood = records[-1]
+            ood_pool = sorted(set(ood.texts.values()))
+            samples["test_ood"] = self.domain_samples(ood, ood_pool, {"test_ind": sizes.ood}, seed)["test_ind"]
+        # Exact repeats only: near-duplicates are the task's design (see near_overlap_by_design).
+        samples["train"] = remove_overlap(samples["train"], test_texts(samples), qc, text_of=lambda s: s["input"],
+                                          near=False)
+        return samples
+
+    def domain_samples(self, domain: Domain, pool: list[str], wanted: dict[str, int], seed: int) -> Samples:
+        """Users shuffled; the first users give every wanted split, later ones train samples only."""
+        rng = rng_for(seed, self.code, f"users:{domain.name}")
+        users = [s for s in domain.sequences if len(s) > HELD_OUT_TAIL]
+        rng.shuffle(users)
+        out: Samples = {split: [] for split in wanted}
+        for items in users:
+            for split, n in wanted.items():
+                if len(out[split]) < n:
+                    out[split].append(self.sample(items, SPLIT_TARGET[split], domain.texts, pool, rng))
+            if all(len(out[s]) >= n for s, n in wanted.items()):
+                break
+        return out
+
+    def sample(self, items: list[str], from_end: int, texts: dict[str, str], pool: list[str], rng) -> dict:
+        """History = items before the target; 20 candidates = target + 19 negatives, lettered A–T."""
+        target_at = len(items) - from_end
+        history = [texts[i] for i in items[:target_at]]
+        target = texts[items[target_at]]
+        excluded = {texts[i] for i in items[-HELD_OUT_TAIL:]} | {target}
+        negatives = draw_negatives(pool, excluded, N_CANDIDATES - 1, rng)
+        candidates = [target, *negatives]
+        rng.shuffle(candidates)
+        options = lettered(candidates)
+        return {"input": str([f"{ordinal(k)}: {t}" for k, t in enumerate(history, start=1)]),
+                "options": options, "output": options[candidates.index(target)].split(":", 1)[0]}
+
+
+def draw_negatives(pool: list[str], excluded: set[str], n: int, rng) -> list[str]:
+    """``n`` distinct texts drawn uniformly without replacement from ``pool`` minus ``excluded``."""
+    if len(pool) - len(excluded) < n:
+        raise SourceError(f"SR needs at least {n + len(excluded)} distinct item texts in the candidate pool, "
+                          f"found {len(pool)}; use a larger category")
+    chosen: list[str] = []
+    seen = set(excluded)
+    while len(chosen) < n:
+        text = pool[rng.randrange(len(pool))]
+        if text not in seen:
+            seen.add(text)
+            chosen.append(text)
+    return chosen
+
+
+def k_core(ratings: list[tuple[str, str, int]], k: int, qc: TaskQC, n_in: int | None = None
+           ) -> list[tuple[str, str, int]]:
+    """Iteratively drop users and items with fewer than ``k`` interactions ((user, item, time) rows;
+    ``n_in``: the rows before any prefilter, for the QC record)."""
+    n_in = len(ratings) if n_in is None else n_in
+    while True:
+        users = Counter(user for user, _, _ in ratings)
+        items = Counter(item for _, item, _ in ratings)
+        kept = [r for r in ratings if users[r[0]] >= k and items[r[1]] >= k]
+        if len(kept) == len(ratings):
+            break
+        ratings = kept
+    qc.record(f"{k}-core", n_in, len(ratings), "users and items with ≥ k interactions")
+    return ratings
+
+
+PROCESSOR = SRProcessor()
