@@ -26,8 +26,8 @@ import re
 from typing import Protocol
 
 from ecinstruct.errors import ECInstructError
-from ecinstruct.raw.qc import ENGLISH_WORDS, FOREIGN_WORDS
-from ecinstruct.raw.qc import is_english as heuristic_is_english
+from ecinstruct.raw.english_words import ENGLISH_WORDS, FOREIGN_WORDS
+from ecinstruct.raw.english_words import is_english as heuristic_is_english
 
 logger = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W\d_]{2,}")

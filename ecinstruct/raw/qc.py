@@ -22,6 +22,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecinstruct.raw.english_words import ENGLISH_WORDS, FOREIGN_WORDS, is_english  # noqa: F401  (public here too)
 from ecinstruct.raw.parallel import SERIAL, Workers
 
 Row = dict
@@ -158,39 +159,6 @@ def n_words(text: str) -> int:
     """Number of space-separated words, the paper's measure: ``text.split(" ")``, so a double space
     counts as an (empty) word. Apply length steps before :func:`clean_fields` collapses spaces."""
     return len(text.split(" ")) if text else 0
-
-
-# Frequent function words. English ones vote for English; the others (Spanish, French, German,
-# Portuguese, Italian — the languages that occur in Amazon US data) vote against.
-ENGLISH_WORDS = frozenset((
-    "the", "a", "an", "and", "or", "of", "to", "in", "for", "with", "on", "is", "it", "this", "that",
-    "are", "was", "be", "as", "at", "by", "from", "i", "you", "my", "not", "but", "have", "has",
-    "they", "we", "very", "will", "can", "your", "its",
-))
-FOREIGN_WORDS = frozenset((
-    "el", "los", "las", "del", "que", "y", "para", "con", "por", "una", "es", "muy", "pero", "le",
-    "les", "des", "et", "est", "pour", "avec", "une", "du", "au", "der", "die", "das", "und", "ist",
-    "mit", "nicht", "ein", "eine", "zu", "auf", "sehr", "il", "di", "che", "non", "della", "per",
-    "sono", "não", "com", "uma", "em", "os", "ao",
-))
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-
-
-def is_english(text: str) -> bool:
-    """A deterministic English check (empty text counts as English, as with the paper's detector).
-
-    Non-English if under 90% of the letters are ASCII, or if foreign function words outnumber English
-    ones (at least two of them). Built in rather than a language-ID model: fast, dependency-free and
-    reproducible; it targets the non-English rows found in Amazon US data, not every language.
-    """
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return True
-    if sum(c.isascii() for c in letters) / len(letters) < 0.9:
-        return False
-    words = [w.lower() for w in _WORD.findall(text)]
-    other = sum(w in FOREIGN_WORDS for w in words)
-    return other < 2 or other <= sum(w in ENGLISH_WORDS for w in words)
 
 
 # ---------------------------------------------------------------------------------------------- steps
