@@ -3,9 +3,9 @@
 Reads the packages as text (``ast``), so nothing is imported and no optional dependency is needed.
 Every ``import`` counts, at module level and inside functions (a function-level import hides a cycle
 from Python but not from a reader); only imports under ``if TYPE_CHECKING:`` are left out (annotations,
-never run). Layers, lowest first: ``hub_cards`` < ``ecinstruct`` < ``ecellm``;
-an import from a lower layer into a higher one is "upward". ``hub_cards`` is the small card module
-shared by the dataset card (``ecinstruct``) and the model card (``ecellm``), so it must reach neither.
+never run). Layers, lowest first: ``ecinstruct`` < ``ecellm``; an import from a lower layer into a
+higher one is "upward". ``hub_cards`` is still listed so that older trees (where the cards lived in a
+top-level package of their own) are measured by the same rules.
 
 Usage: ``python benchmarks/measure_structure.py [ROOT] [--json]``.
 """
