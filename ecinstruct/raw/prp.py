@@ -1,6 +1,6 @@
 """PRP from Amazon Review 2018 metadata: how two products relate (also-buy / also-view / similar).
 
-Paper (SPEC §5.2): per category, every product's ``also_buy`` (A), ``also_view`` (B) and
+The paper's construction: per category, every product's ``also_buy`` (A), ``also_view`` (B) and
 ``similar_item`` (C; ids parsed from the HTML table) give candidate pairs; a pair is kept when the
 partner exists in the file and the titles differ; pairs are the sorted title pair (so Product 1 /
 Product 2 are in alphabetical order); **a pair found under more than one relation is discarded**.

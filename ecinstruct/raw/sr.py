@@ -1,6 +1,6 @@
 """SR from Amazon Review 2018 ratings + metadata: pick the next purchase among 20 candidates A–T.
 
-Paper (SPEC §5.5): ratings of items with metadata, iterative 5-core, chronological, first 50
+The paper's construction: ratings of items with metadata, iterative 5-core, chronological, first 50
 interactions per user; leave-last-out (train target = 3rd-last item, validation = 2nd-last,
 test = last); 19 negatives drawn from all item texts of the run except the user's last three items;
 item texts cut to 25 words. IND = equal shares of three categories, OOD = Tools users over a Tools-only
@@ -10,17 +10,21 @@ pool. Also reads the RecBole/UniSRec atomic files of one category (``*.text``, `
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
 
 from ecinstruct.errors import SourceError
 from ecinstruct.raw import amazon2018
 from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, quotas, rng_for, test_texts
 from ecinstruct.raw.decontam import remove_overlap
-from ecinstruct.raw.io import iter_csv, iter_jsonl, read_csv
+from ecinstruct.raw.io import iter_jsonl, read_csv, text_encoding
 from ecinstruct.raw.qc import TaskQC, clean_text, keep_if
-from ecinstruct.raw.sampling import CountMinSketch, batched
+from ecinstruct.raw.sampling import CountMinSketch
 from ecinstruct.raw.text import cut_words, lettered, ordinal
 from ecinstruct.tasks import sr
 
@@ -84,35 +88,38 @@ class SRProcessor(RawProcessor):
 
         Two streaming passes over the ratings: the first counts ratings per user in a count-min
         sketch (constant memory); the second keeps only the ratings of users who may have ``core``
-        ratings, so that the exact k-core runs on a fraction of the file. A user with fewer than
-        ``core`` ratings can never be in the k-core, so the result is the k-core of all ratings.
+        ratings, as int32 user and item codes and an int64 time (16 bytes a rating), so that the
+        exact k-core runs vectorised on a fraction of the file. A user with fewer than ``core``
+        ratings can never be in the k-core, so the result is the k-core of all ratings.
         """
+        asins = sorted(texts)  # item codes in id order, so sorting codes sorts ids
+        item_index = pd.Index(asins, dtype=object)
+        encoding = text_encoding(ratings_path)
         sketch, n_ratings, n_with_text = CountMinSketch(), 0, 0
-        for batch in batched(self._ratings(ratings_path, "count users"), 100_000):
-            n_ratings += len(batch)
-            users = [user for user, item, _ in batch if item in texts]
-            n_with_text += len(users)
-            sketch.add(users)
-        kept: list[tuple[str, str, int]] = []
-        for batch in batched(self._ratings(ratings_path, "read ratings"), 100_000):
-            batch = [r for r in batch if r[1] in texts]
-            may_be_core = sketch.estimate([user for user, _, _ in batch]) >= self.core
-            kept += [r for r, keep in zip(batch, may_be_core, strict=True) if keep]
+        for users, items, _ in _rating_batches(ratings_path, encoding, "count users"):
+            n_ratings += len(users)
+            with_text = users[item_index.get_indexer(items) >= 0]
+            n_with_text += len(with_text)
+            sketch.add(with_text)
+        interned: dict[str, int] = {}  # users that may be in the k-core → code
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for users, items, times in _rating_batches(ratings_path, encoding, "read ratings"):
+            codes = item_index.get_indexer(items)
+            keep = codes >= 0
+            users, codes, times = users[keep], codes[keep], times[keep]
+            keep = sketch.estimate(users) >= self.core
+            user_codes = np.fromiter((interned.setdefault(u, len(interned)) for u in users[keep]), dtype=np.int32,
+                                     count=int(keep.sum()))
+            parts.append((user_codes, codes[keep].astype(np.int32), times[keep]))
         del sketch
+        ratings = Ratings(*(np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, dtype)
+                            for k, dtype in enumerate((np.int32, np.int32, np.int64))))
+        del parts
         qc.record("items with metadata", n_ratings, n_with_text)
-        qc.record("users with ≥ k ratings", n_with_text, len(kept),
+        qc.record("users with ≥ k ratings", n_with_text, len(ratings),
                   "count-min prefilter before the exact k-core (never drops a k-core user)")
-        ratings = k_core(kept, self.core, qc, n_in=n_with_text)
-        by_user: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for user, item, time in ratings:
-            by_user[user].append((time, item))
-        return [[item for _, item in sorted(events)[:self.max_items]] for _, events in sorted(by_user.items())]
-
-    @staticmethod
-    def _ratings(path: Path, desc: str):
-        """(user, item, time) of every rating, streamed (``item,user,rating,timestamp``, no header)."""
-        for r in iter_csv(path, header=False, fieldnames=["item", "user", "rating", "time"], desc=desc):
-            yield r["user"], r["item"], int(float(r["time"]))
+        ratings = k_core(ratings, self.core, qc, n_in=n_with_text)
+        return ratings.sequences(list(interned), asins, self.max_items)
 
     def _load_recbole(self, paths: list[Path], qc: TaskQC) -> list[Domain]:
         text_path, index_path, inter_path = paths
@@ -199,20 +206,68 @@ def draw_negatives(pool: list[str], excluded: set[str], n: int, rng) -> list[str
     return chosen
 
 
-def k_core(ratings: list[tuple[str, str, int]], k: int, qc: TaskQC, n_in: int | None = None
-           ) -> list[tuple[str, str, int]]:
-    """Iteratively drop users and items with fewer than ``k`` interactions ((user, item, time) rows;
+@dataclass
+class Ratings:
+    """Ratings as parallel arrays: user code, item code, time (one entry per rating, repeats kept)."""
+
+    users: np.ndarray  # int32
+    items: np.ndarray  # int32
+    times: np.ndarray  # int64
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def where(self, mask: np.ndarray) -> Ratings:
+        return Ratings(self.users[mask], self.items[mask], self.times[mask])
+
+    def sequences(self, user_names: list[str], item_names: list[str], max_items: int) -> list[list[str]]:
+        """Item ids per user, users in id order, each user's ratings by (time, item id), the first
+        ``max_items``. Item codes must follow the order of their ids (``item_names`` sorted)."""
+        if not len(self):
+            return []
+        present = np.unique(self.users)
+        rank = np.zeros(len(user_names), dtype=np.int64)
+        rank[sorted(present.tolist(), key=user_names.__getitem__)] = np.arange(len(present))
+        user_rank = rank[self.users]
+        order = np.lexsort((self.items, self.times, user_rank))
+        user_rank, items = user_rank[order], self.items[order]
+        starts = np.flatnonzero(np.r_[True, user_rank[1:] != user_rank[:-1]])
+        position = np.arange(len(items)) - np.repeat(starts, np.diff(np.r_[starts, len(items)]))
+        first = position < max_items
+        names = np.asarray(item_names, dtype=object)[items[first]]
+        return [chunk.tolist() for chunk in np.split(names, np.flatnonzero(np.diff(user_rank[first])) + 1)]
+
+
+def k_core(ratings: Ratings, k: int, qc: TaskQC, n_in: int | None = None) -> Ratings:
+    """Iteratively drop users and items with fewer than ``k`` interactions (vectorised counts;
     ``n_in``: the rows before any prefilter, for the QC record)."""
     n_in = len(ratings) if n_in is None else n_in
-    while True:
-        users = Counter(user for user, _, _ in ratings)
-        items = Counter(item for _, item, _ in ratings)
-        kept = [r for r in ratings if users[r[0]] >= k and items[r[1]] >= k]
-        if len(kept) == len(ratings):
+    while len(ratings):
+        users = np.bincount(ratings.users)
+        items = np.bincount(ratings.items)
+        keep = (users[ratings.users] >= k) & (items[ratings.items] >= k)
+        if keep.all():
             break
-        ratings = kept
+        ratings = ratings.where(keep)
     qc.record(f"{k}-core", n_in, len(ratings), "users and items with ≥ k interactions")
     return ratings
+
+
+def _rating_batches(path: Path, encoding: str, desc: str, size: int = 200_000
+                    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(users, items, times) arrays of a ratings file (``item,user,rating,timestamp``, no header), streamed
+    in chunks by pandas' C parser (ids as ``str`` objects, time as ``int(float(t))``)."""
+    try:
+        chunks = pd.read_csv(path, header=None, names=["item", "user", "rating", "time"],
+                             usecols=["item", "user", "time"], dtype={"item": object, "user": object, "time": float},
+                             na_filter=False, encoding=encoding, chunksize=size, compression="infer")
+        with tqdm(desc=desc, unit=" rows", mininterval=2, disable=None) as progress:
+            for chunk in chunks:
+                progress.update(len(chunk))
+                yield (chunk["user"].to_numpy(dtype=object), chunk["item"].to_numpy(dtype=object),
+                       chunk["time"].to_numpy().astype(np.int64))
+    except (ValueError, pd.errors.ParserError) as err:
+        raise SourceError(f"{path}: not a ratings file of lines item,user,rating,timestamp ({err})") from None
 
 
 PROCESSOR = SRProcessor()
