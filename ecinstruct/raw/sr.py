@@ -39,7 +39,7 @@ class Domain:
 
     name: str
     sequences: list[list[str]]  # item ids, chronological
-    texts: dict[str, str]
+    texts: dict[str, str]  # cut to the shown length on load
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,9 @@ class SRProcessor(RawProcessor):
             qc.scope = ratings_path.stem
             texts = {m["asin"]: amazon2018.item_text(m) for m in iter_jsonl(meta_path) if m.get("asin")}
             n_items = len(texts)
-            texts = {k: v for k, v in texts.items() if len(v) < self.max_text_chars and v.strip(". ")}
+            # Cut once, on load, so candidates are compared as shown (two long titles may cut alike).
+            texts = {k: cut_words(v, self.words) for k, v in texts.items()
+                     if len(v) < self.max_text_chars and v.strip(". ")}
             qc.record("item texts", n_items, len(texts), f"non-empty, < {self.max_text_chars} chars")
             sequences = self.sequences(ratings_path, texts, qc)
             domains.append(Domain(ratings_path.stem, sequences, texts))
@@ -88,7 +90,7 @@ class SRProcessor(RawProcessor):
 
         Two streaming passes over the ratings: the first counts ratings per user in a count-min
         sketch (constant memory); the second keeps only the ratings of users who may have ``core``
-        ratings, as int32 user and item codes and an int64 time (16 bytes a rating), so that the
+        ratings, as int32 user and item codes and time (12 bytes a rating), so that the
         exact k-core runs vectorised on a fraction of the file. A user with fewer than ``core``
         ratings can never be in the k-core, so the result is the k-core of all ratings.
         """
@@ -110,10 +112,10 @@ class SRProcessor(RawProcessor):
             keep = sketch.estimate(users) >= self.core
             user_codes = np.fromiter((interned.setdefault(u, len(interned)) for u in users[keep]), dtype=np.int32,
                                      count=int(keep.sum()))
-            parts.append((user_codes, codes[keep].astype(np.int32), times[keep]))
+            parts.append((user_codes, codes[keep].astype(np.int32), _narrow(times[keep])))
         del sketch
-        ratings = Ratings(*(np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, dtype)
-                            for k, dtype in enumerate((np.int32, np.int32, np.int64))))
+        ratings = Ratings(*(np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int32)
+                            for k in range(3)))
         del parts
         qc.record("items with metadata", n_ratings, n_with_text)
         qc.record("users with ≥ k ratings", n_with_text, len(ratings),
@@ -123,7 +125,7 @@ class SRProcessor(RawProcessor):
 
     def _load_recbole(self, paths: list[Path], qc: TaskQC) -> list[Domain]:
         text_path, index_path, inter_path = paths
-        texts = {r["item_id:token"]: clean_text(r["text:token_seq"])
+        texts = {r["item_id:token"]: cut_words(clean_text(r["text:token_seq"]), self.words)
                  for r in read_csv(text_path, delimiter="\t")}
         index = {r[0]: r[1] for r in (line.split("\t") for line in
                                       index_path.read_text(encoding="utf-8").splitlines() if line)}
@@ -143,9 +145,6 @@ class SRProcessor(RawProcessor):
 
     def make_samples(self, records: list[Domain], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
         has_ood = self.ood_category is not None and len(records) == len(self.ind_categories) + 1
-        # Cut texts once, so candidates are compared as shown (two long titles may cut alike).
-        records = [Domain(d.name, d.sequences, {k: cut_words(v, self.words) for k, v in d.texts.items()})
-                   for d in records]
         ind = records[:-1] if has_ood else records
         pool = sorted({text for d in ind for text in d.texts.values()})
         samples: Samples = {"train": [], "validation": [], "test_ind": []}
@@ -212,7 +211,7 @@ class Ratings:
 
     users: np.ndarray  # int32
     items: np.ndarray  # int32
-    times: np.ndarray  # int64
+    times: np.ndarray  # int32 (int64 when a time does not fit)
 
     def __len__(self) -> int:
         return len(self.users)
@@ -251,6 +250,14 @@ def k_core(ratings: Ratings, k: int, qc: TaskQC, n_in: int | None = None) -> Rat
         ratings = ratings.where(keep)
     qc.record(f"{k}-core", n_in, len(ratings), "users and items with ≥ k interactions")
     return ratings
+
+
+def _narrow(times: np.ndarray) -> np.ndarray:
+    """int32 times when they fit (Unix seconds do until 2038), else int64 (concatenation upcasts)."""
+    info = np.iinfo(np.int32)
+    if not len(times) or (info.min <= times.min() and times.max() <= info.max):
+        return times.astype(np.int32)
+    return times
 
 
 def _rating_batches(path: Path, encoding: str, desc: str, size: int = 200_000
