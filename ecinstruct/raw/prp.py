@@ -87,7 +87,7 @@ class PairSampler:
     Memory: the per-product hashes, a bitmap of products, and ``O(k)`` pairs.
     """
 
-    def __init__(self, path: Path, qc: TaskQC, salt: int, batch: int = 50_000) -> None:
+    def __init__(self, path: Path, qc: TaskQC, salt: int, batch: int = 10_000) -> None:
         self.path, self.qc, self.salt, self.batch = path, qc, salt, batch
         self.full = False  # whether pairs were turned away (the result is then a sample)
 

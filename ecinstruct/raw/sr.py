@@ -103,14 +103,16 @@ class SRProcessor(RawProcessor):
             with_text = users[item_index.get_indexer(items) >= 0]
             n_with_text += len(with_text)
             sketch.add(with_text)
-        interned: dict[str, int] = {}  # users that may be in the k-core → code
+        # Users that may be in the k-core → code. Keys are fresh UTF-8 copies (same order as the ids):
+        # holding the parser's own str objects would pin the memory of every chunk they came from.
+        interned: dict[bytes, int] = {}
         parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for users, items, times in _rating_batches(ratings_path, encoding, "read ratings"):
             codes = item_index.get_indexer(items)
             keep = codes >= 0
             users, codes, times = users[keep], codes[keep], times[keep]
             keep = sketch.estimate(users) >= self.core
-            user_codes = np.fromiter((interned.setdefault(u, len(interned)) for u in users[keep]), dtype=np.int32,
+            user_codes = np.fromiter((interned.setdefault(u.encode(), len(interned)) for u in users[keep]), np.int32,
                                      count=int(keep.sum()))
             parts.append((user_codes, codes[keep].astype(np.int32), _narrow(times[keep])))
         del sketch
@@ -219,22 +221,23 @@ class Ratings:
     def where(self, mask: np.ndarray) -> Ratings:
         return Ratings(self.users[mask], self.items[mask], self.times[mask])
 
-    def sequences(self, user_names: list[str], item_names: list[str], max_items: int) -> list[list[str]]:
+    def sequences(self, user_names: list[str] | list[bytes], item_names: list[str], max_items: int
+                  ) -> list[list[str]]:
         """Item ids per user, users in id order, each user's ratings by (time, item id), the first
         ``max_items``. Item codes must follow the order of their ids (``item_names`` sorted)."""
         if not len(self):
             return []
         present = np.unique(self.users)
-        rank = np.zeros(len(user_names), dtype=np.int64)
-        rank[sorted(present.tolist(), key=user_names.__getitem__)] = np.arange(len(present))
+        rank = np.zeros(len(user_names), dtype=np.int32)
+        rank[sorted(present.tolist(), key=user_names.__getitem__)] = np.arange(len(present), dtype=np.int32)
         user_rank = rank[self.users]
         order = np.lexsort((self.items, self.times, user_rank))
         user_rank, items = user_rank[order], self.items[order]
-        starts = np.flatnonzero(np.r_[True, user_rank[1:] != user_rank[:-1]])
-        position = np.arange(len(items)) - np.repeat(starts, np.diff(np.r_[starts, len(items)]))
-        first = position < max_items
-        names = np.asarray(item_names, dtype=object)[items[first]]
-        return [chunk.tolist() for chunk in np.split(names, np.flatnonzero(np.diff(user_rank[first])) + 1)]
+        del order
+        starts = np.flatnonzero(np.r_[True, user_rank[1:] != user_rank[:-1]]).tolist()
+        names = item_names  # a list: slicing it makes the per-user lists without per-user arrays
+        return [[names[i] for i in items[start:min(stop, start + max_items)].tolist()]
+                for start, stop in zip(starts, [*starts[1:], len(items)], strict=True)]
 
 
 def k_core(ratings: Ratings, k: int, qc: TaskQC, n_in: int | None = None) -> Ratings:
@@ -260,7 +263,7 @@ def _narrow(times: np.ndarray) -> np.ndarray:
     return times
 
 
-def _rating_batches(path: Path, encoding: str, desc: str, size: int = 200_000
+def _rating_batches(path: Path, encoding: str, desc: str, size: int = 100_000
                     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(users, items, times) arrays of a ratings file (``item,user,rating,timestamp``, no header), streamed
     in chunks by pandas' C parser (ids as ``str`` objects, time as ``int(float(t))``)."""

@@ -41,13 +41,18 @@ _VOCAB_CATEGORY = {"Electronics": "Electronics", "Home_and_Kitchen": "Home & Kit
 
 @dataclass(frozen=True)
 class Shape:
-    """Rows per file: per Amazon category (reviews, ratings, metadata items) and for ESCI."""
+    """Rows per file: per Amazon category (reviews, ratings, metadata items) and for ESCI.
+
+    ``rating_users``: how many users the ratings of a category come from (0: a quarter of the
+    ratings); popularity is skewed, so a few users rate many items and most rate one or two.
+    """
 
     reviews: int
     ratings: int
     items: int
     esci_examples: int
     esci_products: int
+    rating_users: int = 0
 
     @classmethod
     def full(cls) -> Shape:
@@ -57,15 +62,17 @@ class Shape:
                    esci_products=1_814_924)
 
     def scaled(self, factor: float) -> Shape:
-        return replace(self, **{f.name: max(1, round(getattr(self, f.name) * factor)) for f in fields(self)})
+        return replace(self, **{f.name: max(1, round(getattr(self, f.name) * factor)) for f in fields(self)
+                                if getattr(self, f.name)})
 
 
 def write_raw_tree(root: str | Path, shape: Shape, seed: int = 0, *, parts: tuple[str, ...] = ("amazon2018", "esci"),
-                   gzip_level: int | None = None) -> dict[str, int]:
+                   gzip_level: int | None = None, categories: tuple[str, ...] = CATEGORIES) -> dict[str, int]:
     """Write the files under ``root`` (``amazon2018/``, ``esci/``); returns bytes per file.
 
     The Amazon JSON files are plain ``.json`` by default (the readers take both; writing gzip is what
     bounds the generator's speed); ``gzip_level`` 1-9 writes ``.json.gz`` as distributed.
+    ``categories``: which of the four Amazon categories to write (each draws from its own seed).
     """
     root = Path(root)
     sizes: dict[str, int] = {}
@@ -73,12 +80,13 @@ def write_raw_tree(root: str | Path, shape: Shape, seed: int = 0, *, parts: tupl
         folder = root / amazon2018.FOLDER
         folder.mkdir(parents=True, exist_ok=True)
         suffix = ".json" if gzip_level is None else ".json.gz"
-        for number, category in enumerate(CATEGORIES):
+        for category in categories:
+            number = CATEGORIES.index(category)
             catalog = _Catalog(np.random.default_rng([seed, number]), category, number, shape.items)
             names = (f"meta_{category}{suffix}", f"{category}{suffix}", f"{category}.csv")
             catalog.write_meta(folder / names[0], gzip_level)
             catalog.write_reviews(folder / names[1], shape.reviews, gzip_level)
-            catalog.write_ratings(folder / names[2], shape.ratings)
+            catalog.write_ratings(folder / names[2], shape.ratings, shape.rating_users or shape.ratings // 4)
             for name in names:
                 sizes[f"amazon2018/{name}"] = (folder / name).stat().st_size
     if "esci" in parts:
@@ -181,8 +189,8 @@ class _Catalog:
                     f'"unixReviewTime": {1451692800 + i}}}\n'
                     for i, item, s, u, t in zip(range(start, stop), items, stars, users, texts, strict=True)))
 
-    def write_ratings(self, path: Path, n: int) -> None:
-        rng, n_users = self.rng, max(1, n // 4)
+    def write_ratings(self, path: Path, n: int, n_users: int) -> None:
+        rng, n_users = self.rng, max(1, n_users)
         with open(path, "w", encoding="utf-8") as out:
             for start, stop in _blocks(n, path.name, " ratings"):
                 size = stop - start
