@@ -65,15 +65,17 @@ def test_vectorised_k_core_and_sequences_equal_the_plain_computation(seed):
     arrays, users, items = compact(ratings)
     qc = TaskQC("SR")
     core = sr.k_core(arrays, 5, qc)
-    got = core.sequences(users, items, max_items=7)
+    sequences = core.sequences(users, max_items=7)
+    got = [[items[code] for code in sequences[user]] for user in range(len(sequences))]
     assert got == reference_sequences(ratings, 5, 7)
+    assert sequences.lengths().tolist() == [len(s) for s in got]
     assert qc.step("5-core").rows_out == len(core) and 0 < len(got) < 300
 
 
 def test_k_core_of_nothing_left():
-    arrays, users, items = compact([("u1", "i1", 1), ("u1", "i2", 2), ("u2", "i1", 3)])
+    arrays, users, _ = compact([("u1", "i1", 1), ("u1", "i2", 2), ("u2", "i1", 3)])
     core = sr.k_core(arrays, 5, TaskQC("SR"))
-    assert len(core) == 0 and core.sequences(users, items, 50) == []
+    assert len(core) == 0 and len(core.sequences(users, 50)) == 0
 
 
 def test_ratings_reader_matches_the_csv_module(tmp_path):
@@ -93,6 +95,12 @@ def test_ratings_reader_bad_file_is_one_clear_error(tmp_path):
     (tmp_path / "r.csv").write_text("B0001,A1,5.0,not-a-time\n")
     with pytest.raises(Exception, match=r"r.csv: not a ratings file of lines item,user,rating,timestamp"):
         list(sr._rating_batches(tmp_path / "r.csv", "utf-8", "x"))
+
+
+def test_packed_sequences():
+    packed = sr.Sequences.of([[3, 1], [], [2, 2, 7]])
+    assert len(packed) == 3 and packed[0] == [3, 1] and packed[1] == [] and packed[2] == [2, 2, 7]
+    assert packed.lengths().tolist() == [2, 0, 3] and packed.items.dtype == np.int32
 
 
 def test_times_stay_int32_only_when_they_fit():

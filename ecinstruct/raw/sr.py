@@ -10,7 +10,7 @@ pool. Also reads the RecBole/UniSRec atomic files of one category (``*.text``, `
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,12 +34,36 @@ SPLIT_TARGET = {"train": 3, "validation": 2, "test_ind": 1}  # target = n-th ite
 
 
 @dataclass
+class Sequences:
+    """Every user's item codes, concatenated (int32), and where each user's start: ~4 bytes an item,
+    where a list of lists of ids takes tens."""
+
+    items: np.ndarray
+    starts: np.ndarray  # one more than there are users; the last is len(items)
+
+    @classmethod
+    def of(cls, lists: list[list[int]]) -> Sequences:
+        lengths = [len(items) for items in lists]
+        return cls(np.fromiter((i for items in lists for i in items), np.int32, count=sum(lengths)),
+                   np.r_[0, np.cumsum(lengths, dtype=np.int64)])
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, user: int) -> list[int]:
+        return self.items[self.starts[user]:self.starts[user + 1]].tolist()
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.starts)
+
+
+@dataclass
 class Domain:
     """One category (or the union of categories sharing a candidate pool): user sequences + item texts."""
 
     name: str
-    sequences: list[list[str]]  # item ids, chronological
-    texts: dict[str, str]  # cut to the shown length on load
+    sequences: Sequences  # item codes, chronological
+    texts: list[str]  # by item code; cut to the shown length on load
 
 
 @dataclass(frozen=True)
@@ -80,12 +104,14 @@ class SRProcessor(RawProcessor):
             texts = {k: cut_words(v, self.words) for k, v in texts.items()
                      if len(v) < self.max_text_chars and v.strip(". ")}
             qc.record("item texts", n_items, len(texts), f"non-empty, < {self.max_text_chars} chars")
-            sequences = self.sequences(ratings_path, texts, qc)
-            domains.append(Domain(ratings_path.stem, sequences, texts))
+            asins = sorted(texts)  # item codes in id order, so sorting codes sorts ids
+            texts_by_code = [texts[asin] for asin in asins]
+            del texts
+            domains.append(Domain(ratings_path.stem, self.sequences(ratings_path, asins, qc), texts_by_code))
         qc.scope = ""
         return domains
 
-    def sequences(self, ratings_path: Path, texts: dict[str, str], qc: TaskQC) -> list[list[str]]:
+    def sequences(self, ratings_path: Path, asins: list[str], qc: TaskQC) -> Sequences:
         """Ratings → per-user chronological item sequences (items with text, k-core, first ``max_items``).
 
         Two streaming passes over the ratings: the first counts ratings per user in a count-min
@@ -94,8 +120,7 @@ class SRProcessor(RawProcessor):
         exact k-core runs vectorised on a fraction of the file. A user with fewer than ``core``
         ratings can never be in the k-core, so the result is the k-core of all ratings.
         """
-        asins = sorted(texts)  # item codes in id order, so sorting codes sorts ids
-        item_index = pd.Index(asins, dtype=object)
+        item_index = pd.Index(asins, dtype=object)  # item code = position in the sorted ids
         encoding = text_encoding(ratings_path)
         sketch, n_ratings, n_with_text = CountMinSketch(), 0, 0
         for users, items, _ in _rating_batches(ratings_path, encoding, "count users"):
@@ -123,7 +148,7 @@ class SRProcessor(RawProcessor):
         qc.record("users with ≥ k ratings", n_with_text, len(ratings),
                   "count-min prefilter before the exact k-core (never drops a k-core user)")
         ratings = k_core(ratings, self.core, qc, n_in=n_with_text)
-        return ratings.sequences(list(interned), asins, self.max_items)
+        return ratings.sequences(list(interned), self.max_items)
 
     def _load_recbole(self, paths: list[Path], qc: TaskQC) -> list[Domain]:
         text_path, index_path, inter_path = paths
@@ -141,14 +166,15 @@ class SRProcessor(RawProcessor):
                 raise SourceError(f"{inter_path}: item number {err} is not in {index_path.name}") from None
         qc.record("user sequences", len(sequences), len(sequences), "test.inter history + target (full sequence)")
         sequences = keep_if(sequences, lambda s: all(i in texts for i in s), qc, "items with text")
-        return [Domain(text_path.stem, sequences, texts)]
+        codes = {asin: code for code, asin in enumerate(texts)}
+        return [Domain(text_path.stem, Sequences.of([[codes[i] for i in s] for s in sequences]), list(texts.values()))]
 
     # ----------------------------------------------------------------------------------- samples
 
     def make_samples(self, records: list[Domain], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
         has_ood = self.ood_category is not None and len(records) == len(self.ind_categories) + 1
         ind = records[:-1] if has_ood else records
-        pool = sorted({text for d in ind for text in d.texts.values()})
+        pool = sorted({text for d in ind for text in d.texts})
         samples: Samples = {"train": [], "validation": [], "test_ind": []}
         for domain, t, v, s in zip(ind, quotas(sizes.train, len(ind)), quotas(sizes.validation, len(ind)),
                                    quotas(sizes.test, len(ind)), strict=True):
@@ -157,7 +183,7 @@ class SRProcessor(RawProcessor):
                 samples[split] += rows
         if has_ood:
             ood = records[-1]
-            ood_pool = sorted(set(ood.texts.values()))
+            ood_pool = sorted(set(ood.texts))
             samples["test_ood"] = self.domain_samples(ood, ood_pool, {"test_ind": sizes.ood}, seed)["test_ind"]
         # Exact repeats only: near-duplicates are the task's design (see near_overlap_by_design).
         samples["train"] = remove_overlap(samples["train"], test_texts(samples), qc, text_of=lambda s: s["input"],
@@ -167,10 +193,12 @@ class SRProcessor(RawProcessor):
     def domain_samples(self, domain: Domain, pool: list[str], wanted: dict[str, int], seed: int) -> Samples:
         """Users shuffled; the first users give every wanted split, later ones train samples only."""
         rng = rng_for(seed, self.code, f"users:{domain.name}")
-        users = [s for s in domain.sequences if len(s) > HELD_OUT_TAIL]
+        # Shuffling user numbers permutes them as shuffling the sequences themselves would.
+        users = np.flatnonzero(domain.sequences.lengths() > HELD_OUT_TAIL).tolist()
         rng.shuffle(users)
         out: Samples = {split: [] for split in wanted}
-        for items in users:
+        for user in users:
+            items = domain.sequences[user]
             for split, n in wanted.items():
                 if len(out[split]) < n:
                     out[split].append(self.sample(items, SPLIT_TARGET[split], domain.texts, pool, rng))
@@ -178,7 +206,7 @@ class SRProcessor(RawProcessor):
                 break
         return out
 
-    def sample(self, items: list[str], from_end: int, texts: dict[str, str], pool: list[str], rng) -> dict:
+    def sample(self, items: list, from_end: int, texts: Mapping | list[str], pool: list[str], rng) -> dict:
         """History = items before the target; 20 candidates = target + 19 negatives, lettered A–T."""
         target_at = len(items) - from_end
         history = [texts[i] for i in items[:target_at]]
@@ -221,12 +249,9 @@ class Ratings:
     def where(self, mask: np.ndarray) -> Ratings:
         return Ratings(self.users[mask], self.items[mask], self.times[mask])
 
-    def sequences(self, user_names: list[str] | list[bytes], item_names: list[str], max_items: int
-                  ) -> list[list[str]]:
-        """Item ids per user, users in id order, each user's ratings by (time, item id), the first
-        ``max_items``. Item codes must follow the order of their ids (``item_names`` sorted)."""
-        if not len(self):
-            return []
+    def sequences(self, user_names: list[str] | list[bytes], max_items: int) -> Sequences:
+        """Users in id order, each user's ratings by (time, item code), the first ``max_items``.
+        Item codes must follow the order of the item ids, so that time ties break by id."""
         present = np.unique(self.users)
         rank = np.zeros(len(user_names), dtype=np.int32)
         rank[sorted(present.tolist(), key=user_names.__getitem__)] = np.arange(len(present), dtype=np.int32)
@@ -234,10 +259,10 @@ class Ratings:
         order = np.lexsort((self.items, self.times, user_rank))
         user_rank, items = user_rank[order], self.items[order]
         del order
-        starts = np.flatnonzero(np.r_[True, user_rank[1:] != user_rank[:-1]]).tolist()
-        names = item_names  # a list: slicing it makes the per-user lists without per-user arrays
-        return [[names[i] for i in items[start:min(stop, start + max_items)].tolist()]
-                for start, stop in zip(starts, [*starts[1:], len(items)], strict=True)]
+        starts = np.flatnonzero(np.r_[True, user_rank[1:] != user_rank[:-1]]) if len(items) else np.zeros(0, int)
+        lengths = np.diff(np.r_[starts, len(items)])
+        position = np.arange(len(items)) - np.repeat(starts, lengths)
+        return Sequences(items[position < max_items], np.r_[0, np.cumsum(np.minimum(lengths, max_items))])
 
 
 def k_core(ratings: Ratings, k: int, qc: TaskQC, n_in: int | None = None) -> Ratings:
