@@ -131,7 +131,7 @@ class SRProcessor(RawProcessor):
         # Users that may be in the k-core → code. Keys are fresh UTF-8 copies (same order as the ids):
         # holding the parser's own str objects would pin the memory of every chunk they came from.
         interned: dict[bytes, int] = {}
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        parts: tuple[list[np.ndarray], ...] = ([], [], [])  # users, items, times
         for users, items, times in _rating_batches(ratings_path, encoding, "read ratings"):
             codes = item_index.get_indexer(items)
             keep = codes >= 0
@@ -139,11 +139,11 @@ class SRProcessor(RawProcessor):
             keep = sketch.estimate(users) >= self.core
             user_codes = np.fromiter((interned.setdefault(u.encode(), len(interned)) for u in users[keep]), np.int32,
                                      count=int(keep.sum()))
-            parts.append((user_codes, codes[keep].astype(np.int32), _narrow(times[keep])))
+            for column, values in zip(parts, (user_codes, codes[keep].astype(np.int32), _narrow(times[keep])),
+                                      strict=True):
+                column.append(values)
         del sketch
-        ratings = Ratings(*(np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, np.int32)
-                            for k in range(3)))
-        del parts
+        ratings = Ratings(*(_concatenate(column) for column in parts))  # each column's parts freed in turn
         qc.record("items with metadata", n_ratings, n_with_text)
         qc.record("users with ≥ k ratings", n_with_text, len(ratings),
                   "count-min prefilter before the exact k-core (never drops a k-core user)")
@@ -246,28 +246,36 @@ class Ratings:
     def __len__(self) -> int:
         return len(self.users)
 
-    def where(self, mask: np.ndarray) -> Ratings:
-        return Ratings(self.users[mask], self.items[mask], self.times[mask])
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep the ratings where ``mask`` is true (in place: the old arrays are freed one by one)."""
+        self.users, self.items, self.times = self.users[mask], self.items[mask], self.times[mask]
 
     def sequences(self, user_names: list[str] | list[bytes], max_items: int) -> Sequences:
         """Users in id order, each user's ratings by (time, item code), the first ``max_items``.
-        Item codes must follow the order of the item ids, so that time ties break by id."""
+        Item codes must follow the order of the item ids, so that time ties break by id. Empties the
+        ratings as it goes (the arrays are freed as soon as they have been used)."""
         present = np.unique(self.users)
         rank = np.zeros(len(user_names), dtype=np.int32)
         rank[sorted(present.tolist(), key=user_names.__getitem__)] = np.arange(len(present), dtype=np.int32)
         user_rank = rank[self.users]
+        del present, rank
         order = np.lexsort((self.items, self.times, user_rank))
+        self.users, self.times = self.users[:0], self.times[:0]
         user_rank, items = user_rank[order], self.items[order]
+        self.items = self.items[:0]
         del order
         starts = np.flatnonzero(np.r_[True, user_rank[1:] != user_rank[:-1]]) if len(items) else np.zeros(0, int)
+        del user_rank
         lengths = np.diff(np.r_[starts, len(items)])
-        position = np.arange(len(items)) - np.repeat(starts, lengths)
-        return Sequences(items[position < max_items], np.r_[0, np.cumsum(np.minimum(lengths, max_items))])
+        first = np.ones(len(items), dtype=bool)
+        for long in np.flatnonzero(lengths > max_items).tolist():  # few users: a loop costs no memory
+            first[starts[long] + max_items:starts[long] + lengths[long]] = False
+        return Sequences(items[first], np.r_[0, np.cumsum(np.minimum(lengths, max_items))])
 
 
 def k_core(ratings: Ratings, k: int, qc: TaskQC, n_in: int | None = None) -> Ratings:
-    """Iteratively drop users and items with fewer than ``k`` interactions (vectorised counts;
-    ``n_in``: the rows before any prefilter, for the QC record)."""
+    """Iteratively drop users and items with fewer than ``k`` interactions (vectorised counts, in
+    place; ``n_in``: the rows before any prefilter, for the QC record)."""
     n_in = len(ratings) if n_in is None else n_in
     while len(ratings):
         users = np.bincount(ratings.users)
@@ -275,9 +283,22 @@ def k_core(ratings: Ratings, k: int, qc: TaskQC, n_in: int | None = None) -> Rat
         keep = (users[ratings.users] >= k) & (items[ratings.items] >= k)
         if keep.all():
             break
-        ratings = ratings.where(keep)
+        ratings.keep(keep)
     qc.record(f"{k}-core", n_in, len(ratings), "users and items with ≥ k interactions")
     return ratings
+
+
+def _concatenate(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts as one array; the list is emptied as it goes, so that the peak is one copy."""
+    if not parts:
+        return np.zeros(0, np.int32)
+    out = np.empty(sum(len(p) for p in parts), dtype=np.result_type(*parts))
+    at = 0
+    while parts:
+        part = parts.pop(0)
+        out[at:at + len(part)] = part
+        at += len(part)
+    return out
 
 
 def _narrow(times: np.ndarray) -> np.ndarray:
