@@ -66,7 +66,8 @@ def test_vectorised_k_core_and_sequences_equal_the_plain_computation(seed):
     qc = TaskQC("SR")
     core = sr.k_core(arrays, 5, qc)
     assert qc.step("5-core").rows_out == len(core)
-    sequences = core.sequences(users, max_items=7)
+    core.rank_users(users)
+    sequences = core.sequences(max_items=7)
     got = [[items[code] for code in sequences[user]] for user in range(len(sequences))]
     assert got == reference_sequences(ratings, 5, 7)
     assert sequences.lengths().tolist() == [len(s) for s in got]
@@ -76,7 +77,8 @@ def test_vectorised_k_core_and_sequences_equal_the_plain_computation(seed):
 def test_k_core_of_nothing_left():
     arrays, users, _ = compact([("u1", "i1", 1), ("u1", "i2", 2), ("u2", "i1", 3)])
     core = sr.k_core(arrays, 5, TaskQC("SR"))
-    assert len(core) == 0 and len(core.sequences(users, 50)) == 0
+    core.rank_users(users)
+    assert len(core) == 0 and len(core.sequences(50)) == 0
 
 
 def test_ratings_reader_matches_the_csv_module(tmp_path):

@@ -142,13 +142,15 @@ class SRProcessor(RawProcessor):
             for column, values in zip(parts, (user_codes, codes[keep].astype(np.int32), _narrow(times[keep])),
                                       strict=True):
                 column.append(values)
-        del sketch
+        del sketch, item_index
         ratings = Ratings(*(_concatenate(column) for column in parts))  # each column's parts freed in turn
         qc.record("items with metadata", n_ratings, n_with_text)
         qc.record("users with ≥ k ratings", n_with_text, len(ratings),
                   "count-min prefilter before the exact k-core (never drops a k-core user)")
         ratings = k_core(ratings, self.core, qc, n_in=n_with_text)
-        return ratings.sequences(list(interned), self.max_items)
+        ratings.rank_users(list(interned))
+        del interned  # the ids of up to millions of users, not needed by the sort
+        return ratings.sequences(self.max_items)
 
     def _load_recbole(self, paths: list[Path], qc: TaskQC) -> list[Domain]:
         text_path, index_path, inter_path = paths
@@ -250,19 +252,21 @@ class Ratings:
         """Keep the ratings where ``mask`` is true (in place: the old arrays are freed one by one)."""
         self.users, self.items, self.times = self.users[mask], self.items[mask], self.times[mask]
 
-    def sequences(self, user_names: list[str] | list[bytes], max_items: int) -> Sequences:
-        """Users in id order, each user's ratings by (time, item code), the first ``max_items``.
-        Item codes must follow the order of the item ids, so that time ties break by id. Empties the
-        ratings as it goes (the arrays are freed as soon as they have been used)."""
+    def rank_users(self, user_names: list[str] | list[bytes]) -> None:
+        """Renumber the users in the order of their ids (``user_names[code]``), so that the ids are
+        no longer needed (the caller can free them before :meth:`sequences` sorts)."""
         present = np.unique(self.users)
         rank = np.zeros(len(user_names), dtype=np.int32)
         rank[sorted(present.tolist(), key=user_names.__getitem__)] = np.arange(len(present), dtype=np.int32)
-        user_rank = rank[self.users]
-        del present, rank
-        order = np.lexsort((self.items, self.times, user_rank))
-        self.users, self.times = self.users[:0], self.times[:0]
-        user_rank, items = user_rank[order], self.items[order]
-        self.items = self.items[:0]
+        self.users = rank[self.users]
+
+    def sequences(self, max_items: int) -> Sequences:
+        """Users in code order (see :meth:`rank_users`), each user's ratings by (time, item code), the
+        first ``max_items``. Item codes must follow the order of the item ids, so that time ties break
+        by id. Empties the ratings as it goes (the arrays are freed as soon as they have been used)."""
+        order = np.lexsort((self.items, self.times, self.users))
+        user_rank, self.users, self.times = self.users[order], self.users[:0], self.times[:0]
+        items, self.items = self.items[order], self.items[:0]
         del order
         starts = np.flatnonzero(np.r_[True, user_rank[1:] != user_rank[:-1]]) if len(items) else np.zeros(0, int)
         del user_rank
