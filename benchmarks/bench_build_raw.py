@@ -2,7 +2,8 @@
 
 Generates (once per scale, under ``--work``) the Amazon Review 2018 files of the paper's four
 categories and ESCI's two parquet files with :mod:`ecinstruct.raw.synthetic` (``--scale 1`` = the
-largest real files: ~21 M reviews and ratings per category, ~786 k products, ~2.6 M ESCI judgements),
+largest real files: ~21 M reviews and ratings per category, ~786 k products, ~2.6 M ESCI judgements;
+the Amazon part is ~36 GB of plain JSON lines and CSV, written in minutes),
 then runs ``build-raw --tasks X`` for every task and ``--num-proc`` value in a fresh subprocess and
 measures wall time, CPU time (user + system of the build and its workers), input rows/s and peak RSS
 (the whole process tree: main process + workers, sampled every 0.2 s), with the machine's 1-minute

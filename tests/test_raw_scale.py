@@ -239,7 +239,7 @@ def memory_growth(task: str, root: Path, small: Shape, large: Shape) -> dict:
 @pytest.mark.slow
 def test_sr_build_memory_does_not_follow_the_input(tmp_path):
     """SR from a 3 M-rating file (~120 MiB, over 3× the ceiling; 3 M users, most with one or two
-    ratings, as in the real files): ratings of users who cannot be in the 5-core are never held, and
+    ratings): ratings of users who cannot be in the 5-core are never held, and
     the others take 12 bytes each plus their user's id once."""
     ceiling_mib = 32
     small = Shape(reviews=1, ratings=400_000, items=2_000, esci_examples=1, esci_products=1, rating_users=400_000)

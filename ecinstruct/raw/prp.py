@@ -84,7 +84,7 @@ class PairSampler:
     3. texts: the titles of just the kept pairs are read back.
 
     When a category has at most ``k`` distinct pairs, the result is :func:`relation_pairs`'s.
-    Memory: the per-product hashes, a bitmap of products, and ``O(k)`` pairs.
+    Memory: the per-product hashes, a one-byte flag per product, and ``O(k)`` pairs.
     """
 
     def __init__(self, path: Path, qc: TaskQC, salt: int, batch: int = 10_000) -> None:
@@ -237,6 +237,8 @@ class PRPProcessor(RawProcessor):
         """A category's samples cut 80/10/10 by a seeded shuffle (the pairs: a seeded-hash sample
         large enough for every part, see :func:`stream_relation_pairs`)."""
         test = max(sizes.test, sizes.ood)
+        # Single-relation pairs for the 80/10/10 cut to fill every part (+10: the cut rounds down);
+        # the sample holds half as many more, as some of its pairs are under several relations.
         wanted = math.ceil(max(sizes.train / 0.8, sizes.validation / 0.1, test / 0.1)) + 10
         salt = priority(seed, f"{self.code}:pairs", name)
         pairs = stream_relation_pairs(path, qc, salt=salt, k=wanted * 3 // 2 + 100, wanted=wanted)
