@@ -250,7 +250,9 @@ class Ratings:
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep the ratings where ``mask`` is true (in place: the old arrays are freed one by one)."""
-        self.users, self.items, self.times = self.users[mask], self.items[mask], self.times[mask]
+        self.users = self.users[mask]
+        self.items = self.items[mask]
+        self.times = self.times[mask]
 
     def rank_users(self, user_names: list[str] | list[bytes]) -> None:
         """Renumber the users in the order of their ids (``user_names[code]``), so that the ids are
