@@ -2,11 +2,13 @@
 
 Generates (once per scale, under ``--work``) the Amazon Review 2018 files of the paper's four
 categories and ESCI's two parquet files with :mod:`ecinstruct.raw.synthetic` (``--scale 1`` = the
-largest real files: ~21 M reviews and ratings per category, ~786 k products, ~2.6 M ESCI judgements),
+largest real files: ~21 M reviews and ratings per category, ~786 k products, ~2.6 M ESCI judgements;
+the Amazon part is ~36 GB of plain JSON lines and CSV, written in minutes),
 then runs ``build-raw --tasks X`` for every task and ``--num-proc`` value in a fresh subprocess and
 measures wall time, CPU time (user + system of the build and its workers), input rows/s and peak RSS
-(the whole process tree: main process + workers, sampled every 0.2 s). Every run appends a JSON line
-to ``<work>/results.jsonl``; a markdown table is printed at the end.
+(the whole process tree: main process + workers, sampled every 0.2 s), with the machine's 1-minute
+load average before and after (other jobs inflate wall time, not CPU time). Every run appends a JSON
+line to ``<work>/results.jsonl``; a markdown table is printed at the end.
 
     python benchmarks/bench_build_raw.py --scales 0.004,0.016 --num-proc 1,2
 """
@@ -88,10 +90,11 @@ def main() -> None:
         parts = tuple(part for part, codes in PARTS.items() if set(codes) & set(tasks))
         raw = args.work / f"raw-{scale:g}-{'+'.join(parts)}"
         if not (raw / "done.json").is_file():
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             sizes = write_raw_tree(raw, shape, parts=parts)
             (raw / "done.json").write_text(json.dumps({"shape": shape.__dict__, "bytes": sizes,
-                                                       "seconds": time.perf_counter() - start}))
+                                                       "seconds": time.perf_counter() - start,
+                                                       "cpu_seconds": time.process_time() - cpu}))
         generated = json.loads((raw / "done.json").read_text())
         print(f"scale {scale:g}: {shape}; {sum(generated['bytes'].values()) / 2**20:,.0f} MiB on disk "
               f"(generated in {generated['seconds']:.0f} s)", flush=True)
@@ -103,6 +106,7 @@ def main() -> None:
                            str(out), "--tasks", task, "--num-proc", str(num_proc)]
                 if args.sizes:
                     command += ["--sizes", args.sizes]
+                load_before = os.getloadavg()[0]
                 run = measure(command, env)
                 if run["returncode"] != 0:
                     raise SystemExit(f"{' '.join(command)} failed:\n{run['tail']}")
@@ -110,7 +114,9 @@ def main() -> None:
                 row = {"scale": scale, "task": task, "num_proc": num_proc, "input_rows": rows,
                        "seconds": round(run["seconds"], 1), "rows_per_s": round(rows / run["seconds"]),
                        "cpu_seconds": round(run["cpu_seconds"], 1), "rows_per_cpu_s": round(rows / run["cpu_seconds"]),
-                       "peak_rss_mib": round(run["peak_rss_mib"]), "machine": f"{platform.machine()}, "
+                       "peak_rss_mib": round(run["peak_rss_mib"]),
+                       "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+                       "machine": f"{platform.machine()}, "
                        f"{os.cpu_count()} CPUs", "python": platform.python_version()}
                 results.append(row)
                 with results_path.open("a") as handle:

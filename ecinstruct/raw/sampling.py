@@ -6,6 +6,8 @@
   count, so "count < k" is certain and can safely discard keys before an exact second pass.
 * :class:`BottomK` — the ``k`` items of smallest priority seen in a stream (a deterministic
   reservoir sample when priorities are hashes of a seed and the item's id); memory is ``O(k)``.
+* :func:`mix64` — a seeded 64-bit hash of rows of uint64 columns, vectorised (priorities of
+  composite keys, e.g. a pair of title hashes, without a Python call per row).
 """
 
 from __future__ import annotations
@@ -32,6 +34,25 @@ def priority(seed: int, purpose: str, item_id: str) -> int:
     """A uniform 64-bit priority of an item for a seed and purpose (its rank in a seeded shuffle)."""
     digest = hashlib.blake2b(f"{seed}:{purpose}:{item_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
+
+
+def mix64(*columns: np.ndarray, salt: int) -> np.ndarray:
+    """uint64 hashes of the rows of equally long uint64 ``columns`` (splitmix64 rounds, seeded by ``salt``)."""
+    state = np.full(len(columns[0]), salt & _MASK64, dtype=np.uint64)
+    for column in columns:
+        state = _splitmix64(state ^ np.asarray(column, dtype=np.uint64))
+    return state
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    # uint64 array arithmetic wraps modulo 2**64, as the algorithm expects.
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 class CountMinSketch:

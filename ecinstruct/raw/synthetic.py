@@ -1,10 +1,11 @@
 """Raw-source files of the real distributions' shapes and sizes, made from the sample vocabulary.
 
 For benchmarks and memory tests of ``build-raw``: the Amazon Review 2018 files of the paper's four
-categories (reviews ``<Category>.json.gz``, metadata ``meta_<Category>.json.gz``, ratings
+categories (reviews ``<Category>.json``, metadata ``meta_<Category>.json``, plain or gzip; ratings
 ``<Category>.csv``) and ESCI's two parquet files, with the same fields, formats and (at ``scale=1``)
 row counts of the largest real files. The text is invented (:mod:`ecinstruct.sample.vocab`); no
-record comes from a real source. Files are written as they are generated, in constant memory.
+record comes from a real source. Files are written as they are generated, in constant memory, a
+block of rows at a time (a full-size category, ~21 M reviews and ~21 M ratings, in a few minutes).
 
     write_raw_tree("/tmp/raw", Shape.full().scaled(0.01), seed=0)
 """
@@ -14,9 +15,11 @@ from __future__ import annotations
 import gzip
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from ecinstruct.raw import amazon2018
@@ -38,13 +41,18 @@ _VOCAB_CATEGORY = {"Electronics": "Electronics", "Home_and_Kitchen": "Home & Kit
 
 @dataclass(frozen=True)
 class Shape:
-    """Rows per file: per Amazon category (reviews, ratings, metadata items) and for ESCI."""
+    """Rows per file: per Amazon category (reviews, ratings, metadata items) and for ESCI.
+
+    ``rating_users``: how many users the ratings of a category come from (0: a quarter of the
+    ratings); popularity is skewed, so a few users rate many items and most rate one or two.
+    """
 
     reviews: int
     ratings: int
     items: int
     esci_examples: int
     esci_products: int
+    rating_users: int = 0
 
     @classmethod
     def full(cls) -> Shape:
@@ -54,24 +62,32 @@ class Shape:
                    esci_products=1_814_924)
 
     def scaled(self, factor: float) -> Shape:
-        return replace(self, **{f.name: max(1, round(getattr(self, f.name) * factor)) for f in fields(self)})
+        return replace(self, **{f.name: max(1, round(getattr(self, f.name) * factor)) for f in fields(self)
+                                if getattr(self, f.name)})
 
 
-def write_raw_tree(root: str | Path, shape: Shape, seed: int = 0, *, parts: tuple[str, ...] = ("amazon2018", "esci")
-                   ) -> dict[str, int]:
-    """Write the files under ``root`` (``amazon2018/``, ``esci/``); returns bytes per file."""
+def write_raw_tree(root: str | Path, shape: Shape, seed: int = 0, *, parts: tuple[str, ...] = ("amazon2018", "esci"),
+                   gzip_level: int | None = None, categories: tuple[str, ...] = CATEGORIES) -> dict[str, int]:
+    """Write the files under ``root`` (``amazon2018/``, ``esci/``); returns bytes per file.
+
+    The Amazon JSON files are plain ``.json`` by default (the readers take both; writing gzip is what
+    bounds the generator's speed); ``gzip_level`` 1-9 writes ``.json.gz`` as distributed.
+    ``categories``: which of the four Amazon categories to write (each draws from its own seed).
+    """
     root = Path(root)
     sizes: dict[str, int] = {}
     if "amazon2018" in parts:
-        for number, category in enumerate(CATEGORIES):
-            rng = random.Random(f"{seed}:{category}")
-            folder = root / amazon2018.FOLDER
-            folder.mkdir(parents=True, exist_ok=True)
-            catalog = _Catalog(rng, category, number, shape.items)
-            catalog.write_meta(folder / f"meta_{category}.json.gz")
-            catalog.write_reviews(folder / f"{category}.json.gz", shape.reviews)
-            catalog.write_ratings(folder / f"{category}.csv", shape.ratings)
-            for name in (f"meta_{category}.json.gz", f"{category}.json.gz", f"{category}.csv"):
+        folder = root / amazon2018.FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        suffix = ".json" if gzip_level is None else ".json.gz"
+        for category in categories:
+            number = CATEGORIES.index(category)
+            catalog = _Catalog(np.random.default_rng([seed, number]), category, number, shape.items)
+            names = (f"meta_{category}{suffix}", f"{category}{suffix}", f"{category}.csv")
+            catalog.write_meta(folder / names[0], gzip_level)
+            catalog.write_reviews(folder / names[1], shape.reviews, gzip_level)
+            catalog.write_ratings(folder / names[2], shape.ratings, shape.rating_users or shape.ratings // 4)
+            for name in names:
                 sizes[f"amazon2018/{name}"] = (folder / name).stat().st_size
     if "esci" in parts:
         folder = root / "esci"
@@ -80,68 +96,108 @@ def write_raw_tree(root: str | Path, shape: Shape, seed: int = 0, *, parts: tupl
     return sizes
 
 
-class _Catalog:
-    """One category's invented products: ids, titles, category levels, brands."""
+def _open(path: Path, gzip_level: int | None):
+    return gzip.open(path, "wt", encoding="utf-8", compresslevel=gzip_level) if gzip_level else \
+        open(path, "w", encoding="utf-8")
 
-    def __init__(self, rng: random.Random, category: str, number: int, n_items: int) -> None:
+
+def _blocks(n: int, desc: str, unit: str) -> Iterator[tuple[int, int]]:
+    """``(start, stop)`` of blocks of ``_BLOCK`` rows, with a progress bar."""
+    with tqdm(total=n, desc=desc, unit=unit, mininterval=2, disable=None) as progress:
+        for start in range(0, n, _BLOCK):
+            stop = min(n, start + _BLOCK)
+            yield start, stop
+            progress.update(stop - start)
+
+
+_BLOCK = 100_000  # rows drawn at once with numpy: the per-row work left is one string format
+_POOL = 512  # pre-rendered titles / descriptions / review texts per product type
+
+
+class _Catalog:
+    """One category's invented products: ids, titles, category levels, brands.
+
+    Random choices are drawn a block of rows at a time with numpy, and the text comes from pools
+    rendered once (a few hundred per product type), so that writing a line is one string format:
+    fast enough to write the 21 M-line files of a full-size category in minutes.
+    """
+
+    def __init__(self, rng: np.random.Generator, category: str, number: int, n_items: int) -> None:
         self.rng, self.category, self.n_items = rng, category, n_items
         vocab_category = _VOCAB_CATEGORY[category]
         self.types = [t for t in PRODUCT_TYPES if t.category == vocab_category]
         self.brands = BRANDS[vocab_category]
         self.prefix = f"B{number}"
+        text_rng = random.Random(f"{category}:{number}")
+        self.titles = [[product_title(text_rng, self.brands[k % len(self.brands)], t) for k in range(_POOL)]
+                       for t in self.types]
+        self.reviews = {stars: [[json.dumps(self.review_text(text_rng, stars, t)) for _ in range(_POOL // 4)]
+                                for t in self.types] for stars in REVIEW_OPENERS}
 
     def asin(self, i: int) -> str:
         return f"{self.prefix}{i:08d}"
 
-    def popular_item(self) -> int:
+    def popular_items(self, shape: int | tuple[int, ...]) -> np.ndarray:
         """Item numbers skewed towards the first ones, as real popularity is (so a k-core exists)."""
-        return int(self.n_items * self.rng.random() ** 3)
+        return (self.n_items * self.rng.random(shape) ** 3).astype(np.int64)
 
-    def write_meta(self, path: Path) -> None:
+    def write_meta(self, path: Path, gzip_level: int | None = None) -> None:
         rng = self.rng
-        with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as out:
-            for i in tqdm(range(self.n_items), desc=path.name, unit=" items", mininterval=2, disable=None):
-                ptype = self.types[i % len(self.types)]
-                brand = self.brands[i % len(self.brands)]
-                links = [self.asin(self.popular_item()) for _ in range(rng.randint(0, 12))]
-                similar = "".join(f'<td><a href="/dp/{a}/ref=sims">x</a></td>' for a in links[:4])
-                record = {
-                    "category": [self.category.replace("_", " "), ptype.subcategory, ptype.name],
-                    "description": [f"{rng.choice(ptype.specs)} {ptype.name} by {brand}. " * rng.randint(1, 6)],
-                    "title": f"{product_title(rng, brand, ptype)} {i}",
-                    "also_buy": links[4:8], "also_view": links[8:], "brand": brand,
-                    "feature": list(ptype.specs), "rank": f"{rng.randint(1, 900000):,} in {self.category}",
-                    "price": f"${rng.randint(5, 400)}.99", "asin": self.asin(i),
-                    "similar_item": f"<table>{similar}</table>" if similar else "",
-                }
-                out.write(json.dumps(record) + "\n")
+        with _open(path, gzip_level) as out:
+            for start, stop in _blocks(self.n_items, path.name, " items"):
+                n = stop - start
+                n_links, links = rng.integers(0, 13, n).tolist(), self.popular_items((n, 12)).tolist()
+                picks, repeats = rng.integers(0, _POOL, (n, 2)).tolist(), rng.integers(1, 7, n).tolist()
+                ranks, prices = rng.integers(1, 900_000, n).tolist(), rng.integers(5, 401, n).tolist()
+                lines = []
+                for k, i in enumerate(range(start, stop)):
+                    ptype = self.types[i % len(self.types)]
+                    brand = self.brands[picks[k][0] % len(self.brands)]  # the title's brand
+                    ids = [self.asin(j) for j in links[k][:n_links[k]]]
+                    similar = "".join(f'<td><a href="/dp/{a}/ref=sims">x</a></td>' for a in ids[:4])
+                    spec = ptype.specs[picks[k][1] % len(ptype.specs)]
+                    lines.append(json.dumps({
+                        "category": [self.category.replace("_", " "), ptype.subcategory, ptype.name],
+                        "description": [f"{spec} {ptype.name} by {brand}. " * repeats[k]],
+                        "title": f"{self.titles[i % len(self.types)][picks[k][0]]} {i}",
+                        "also_buy": ids[4:8], "also_view": ids[8:], "brand": brand,
+                        "feature": list(ptype.specs), "rank": f"{ranks[k]:,} in {self.category}",
+                        "price": f"${prices[k]}.99", "asin": self.asin(i),
+                        "similar_item": f"<table>{similar}</table>" if similar else "",
+                    }))
+                out.write("\n".join(lines) + "\n")
 
-    def review_text(self, stars: int, ptype) -> str:
-        rng = self.rng
+    @staticmethod
+    def review_text(rng: random.Random, stars: int, ptype) -> str:
         middle = " ".join(rng.choice(REVIEW_MIDDLES).format(p=rng.choice(REVIEW_PURPOSES)) for _ in range(3))
         return (f"{rng.choice(REVIEW_OPENERS[stars]).format(t=ptype.name.lower())} {middle} "
                 f"{rng.choice(REVIEW_CLOSERS[stars])}")
 
-    def write_reviews(self, path: Path, n: int) -> None:
-        rng = self.rng
-        with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as out:
-            for i in tqdm(range(n), desc=path.name, unit=" reviews", mininterval=2, disable=None):
-                item = self.popular_item()
-                stars = rng.choice((5, 5, 5, 4, 4, 3, 2, 1))
-                text = self.review_text(stars, self.types[item % len(self.types)])
-                record = {"overall": float(stars), "verified": True, "reviewTime": "01 2, 2016",
-                          "reviewerID": f"A{rng.randrange(max(1, n // 4)):013X}", "asin": self.asin(item),
-                          "reviewerName": "Customer", "reviewText": text,
-                          "summary": f"{stars} stars", "unixReviewTime": 1451692800 + i}
-                out.write(json.dumps(record) + "\n")
+    def write_reviews(self, path: Path, n: int, gzip_level: int | None = None) -> None:
+        rng, n_users, n_types = self.rng, max(1, n // 4), len(self.types)
+        star_values = np.array((5, 5, 5, 4, 4, 3, 2, 1))
+        with _open(path, gzip_level) as out:
+            for start, stop in _blocks(n, path.name, " reviews"):
+                size = stop - start
+                items = self.popular_items(size).tolist()
+                stars = star_values[rng.integers(0, len(star_values), size)].tolist()
+                users, texts = rng.integers(0, n_users, size).tolist(), rng.integers(0, _POOL // 4, size).tolist()
+                out.write("".join(
+                    f'{{"overall": {s}.0, "verified": true, "reviewTime": "01 2, 2016", '
+                    f'"reviewerID": "A{u:013X}", "asin": "{self.prefix}{item:08d}", "reviewerName": "Customer", '
+                    f'"reviewText": {self.reviews[s][item % n_types][t]}, "summary": "{s} stars", '
+                    f'"unixReviewTime": {1451692800 + i}}}\n'
+                    for i, item, s, u, t in zip(range(start, stop), items, stars, users, texts, strict=True)))
 
-    def write_ratings(self, path: Path, n: int) -> None:
-        rng = self.rng
-        n_users = max(1, n // 4)
+    def write_ratings(self, path: Path, n: int, n_users: int) -> None:
+        rng, n_users = self.rng, max(1, n_users)
         with open(path, "w", encoding="utf-8") as out:
-            for i in tqdm(range(n), desc=path.name, unit=" ratings", mininterval=2, disable=None):
-                user = int(n_users * rng.random() ** 2)
-                out.write(f"{self.asin(self.popular_item())},A{user:013X},{rng.randint(1, 5)}.0,{1300000000 + i}\n")
+            for start, stop in _blocks(n, path.name, " ratings"):
+                size = stop - start
+                users = (n_users * rng.random(size) ** 2).astype(np.int64).tolist()
+                items, values = self.popular_items(size).tolist(), rng.integers(1, 6, size).tolist()
+                out.write("".join(f"{self.prefix}{item:08d},A{u:013X},{r}.0,{1300000000 + i}\n"
+                                  for i, item, u, r in zip(range(start, stop), items, users, values, strict=True)))
 
 
 def _write_esci(folder: Path, shape: Shape, rng: random.Random) -> dict[str, int]:
