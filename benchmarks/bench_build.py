@@ -26,7 +26,7 @@ from ecinstruct.sample import sample_rows
 from ecinstruct.settings import SETTINGS
 from ecinstruct.tasks import TASKS
 
-# Published sizes per task (SPEC §1.5): train, val, IND test, OOD test.
+# Published sizes per task (the paper's dataset statistics): train, val, IND test, OOD test.
 SIZES = {t.code: (10_000, 1_000, 1_000, 1_000 if t.has_ood else 0) for t in TASKS}
 SIZES["PM"] = (2_022, 253, 253, 0)
 TARGET_ROW_BYTES = 2_000  # 529 MB / 264k rows

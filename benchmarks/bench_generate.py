@@ -1,6 +1,6 @@
 """Generation speed: ``ecellm eval``'s generation vs the reference's way, same model, prompts and budget.
 
-The reference generates with a transformers ``text-generation`` pipeline at batch size 2 (SPEC §2.5).
+The reference generates with a transformers ``text-generation`` pipeline at batch size 2.
 Ours: the exact code path of ``ecellm eval`` (``run_jobs`` with the transformers backend and its default
 checkpoint chunks): continuous batching of up to ``--batch-size`` rows (prefill in groups of similar length,
 finished rows leave, queued prompts take their place), stopping on EOS or the repeated response marker.

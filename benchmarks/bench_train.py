@@ -45,7 +45,7 @@ BATCH = 8
 
 
 def reference_features(data: Dataset, tokenizer) -> Dataset:
-    """SPEC §2.4: tokenize prompt + answer, append EOS, mask the prompt's tokens."""
+    """The reference's way: tokenize prompt + answer, append EOS, mask the prompt's tokens."""
 
     def encode(row: dict) -> dict:
         prompt = tokenizer(row["prompt"])["input_ids"]
