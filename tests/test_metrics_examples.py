@@ -1,4 +1,5 @@
-"""The reference metric's worked examples (docs/metrics.md), both modes: ecellm.metrics.score must give the published numbers."""
+"""The reference metric's worked examples (docs/metrics.md), both modes: ecellm.metrics.score must give the
+published numbers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Our own examples, one or more per quirk of the reference metric (docs/metrics.md; ref vs strict), plus dispatch and input errors."""
+"""Our own examples, one or more per quirk of the reference metric (docs/metrics.md; ref vs strict), plus
+dispatch and input errors."""
 
 from __future__ import annotations
 
