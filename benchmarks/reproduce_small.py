@@ -78,6 +78,17 @@ def evaluate(model: str, name: str, out: Path, data: Path, tasks: str, method: s
     return paths
 
 
+def model_card(out: Path, generalist: Path, runs: dict, base: str) -> Path:
+    """The generalist's model card with its measured scores against the zero-shot base, staged as
+    `ecellm publish --dry-run` stages it for the Hub (nothing is uploaded)."""
+    card = out / "card"
+    if not (card / "README.md").is_file():
+        ecellm("publish", "model", str(generalist), "--results", str(runs["generalist"]["generate"][0]),
+               "--baseline", str(runs["zero_shot"]["generate"][0]), "--base-model", base,
+               "--repo", "local/eCeLLM-XS-reproduce-small", "--dry-run", "--out", str(card))
+    return card / "README.md"
+
+
 def report(out: Path, runs: dict[str, dict[str, list[Path]]], seconds: float, args: argparse.Namespace) -> Path:
     from ecellm.demo_report import paired_changes, plot_before_after, table_markdown
     from ecellm.evaluation.compare import compare
@@ -106,6 +117,7 @@ def report(out: Path, runs: dict[str, dict[str, list[Path]]], seconds: float, ar
                   *(f"| {r['split']} | {r['n']} | {r['score_a']:.3f} | {r['score_b']:.3f} | {r['delta']:+.3f} | "
                     f"[{r['low']:+.3f}, {r['high']:+.3f}] | {r['p_value']:.3f} |" for r in sa), ""]
     parts += _curve_section(runs.get("curve", {}))
+    parts.append("The generalist's model card (as `ecellm publish` would upload it): `card/README.md`.")
     parts.append("![zero-shot vs fine-tuned](zero_shot_vs_fine_tuned.png)")
     path = atomic_write_bytes(out / "report.md", ("\n".join(parts) + "\n").encode("utf-8"))
     atomic_write_bytes(out / "changes.json", json.dumps(rows, indent=2).encode("utf-8"))
@@ -188,6 +200,7 @@ def main() -> None:
                       ["--tasks", "SA", "--max_train_samples", str(rows), *steps])
         runs["curve"][rows] = evaluate(str(model), f"sa_only_{share}pct", out, data, "SA", "generate",
                                        args.test_rows, extra)[0]
+    model_card(out, generalist, runs, "local/tiny-random-llama" if args.tiny else base)
     path = report(out, runs, time.perf_counter() - started, args)
     logger.info("report: %s", path)
 

@@ -37,6 +37,8 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     curve = re.findall(r"^\| (\d+) \| strict \| 4 \| (\d\.\d{3}) \|", report, re.M)
     assert [int(rows) for rows, _ in curve] == [2, 4, 8]
     assert re.search(r"\| AVE \| (IND|OOD) \|", report)
+    card = (out / "card" / "README.md").read_text()
+    assert "base_model: local/tiny-random-llama" in card and "model-index" in card
     assert (out / "zero_shot_vs_fine_tuned.png").read_bytes()[:4] == b"\x89PNG"
     # Resumes: a second run skips the build and training and reuses every cached prediction.
     rerun = subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, text=True, timeout=1200)
