@@ -57,6 +57,7 @@ class TrainingSummary:
     metrics: dict[str, Any] | None = None
     ecellm_arguments: dict[str, Any] | None = None
     versions: dict[str, str] | None = None
+    log_history: list[dict[str, Any]] | None = None  # the Trainer's logs: losses and evaluations by step
     extra: dict[str, Any] = field(default_factory=dict)
     _keys: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 

@@ -97,3 +97,22 @@ def test_error_analysis_ave_per_attribute():
     assert per["material"]["recall"] == 0.0 and per["size"]["precision"] == 0.0
     ref = error_analysis("AVE", predictions, gold, mode="reference")
     assert ref["per_attribute"]["color"]["hits"] == 1 and ref["invalid"] == 1
+
+
+def test_paired_bootstrap_p_value_agrees_with_its_interval():
+    """The 95% interval excludes 0 exactly when p < 0.05, on skewed small-sample differences too (the old
+    shift-to-the-null p-value gave p = 0.06 beside a CI of [+0.025, +0.200] on AVE OOD)."""
+    import random
+
+    from ecellm.metrics.bootstrap import percentile_p_value
+
+    rng = random.Random(0)
+    disagreements = 0
+    for trial in range(40):
+        base, better = noisy(GOLD, "ABCDE", 0.3, seed=100 + trial), noisy(GOLD, "ABCDE", rng.uniform(0.3, 0.6),
+                                                                          seed=200 + trial)
+        r = paired_bootstrap("SA", base, better, GOLD, n_resamples=400, seed=trial)
+        disagreements += (r["low"] > 0 or r["high"] < 0) != (r["p_value"] < 0.05)
+    assert disagreements == 0
+    assert percentile_p_value(np.array([0.1] * 97 + [-0.1] * 3)) == 0.06
+    assert percentile_p_value(np.array([0.0] * 10)) == 1.0

@@ -25,6 +25,15 @@ class ECeLLMArguments:
             ``chat`` (the tokenizer's chat template).
         max_train_samples: Keep only the first N training rows after the task filter (smoke runs).
         max_eval_samples: Keep only the first N validation rows for the loss evaluation.
+        train_samples_per_task: Draw at most N training rows of each task (seeded), so that the tasks with
+            thousands of rows do not crowd out a small one and the CPU budget goes where the recipe says.
+        balance_answers: Within each closed-answer task (a fixed option set: yes/no, options), draw the rows
+            round-robin over the reference answers, so no answer is the majority of what the model sees. A
+            skewed set (SA: 60% "very positive") otherwise teaches the prior first, and a short run stops there.
+        loss_per_row: Average the loss over rows (each row's answer tokens averaged first) instead of over all
+            answer tokens of the batch, so a yes/no answer weighs as much as a long generated one. Without it a
+            generalist's gradient is mostly the long answers of AG and AVE, and the one-token answers of PM and SA
+            are learned only as a prior (see docs/results/fine_tuning_diagnosis.md).
         fit_inputs_to_max_length: Shorten over-long *inputs* so that prompt + answer + EOS fit ``max_length``
             (the reference truncates the whole sequence, which can cut the answer or mask every label).
         task_eval_samples: Rows per task of the validation split to generate on at every evaluation and score
@@ -44,6 +53,15 @@ class ECeLLMArguments:
     )
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep the first N training rows."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Keep the first N validation rows."})
+    train_samples_per_task: int | None = field(
+        default=None, metadata={"help": "Draw at most N training rows of each task (seeded); none = all."}
+    )
+    balance_answers: bool = field(
+        default=False, metadata={"help": "Draw closed-answer tasks' rows round-robin over their reference answers."}
+    )
+    loss_per_row: bool = field(
+        default=False, metadata={"help": "Weigh every row equally in the loss, however long its answer."}
+    )
     fit_inputs_to_max_length: bool = field(
         default=True, metadata={"help": "Shorten over-long inputs so prompt + answer + EOS fit max_length."}
     )

@@ -115,3 +115,46 @@ def task_eval_rows(rows: datasets.Dataset, per_task: int) -> datasets.Dataset:
             seen[code] += 1
             keep.append(i)
     return rows.select(keep)
+
+
+def select_train_rows(rows: datasets.Dataset, per_task: int | None, balance_answers: bool,
+                      seed: int) -> datasets.Dataset:
+    """At most ``per_task`` rows of each task, drawn with ``seed``; with ``balance_answers``, a closed-answer
+    task's rows are taken round-robin over its reference answers (each answer's rows in seeded order).
+
+    The result is shuffled, so a run that stops early has still seen every task.
+    """
+    import random
+
+    from ecinstruct.tasks import get_task
+
+    if per_task is None and not balance_answers:
+        return rows
+    rng = random.Random(seed)
+    by_task: dict[str, list[int]] = {}
+    for i, code in enumerate(rows["task_code"]):
+        by_task.setdefault(code, []).append(i)
+    outputs = rows["output"]
+    keep: list[int] = []
+    for code, idx in sorted(by_task.items()):
+        rng.shuffle(idx)
+        if balance_answers and get_task(code).scorer.candidates(rows[idx[0]]) is not None:  # a closed answer set
+            idx = _round_robin(idx, [outputs[i] for i in idx])
+        keep += idx[:per_task] if per_task is not None else idx
+    rng.shuffle(keep)
+    counts = Counter(rows["task_code"][i] for i in keep)
+    logger.info("training rows per task: %s%s", dict(sorted(counts.items())),
+                " (answers balanced within closed-answer tasks)" if balance_answers else "")
+    return rows.select(keep)
+
+
+def _round_robin(idx: list[int], answers: list[str]) -> list[int]:
+    """``idx`` reordered to cycle through the answers: a1, b1, c1, a2, b2, c2, ... until each runs out."""
+    groups: dict[str, list[int]] = {}
+    for i, a in zip(idx, answers, strict=True):
+        groups.setdefault(a, []).append(i)
+    queues = [groups[a] for a in sorted(groups)]
+    out: list[int] = []
+    for k in range(max(len(q) for q in queues)):
+        out += [q[k] for q in queues if k < len(q)]
+    return out

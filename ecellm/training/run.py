@@ -47,7 +47,7 @@ def run(recipe: Recipe) -> TrainResult:
 
     from ecellm.models import resolve_model_path
     from ecellm.training.callbacks import TaskEvalCallback
-    from ecellm.training.data import load_rows, task_eval_rows, to_prompt_completion
+    from ecellm.training.data import load_rows, select_train_rows, task_eval_rows, to_prompt_completion
     from ecellm.training.trainer import ECellmSFTTrainer
     from ecellm.training.validate import check_recipe
 
@@ -67,7 +67,8 @@ def run(recipe: Recipe) -> TrainResult:
     with cfg.main_process_first(desc="ECInstruct data"):
         rows = load_rows(script.dataset_name, script.dataset_config, splits, ours)
         fit_length = cfg.max_length if ours.fit_inputs_to_max_length else None
-        train_ds = to_prompt_completion(_head(rows[splits[0]], ours.max_train_samples, cfg.seed), ours.prompt_format,
+        drawn = select_train_rows(rows[splits[0]], ours.train_samples_per_task, ours.balance_answers, cfg.seed)
+        train_ds = to_prompt_completion(_head(drawn, ours.max_train_samples, cfg.seed), ours.prompt_format,
                                         tokenizer, fit_length)
         eval_ds = (to_prompt_completion(_head(rows[splits[1]], ours.max_eval_samples, cfg.seed), ours.prompt_format,
                                         tokenizer, fit_length) if evaluating else None)
@@ -77,7 +78,8 @@ def run(recipe: Recipe) -> TrainResult:
 
     trainer = ECellmSFTTrainer(model=model_path, args=cfg, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tokenizer, peft_config=peft_config,
-                         quantization_config=get_quantization_config(model_args), output_head=output_head)
+                         quantization_config=get_quantization_config(model_args), output_head=output_head,
+                         loss_per_row=ours.loss_per_row)
     _check_adapted(trainer.model, expected)
     if ours.task_eval_samples and evaluating:
         trainer.add_callback(TaskEvalCallback(trainer, task_eval_rows(rows[splits[1]], ours.task_eval_samples),
@@ -214,6 +216,7 @@ def _summary(recipe: Recipe, model_path: str, trainer, metrics: dict, n_train: i
         "metrics": metrics,
         "ecellm_arguments": asdict(ours),
         "versions": {"transformers": transformers.__version__, "trl": trl.__version__, "peft": peft.__version__},
+        "log_history": state.log_history,
     }
 
 

@@ -70,14 +70,15 @@ class ECellmSFTTrainer(SFTTrainer):
     """``SFTTrainer`` whose loss projects only answer positions through the LM head on every device, and
     which can train a LoRA on the output head (``output_head``: its module name, e.g. ``lm_head``)."""
 
-    def __init__(self, *args, output_head: str | None = None, **kwargs) -> None:
+    def __init__(self, *args, output_head: str | None = None, loss_per_row: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.output_head = output_head
+        self.loss_per_row = loss_per_row
         if output_head is not None:
             add_head_adapter(self.model, output_head)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.output_head is not None:
+        if self.output_head is not None or self.loss_per_row:
             return self._adapted_head_loss(model, inputs, return_outputs, num_items_in_batch)
         # Under torch.compile keep TRL's fixed shapes: a varying number of positions would recompile.
         compact = contextlib.nullcontext() if self.args.torch_compile else compact_fused_head()
@@ -95,6 +96,10 @@ class ECellmSFTTrainer(SFTTrainer):
         outputs = model(**forward, use_cache=False, logits_to_keep=keep)
         logits, targets = outputs.logits.float(), labels[:, 1:][keep[:, :-1]]
         mask = torch.ones_like(targets, dtype=torch.bool)
+        if self.loss_per_row:
+            loss = self._row_mean_loss(logits, targets, keep, inputs, num_items_in_batch)
+            self._log_token_metrics(logits.detach(), targets, mask, inputs)
+            return (loss, outputs) if return_outputs else loss
         total = torch.nn.functional.cross_entropy(logits, targets, reduction="sum")
         tokens = mask.sum() if num_items_in_batch is None else num_items_in_batch
         loss = total / torch.as_tensor(tokens).clamp(min=1)
@@ -102,6 +107,22 @@ class ECellmSFTTrainer(SFTTrainer):
             loss = loss * self.accelerator.num_processes  # like TRL: DDP averages the gradients across ranks
         self._log_token_metrics(logits.detach(), targets, mask, inputs)
         return (loss, outputs) if return_outputs else loss
+
+    def _row_mean_loss(self, logits: torch.Tensor, targets: torch.Tensor, keep: torch.Tensor, inputs,
+                       num_items_in_batch) -> torch.Tensor:
+        """Each row's answer tokens averaged first, then the rows: a one-token "yes" weighs as much as a 40-token
+        answer. With token averaging (TRL's), a generalist batch is mostly the long answers of the generative
+        tasks, and the classification tasks' few answer tokens barely move the model."""
+        rows = row_index(inputs, keep.shape)[keep]
+        per_token = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+        _, rows, counts = torch.unique(rows, return_inverse=True, return_counts=True)
+        total = (per_token / counts[rows]).sum()
+        n_rows = torch.as_tensor(counts.numel(), device=total.device, dtype=total.dtype)
+        scaled = self.loss_is_scaled_for_ga if getattr(self, "loss_is_scaled_for_ga", None) is not None else (
+            self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None
+        if scaled:  # the Trainer will not divide by the accumulation steps: do it here, as TRL's token mean does
+            n_rows = n_rows * self.current_gradient_accumulation_steps
+        return total / n_rows.clamp(min=1)
 
     def _log_token_metrics(self, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, inputs) -> None:
         """The metrics TRL logs: mean entropy and top-1 accuracy over answer tokens, trained tokens so far."""
@@ -118,3 +139,15 @@ class ECellmSFTTrainer(SFTTrainer):
             local = inputs["attention_mask"].sum() if "attention_mask" in inputs else inputs["position_ids"].numel()
             self._total_train_tokens += int(gather(torch.as_tensor(local, device=mask.device)).sum())
         self._metrics[mode]["num_tokens"] = [self._total_train_tokens]
+
+
+def row_index(inputs, shape: torch.Size) -> torch.Tensor:
+    """The row each position belongs to, shaped like the batch: padded batches have one row per line; a
+    padding-free (or packed) line holds several rows, each starting where ``position_ids`` restarts at 0."""
+    batch, length = shape
+    line = torch.arange(batch, device=inputs["input_ids"].device).unsqueeze(1).expand(batch, length)
+    positions = inputs.get("position_ids")
+    if positions is None:
+        return line
+    starts = torch.cumsum((positions == 0).long(), dim=1)
+    return line * (length + 1) + starts

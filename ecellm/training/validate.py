@@ -31,6 +31,7 @@ def _check_counts(recipe: Recipe) -> None:
               "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
               "effective_batch_size": ours.effective_batch_size, "max_length": cfg.max_length,
               "max_train_samples": ours.max_train_samples, "max_eval_samples": ours.max_eval_samples,
+              "train_samples_per_task": ours.train_samples_per_task,
               "task_eval_batch_size": ours.task_eval_batch_size}
     if model.use_peft:
         counts["lora_r"] = model.lora_r
