@@ -40,9 +40,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
-    import ecinstruct
     from transformers import AutoTokenizer
 
+    import ecinstruct
     from ecellm.models import resolve_model_path
     from ecellm.training.data import select_train_rows
 

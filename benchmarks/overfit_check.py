@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - started
     rows = chosen_rows(args.data, tasks, args.rows, args.seed)
     history = [e["loss"] for e in result.summary.get("log_history") or [] if "loss" in e]
-    report = {"model": base, "adapter": "full fine-tuning" if args.full else "LoRA (XS)", "rows": len(rows), "steps": args.steps, "learning_rate": args.lr,
+    report = {"model": base, "adapter": "full fine-tuning" if args.full else "LoRA (XS)", "rows": len(rows),
+              "steps": args.steps, "learning_rate": args.lr,
               "train_seconds": round(seconds, 1), "final_train_loss": result.metrics.get("train_loss"),
               "first_logged_loss": history[0] if history else None, "last_logged_losses": history[-5:],
               "accuracy_loglik": accuracy(out / "model", rows, "loglik"),
