@@ -188,7 +188,9 @@ def _set_threads(threads: int | None) -> None:
     if threads:
         import torch
 
-        torch.set_num_threads(threads)
+        from ecinstruct.machine import bound_workers
+
+        torch.set_num_threads(bound_workers(threads, "--threads"))
 
 
 def _check_method(method: str) -> str:
