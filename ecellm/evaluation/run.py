@@ -107,7 +107,7 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
         checkpoint_every=c.checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=c.device,
         dtype=c.dtype, n_resamples=c.n_resamples, confidence=c.confidence, bertscore_model=c.bertscore_model,
         bertscore_layers=c.bertscore_layers, published=c.published_source(),
-        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main)
+        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main, inputs=(data, c.model))
     rows = select_rows(load_data(data, c.config, c.qpr_labels), task_list, explicit, split_list,
                        data_name=data_name(data), config=c.config, max_samples=c.max_samples)
     _check_qpr_labels(rows, data_name(data))
