@@ -43,6 +43,10 @@ def load(
     """
     config = get_config(name)
     kind, location = _resolve(source, revision)
+    if kind == "layout" and qpr_labels is not None:
+        raise SourceError(f"qpr_labels {qpr_labels}: {source} is a built folder (Hub layout) whose QPR labels were "
+                          "fixed when it was built, so the file would be ignored; leave it out, or rebuild with "
+                          "`ecinstruct build --source dataset.json --qpr-labels FILE --out NEW_FOLDER`")
     if kind == "layout":
         loaded = datasets.load_dataset(str(location), config.name, cache_dir=_str(cache_dir), revision=revision,
                                        streaming=streaming)
