@@ -117,37 +117,24 @@ def _register_serve(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve)
 
 
-def _fail(err: Exception) -> int:
-    logger.error("%s", err)
-    return 2
-
-
 def cmd_predict(args: argparse.Namespace, rest: list[str] | None = None) -> int:
-    from ecellm.evaluation.errors import EvaluationError
+    """Errors propagate to the CLI's runner: one ``ecellm: error:`` line, exit 2 for a bad input."""
     from ecellm.inference.predict_file import predict_file
-    from ecinstruct.errors import ECInstructError
 
-    try:
-        summary = predict_file(args.model, args.task, args.input, args.out, mapping=args.map,
-                               on_error=args.on_error, chunk_size=args.chunk_size, overwrite=args.overwrite,
-                               progress=not args.no_progress, **_predictor_options(args))
-    except (EvaluationError, ECInstructError) as err:
-        return _fail(err)
+    summary = predict_file(args.model, args.task, args.input, args.out, mapping=args.map,
+                           on_error=args.on_error, chunk_size=args.chunk_size, overwrite=args.overwrite,
+                           progress=not args.no_progress, **_predictor_options(args))
     sys.stdout.write(json.dumps(summary.as_dict()) + "\n")
     return 0
 
 
 def cmd_serve(args: argparse.Namespace, rest: list[str] | None = None) -> int:
-    from ecellm.evaluation.errors import EvaluationError
     from ecinstruct.errors import ECInstructError
 
     try:
         from ecellm.inference.serve import serve
     except ImportError as err:
-        return _fail(f"ecellm serve needs FastAPI and uvicorn: pip install 'ecellm[serve]' ({err})")
-    try:
-        serve(args.model, host=args.host, port=args.port, max_batch=args.max_batch,
-              batch_window_ms=args.batch_window_ms, max_body_kb=args.max_body_kb, **_predictor_options(args))
-    except (EvaluationError, ECInstructError) as err:
-        return _fail(err)
+        raise ECInstructError(f"ecellm serve needs FastAPI and uvicorn: pip install 'ecellm[serve]' ({err})") from None
+    serve(args.model, host=args.host, port=args.port, max_batch=args.max_batch,
+          batch_window_ms=args.batch_window_ms, max_body_kb=args.max_body_kb, **_predictor_options(args))
     return 0

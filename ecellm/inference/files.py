@@ -257,11 +257,15 @@ class ResumableOutput:
         self.partial = partial_of(self.out)
         self.options = options
         self.done: set[int] = set()
-        if self.partial.is_file():
+        self.started = self.partial.is_file()  # a new run writes nothing before its first answers
+        if self.started:
             self._resume()
-        else:
+
+    def _start(self) -> None:
+        if not self.started:
             self.out.parent.mkdir(parents=True, exist_ok=True)
-            self._write_lines([{"_options": options}], mode="w")
+            self._write_lines([{"_options": self.options}], mode="w")
+            self.started = True
 
     def _resume(self) -> None:
         with self.partial.open("rb") as handle:
@@ -296,6 +300,7 @@ class ResumableOutput:
                 handle.truncate(len(data) - len(torn))
 
     def append(self, records: list[dict[str, Any]]) -> None:
+        self._start()
         self._write_lines(records, mode="a")
         self.done.update(r["row"] for r in records)
 
@@ -307,6 +312,7 @@ class ResumableOutput:
 
     def finish(self) -> int:
         """Move the finished rows onto ``<out>`` in one step (rows are in input order); returns the count."""
+        self._start()
         tmp = self.out.with_name(f".{self.out.name}.tmp")
         count = 0
         with self.partial.open(encoding="utf-8") as src, tmp.open("w", encoding="utf-8") as dst:

@@ -83,7 +83,7 @@ def predict_file(model: Any, task: str, input: str | Path, out: str | Path, *, m
                "prompt_format": predictor_options.get("prompt_format") if not isinstance(model, Predictor)
                else model.prompt_format, "max_new_tokens": predictor_options.get("max_new_tokens"),
                "map": columns_of, "input": str(source.path.resolve()), INPUT_KEY: source.fingerprint()}
-    output = ResumableOutput(out, options)
+    output = ResumableOutput(out, options)  # checks a resume before the model loads; writes nothing yet
     predictor = model if isinstance(model, Predictor) else Predictor(model, **predictor_options)
     return _run(predictor, task_obj, source, columns_of, output, on_error, chunk_size, progress, total)
 

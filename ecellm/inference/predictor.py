@@ -132,6 +132,10 @@ class Predictor:
         self.prompt_format, self.prompt_format_source = choose_prompt_format(self.spec, prompt_format, self.tokenizer)
         self.instructions = {code: entry.seed for code, entry in load_instructions().items()}
         self.context = model_context_length(self.spec)
+        if max_new_tokens is not None and self.context is not None and max_new_tokens >= self.context:
+            raise EvaluationError(f"--max-new-tokens {max_new_tokens} is beyond the model's context of {self.context} "
+                                  "tokens (prompt + answer together); pass a smaller budget, e.g. --max-new-tokens "
+                                  f"{min(100, self.context // 2)}")
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         # The evaluation's own model loading and backend: same weights, same decoding as `ecellm eval`.
