@@ -46,11 +46,12 @@ from ecellm.evaluation.scoring import (
     MemoPairScorer,
     ScoringOptions,
     answer,
+    check_encoder_reachable,
     option_labels,
     resolve_encoder,
     score_rows,
 )
-from ecellm.evaluation.validate import validate_eval_options
+from ecellm.evaluation.validate import release_locks, validate_eval_options
 from ecinstruct.tasks import get_task
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,10 @@ def evaluate(model: str | Path | None = None, data: Any = None, *, run_config: E
         config, data = replace(config, data=str(data)), None
     if not config.model:
         raise EvaluationError("no model to evaluate: pass model=... (a Hub id or a folder)")
-    return _run(config, config.data if data is None else data, generation or config.generation(), engine)
+    try:
+        return _run(config, config.data if data is None else data, generation or config.generation(), engine)
+    finally:
+        release_locks()  # a run that failed half-way must not keep its --out lock (an unclosed file) until exit
 
 
 def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) -> Results | None:
@@ -114,6 +118,8 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     published_numbers = _published(c.published_source())  # every late-failing input is checked before the engine
     needs_encoder = any(get_task(t).scorer.needs_encoder for t, _ in rows)
     encoder = resolve_encoder(c.bertscore_model, c.bertscore_layers) if needs_encoder else None
+    if encoder is not None:
+        check_encoder_reachable(encoder)  # offline without it: fail before generating any answer
     server = backend == "openai"
     spec = server_spec(c.model, engine, c.tokenizer) if server else describe_model(c.model, revision=c.revision)
     tokenizer = server_tokenizer(spec) if server else open_tokenizer(spec)

@@ -123,6 +123,12 @@ def check_published(published: str | Path | bool | None) -> None:
     load_published(published)
 
 
+def release_locks() -> None:
+    """Release every ``--out`` lock this process holds (the end of a run, whether it finished or failed)."""
+    for lock in list(_HELD.values()):
+        lock.release()
+
+
 @dataclass
 class OutputLock:
     """An exclusive lock on ``<out>/.ecellm-eval.lock`` for the duration of a run (released by the kernel if the
