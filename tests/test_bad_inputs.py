@@ -244,7 +244,7 @@ ISSUE23_PREDICT_CASES = [
          2, ("is a file of the input models",), lambda ws: (SA_CSV(ws), _write("models/cfg.json", "{}")(ws))),
     Case("predict a Latin-1 CSV", "ecellm", [*PREDICT, "--input", "l1.csv"], 2,
          ("l1.csv: not UTF-8 text", "iconv -f latin1"),
-              _write("l1.csv", "review\ncaf\xe9 cr\xe8me\n".encode("latin-1"))),
+         _write("l1.csv", "review\ncaf\xe9 cr\xe8me\n".encode("latin-1"))),
     Case("predict a UTF-16 CSV", "ecellm", [*PREDICT, "--input", "u16.csv"], 2, ("not UTF-8 text",),
          _write("u16.csv", "review\nok\n".encode("utf-16"))),
     Case("predict a CSV with a 17 MB cell", "ecellm", [*PREDICT, "--input", "big.csv"], 2,
@@ -269,7 +269,7 @@ ISSUE23_PREDICT_CASES = [
     Case("predict a missing input", "ecellm", [*PREDICT, "--input", "nope.csv"], 2, ("nope.csv: no such file",)),
     Case("predict a tab-separated .csv without the column", "ecellm", [*PREDICT, "--input", "t.csv"], 2,
          ("no column for the required field 'review'", "its columns: title, body"),
-              _write("t.csv", "title\tbody\na\tb\n")),
+         _write("t.csv", "title\tbody\na\tb\n")),
     Case("predict a BOM CSV without the column", "ecellm", [*PREDICT, "--input", "bom.csv"], 2,
          ("its columns: text",), _write("bom.csv", "\ufefftext\nok\n")),
     Case("predict --threads 0", "ecellm", [*PREDICT, "--threads", "0"], 2, ("--threads must be a whole number >= 1",)),
@@ -645,3 +645,163 @@ def test_console_script_exit_status_one_line_and_v_for_the_traceback(tmp_path):
     loud = subprocess.run([*command, "-v"], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120)
     assert loud.returncode == 2 and "Traceback" in loud.stderr and "holds no rows" in loud.stderr.splitlines()[-1]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.json"]
+
+
+# ------------------------------------------------------------------ ecellm serve: bad HTTP bodies are 4xx JSON
+class _EchoPredictor:
+    """Stands in for the model: the HTTP layer's checks are what is tested."""
+
+    def describe(self) -> dict:
+        return {}
+
+    def prepare(self, task, values):
+        return task
+
+    def run(self, items):
+        from types import SimpleNamespace
+
+        return [SimpleNamespace(to_dict=lambda t=t: {"task": t.code, "result": None, "valid": False, "raw": "",
+                                                     "answer": "", "method": "generate"}) for t in items]
+
+
+HTTP_CASES = [  # (name, path, raw body, status, fragment of the JSON answer)
+    ("NaN review", "/v1/sa", b'{"review": NaN}', 422, "valid string"),
+    ("1e999 review", "/v1/sa", b'{"review": 1e999}', 422, "valid string"),
+    ("-Infinity review", "/v1/sa", b'{"review": -Infinity}', 422, "valid string"),
+    ("NaN in a nested record", "/v1/pm", b'{"product1": {"title": NaN}, "product2": {"title": "b"}}', 422, "body"),
+    ("NaN in a list field", "/v1/sr", b'{"query": "q", "products": [NaN]}', 422, "body"),
+    ("unknown task", "/v1/nope", b'{"review": "x"}', 404, "valid task endpoints"),
+    ("unknown task lists the tasks", "/v1/sentiment", b"{}", 404, "/v1/sa (SA)"),
+    ("not JSON", "/v1/sa", b"review=great", 422, "json_invalid"),
+    ("not UTF-8", "/v1/sa", b"\xff\xfe\x00", 400, "error parsing the body"),
+    ("a JSON list", "/v1/sa", b'["great"]', 422, "valid dictionary"),
+    ("a JSON string", "/v1/sa", b'"great"', 422, "valid dictionary"),
+    ("no fields", "/v1/sa", b"{}", 422, "review"),
+    ("an unknown field", "/v1/sa", b'{"review": "ok", "stars": 5}', 422, "stars"),
+    ("a number review", "/v1/sa", b'{"review": 5}', 422, "valid string"),
+    ("a null review", "/v1/sa", b'{"review": null}', 422, "review"),
+    ("an empty review", "/v1/sa", b'{"review": "   "}', 422, "review"),
+    ("deeply nested JSON", "/v1/sa", b'{"review": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400, "error parsing"),
+    ("a body over the size limit", "/v1/sa", b'{"review": "' + b"x" * 300_000 + b'"}', 413, ""),
+]
+
+
+@pytest.mark.parametrize("case", HTTP_CASES, ids=[c[0] for c in HTTP_CASES])
+def test_bad_http_body_is_a_4xx_json_answer(case):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from ecellm.inference.serve import create_app
+
+    _, path, body, status, fragment = case
+    with TestClient(create_app(_EchoPredictor()), raise_server_exceptions=False) as client:
+        response = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status, response.text
+    if status != 413:
+        assert isinstance(response.json(), dict)  # JSON, never an HTML or plain-text 500
+    assert fragment in response.text
+
+
+def test_task_paths_take_codes_in_any_case():
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from ecellm.inference.serve import create_app
+
+    with TestClient(create_app(_EchoPredictor())) as client:
+        for path in ("/v1/sa", "/v1/SA"):
+            response = client.post(path, json={"review": "fine"})
+            assert response.status_code == 200 and response.json()["task"] == "SA"
+        assert "/v1/SA" not in client.get("/openapi.json").json()["paths"]  # aliases stay out of the schema
+
+
+# ------------------------------------------------------------------ resume proves it reads the same input
+def test_predict_resume_refuses_an_edited_input(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    from ecellm.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    rows = ["good", "fine", "", "late"]  # row 2 is bad: --on-error fail stops there, rows 0 and 1 are kept
+    source = tmp_path / "r.jsonl"
+    source.write_text("".join(json.dumps({"review": r}) + "\n" for r in rows))
+    argv = ["predict", "--model", str(tiny_model_dir), "--task", "SA", "--input", "r.jsonl", "--out", "o.jsonl",
+            "--no-progress", "--max-new-tokens", "2", "--method", "generate"]
+    assert main([*argv, "--on-error", "fail"]) == 2
+    partial = tmp_path / "o.jsonl.partial"
+    kept = partial.read_bytes()
+    assert [json.loads(line)["row"] for line in kept.splitlines()[1:]] == [0, 1]
+    capsys.readouterr()
+
+    source.write_text(json.dumps({"review": "inserted first"}) + "\n" + source.read_text())  # rows move down
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "changed since the unfinished run" in err and "belong to other rows" in err and len(err.splitlines()) == 1
+    assert partial.read_bytes() == kept and not (tmp_path / "o.jsonl").exists()
+
+    source.write_text("".join(json.dumps({"review": r}) + "\n" for r in rows))  # restored: the resume goes on
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["resumed"] == 2 and summary["rows"] == 4
+    assert [json.loads(line)["row"] for line in (tmp_path / "o.jsonl").read_text().splitlines()] == [0, 1, 2, 3]
+
+
+def test_eval_cache_refuses_a_folder_of_other_settings(tmp_path):
+    from ecellm.evaluation.cache import PredictionCache
+    from ecellm.evaluation.errors import EvaluationError
+
+    PredictionCache(tmp_path, "h", {"model": "a", "model_spec": {"path": "/x"}})
+    PredictionCache(tmp_path, "h", {"model": "a", "model_spec": {"path": "/moved"}})  # where it lies: same model
+    with pytest.raises(EvaluationError, match=r"other settings \(model differ\)"):
+        PredictionCache(tmp_path, "h", {"model": "b", "model_spec": {"path": "/x"}})
+    (tmp_path / "h" / "settings.json").write_text("{torn")
+    with pytest.raises(EvaluationError, match="damaged"):
+        PredictionCache(tmp_path, "h", {"model": "a"})
+
+
+# ------------------------------------------------------------------ options that used to be ignored
+def test_load_refuses_qpr_labels_it_would_ignore(assets):
+    import ecinstruct
+    from ecinstruct.errors import SourceError
+
+    with pytest.raises(SourceError, match="would be ignored"):
+        ecinstruct.load(str(assets / "built"), qpr_labels=str(assets / "d" / "notes.txt"))
+
+
+def test_bom_and_tab_separated_csv_are_read_as_meant(tmp_path):
+    from ecellm.inference.files import Source
+
+    (tmp_path / "bom.csv").write_bytes("\ufeffreview,stars\ngreat,5\n".encode())
+    (tmp_path / "tabs.csv").write_text("review\tstars\ngreat, really\t5\n")
+    (tmp_path / "t.tsv").write_text("review\tstars\nok\t4\n")
+    for name, first in (("bom.csv", "great"), ("tabs.csv", "great, really"), ("t.tsv", "ok")):
+        source = Source(tmp_path / name)
+        assert source.columns() == ["review", "stars"], name
+        assert next(source.rows()).columns["review"] == first
+
+
+# ------------------------------------------------------------------ fail early, clean up at the end
+def test_eval_without_a_reachable_encoder_fails_before_generating(assets, tmp_path, monkeypatch, capsys):
+    import huggingface_hub
+
+    from ecellm.cli import main
+    from ecellm.evaluation import run, scoring
+
+    def offline(*args, **kwargs):
+        raise OSError("offline")
+
+    monkeypatch.setattr(scoring, "_cached", lambda repo_id: False)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
+    monkeypatch.setattr(run, "describe_model", lambda *a, **k: pytest.fail("the model was touched"))
+    status = main(["eval", "--model", "org/any", "--data", str(assets / "built"), "--tasks", "AG", "--max-samples",
+                   "1", "--bertscore-model", "paper", "--out", str(tmp_path / "eval")])
+    err = capsys.readouterr().err
+    assert status == 2 and "BERTScore encoder 'roberta-large'" in err and "nothing was generated" in err
+
+
+def test_a_failed_eval_releases_its_out_lock(assets, tmp_path, capsys):
+    from ecellm.cli import main
+    from ecellm.evaluation import validate
+
+    status = main(["eval", "--model", "org/any", "--data", str(assets / "built"), "--tasks", "SA", "--qpr-labels",
+                   str(assets / "d" / "notes.txt"), "--out", str(tmp_path / "eval")])
+    assert status == 2 and "would be ignored" in capsys.readouterr().err
+    assert validate._HELD == {}  # the lock file is closed now, not by the interpreter at exit (ResourceWarning)
