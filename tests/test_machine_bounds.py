@@ -114,3 +114,25 @@ def test_kill_9_of_the_command_leaves_no_worker_behind():
     for pid in alive:  # a failure must not leave them running either
         os.kill(pid, signal.SIGKILL)
     assert not alive, f"workers left behind: {sorted(alive)}"
+
+
+def test_server_request_threads_are_bounded(caplog):
+    from ecellm.evaluation.backends_openai import MAX_CONCURRENCY, OpenAIOptions
+
+    with caplog.at_level(logging.WARNING):
+        assert OpenAIOptions(base_url="http://127.0.0.1:1/v1", concurrency=10_000).concurrency == MAX_CONCURRENCY
+    assert "--concurrency 10000" in caplog.text
+
+
+def test_dataloader_workers_of_a_recipe_are_bounded(two_cpus):
+    from types import SimpleNamespace
+
+    from ecellm.training import validate
+
+    cfg = SimpleNamespace(dataloader_num_workers=64, max_steps=1, num_train_epochs=1, learning_rate=1e-4,
+                          per_device_train_batch_size=1, per_device_eval_batch_size=1, gradient_accumulation_steps=1,
+                          max_length=8)
+    ours = SimpleNamespace(effective_batch_size=None, max_train_samples=None, max_eval_samples=None,
+                           task_eval_batch_size=None)
+    validate._check_counts(SimpleNamespace(training=cfg, ecellm=ours, model=SimpleNamespace(use_peft=False)))
+    assert cfg.dataloader_num_workers == 2
