@@ -275,10 +275,12 @@ def check_output_file(out: str | Path, *, inputs: Iterable[str | Path | None] = 
 
 
 def check_run_folder(out: str | Path, *, inputs: Iterable[str | Path | None] = (), option: str = "--out",
-                     writer: str = "this command") -> None:
+                     writer: str = "this command", writes: Iterable[str] = (), own_marks: Iterable[str] = ()) -> None:
     """Raise :class:`OutputFolderError` unless ``out`` may hold a run's files (a folder the command adds to and
     resumes in): not a file, not the current/home folder, not an input or a folder holding one, not a folder
-    another command wrote (a dataset of ``ecinstruct build``) and not a dataset in the Hub layout."""
+    another command wrote (a dataset of ``ecinstruct build``) and not a dataset in the Hub layout. A file the
+    command ``writes`` at the top of the folder may be there only in an earlier run of it (the folder holds one
+    of ``own_marks``, glob patterns); otherwise it is the user's and would be replaced."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise OutputFolderError(f"{option} {out} is a file; expected a folder for the run's files (a new one)")
@@ -300,6 +302,11 @@ def check_run_folder(out: str | Path, *, inputs: Iterable[str | Path | None] = (
     if (out / "data").is_dir() and any((out / "data").rglob("*.parquet")):
         raise OutputFolderError(f"{option} {out} holds a dataset (data/*.parquet); {writer} never writes into it: "
                                 "choose a new folder")
+    marks = list(own_marks)
+    clash = [name for name in writes if (out / name).exists()]
+    if clash and not any(any(out.glob(mark)) for mark in marks):
+        raise OutputFolderError(f"{option} {out} holds {clash[0]}, which {writer} would replace, and is not a run of "
+                                f"{writer}; nothing was changed: choose a new folder")
 
 
 def _same_file(a: Path, b: Path) -> bool:

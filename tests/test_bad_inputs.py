@@ -365,6 +365,10 @@ ISSUE23_EVAL_CASES = [
          ("its base model /nowhere/base-model", "cannot be found"), _adapter_without_base),
     Case("eval --max-new-tokens beyond the context", "ecellm", [*EVAL, "--max-new-tokens", "100000"], 2,
          ("do not fit the model's context",)),
+    Case("eval --out holds the user's results.json", "ecellm", [*EVAL, "--out", "mine"], 2,
+         ("holds results.json, which ecellm eval would replace",), _write("mine/results.json", '{"mine": 1}')),
+    Case("eval --out holds the user's results.md", "ecellm", [*EVAL, "--out", "mine"], 2,
+         ("holds results.md",), _write("mine/results.md", "# my notes")),
     Case("eval data that is an empty file", "ecellm", [*EVAL, "--data", "empty.json"], 2, ("holds no rows",),
          _write("empty.json", "")),
     Case("eval data in Latin-1", "ecellm", [*EVAL, "--data", "l1.json"], 2, ("not UTF-8 text",),
@@ -413,6 +417,8 @@ ISSUE23_TRAIN_CASES = [
          ("output_dir models is or holds the input",)),
     Case("train --output_dir is the current folder", "ecellm", [*TRAIN, "--output_dir", "."], 2,
          ("is the current folder",)),
+    Case("train --output_dir holds the user's README.md", "ecellm", [*TRAIN, "--output_dir", "mine"], 2,
+         ("holds README.md, which ecellm train would replace",), _write("mine/README.md", "# my project")),
     Case("train --dataloader_num_workers -1", "ecellm", [*TRAIN, "--dataloader_num_workers", "-1"], 2,
          ("dataloader_num_workers must be >= 0",)),
     Case("train --learning_rate 0", "ecellm", [*TRAIN, "--learning_rate", "0"], 2, ("learning_rate must be > 0",)),
@@ -440,6 +446,22 @@ ISSUE23_PUBLISH_CASES = [
          ("no such results file",)),
 ]
 
+ISSUE23_DEMO_CASES = [
+    Case("demo --out holds the user's report.md", "ecellm", ["demo", "--out", "mine"], 2,
+         ("holds report.md, which ecellm demo would replace",), _write("mine/report.md", "# mine")),
+    Case("demo --out is the current folder", "ecellm", ["demo", "--out", "."], 2, ("is the current folder",)),
+    Case("demo --out is a built dataset", "ecellm", ["demo", "--out", "built"], 2,
+         ("was written by `ecinstruct build`",)),
+    Case("demo --rows-per-task -1", "ecellm", ["demo", "--out", "o", "--rows-per-task", "-1"], 2,
+         ("--rows-per-task must be a whole number >= 0",)),
+    Case("demo --batch-size 0", "ecellm", ["demo", "--out", "o", "--batch-size", "0"], 2,
+         ("--batch-size must be a whole number >= 1",)),
+    Case("demo --max-new-tokens -3", "ecellm", ["demo", "--out", "o", "--max-new-tokens", "-3"], 2,
+         ("--max-new-tokens must be",)),
+    Case("demo --loglik-rows-per-task x", "ecellm", ["demo", "--out", "o", "--loglik-rows-per-task", "x"], 2,
+         ("'x' is not a whole number",)),
+]
+
 ISSUE23_ECINSTRUCT_CASES = [
     Case("build-raw --num-proc 0", "ecinstruct", ["build-raw", "--raw-dir", "d", "--out", "o", "--num-proc", "0"], 2,
          ("--num-proc must be at least 1",)),
@@ -450,7 +472,7 @@ ISSUE23_ECINSTRUCT_CASES = [
 ]
 
 ISSUE23_CASES = (ISSUE23_PREDICT_CASES + ISSUE23_SERVE_CASES + ISSUE23_EVAL_CASES + ISSUE23_COMPARE_CASES
-                 + ISSUE23_TRAIN_CASES + ISSUE23_PUBLISH_CASES + ISSUE23_ECINSTRUCT_CASES)
+                 + ISSUE23_TRAIN_CASES + ISSUE23_PUBLISH_CASES + ISSUE23_DEMO_CASES + ISSUE23_ECINSTRUCT_CASES)
 ALL_CASES = ECINSTRUCT_CASES + ECELLM_EVAL_CASES + ECELLM_TRAIN_CASES + ECELLM_PUBLISH_CASES + ISSUE23_CASES
 NEEDS_MODEL = ({c.name for c in ECELLM_TRAIN_CASES + ISSUE23_TRAIN_CASES + ISSUE23_PUBLISH_CASES}
                | {"eval with an encoder of unknown layer", "predict with a model folder without tokenizer",

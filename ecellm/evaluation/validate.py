@@ -193,7 +193,8 @@ def validate_eval_options(*, out: str | Path | None = None, cache_dir: str | Pat
     if out is not None:
         from ecinstruct.atomic import check_run_folder
 
-        check_run_folder(out, inputs=[i for i in inputs if isinstance(i, str | Path)], writer="ecellm eval")
+        check_run_folder(out, inputs=[i for i in inputs if isinstance(i, str | Path)], writer="ecellm eval",
+                         writes=("results.json", "results.md", "results.png"), own_marks=("samples", "cache"))
     if uses_ag:
         check_bertscore(bertscore_model, bertscore_layers)
     check_published(published)

@@ -13,6 +13,8 @@ from ecellm.training.recipes import Recipe
 logger = logging.getLogger(__name__)
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
+TRAIN_WRITES = ("README.md", "adapter_config.json", "adapter_model.safetensors", "config.json", "model.safetensors",
+                "tokenizer.json", "tokenizer_config.json", "training_args.bin", "training_summary.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 
 
@@ -107,7 +109,8 @@ def _check_output(recipe: Recipe) -> None:
         from ecinstruct.atomic import check_run_folder
 
         check_run_folder(out, inputs=[recipe.model.model_name_or_path, resolve_source(recipe.script.dataset_name)],
-                         option="output_dir", writer="ecellm train")
+                         option="output_dir", writer="ecellm train", writes=TRAIN_WRITES,
+                         own_marks=("training_summary.json", "trainer_state.json", "checkpoint-*"))
     value = cfg.resume_from_checkpoint
     if value is None or str(value).lower() in ("false", "none", "", "last", "true", "auto"):
         return
