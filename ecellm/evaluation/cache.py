@@ -38,7 +38,7 @@ class PredictionCache:
             target = self.folder / "settings.json"
             if not target.is_file():
                 atomic_write_text(target, json.dumps(settings, indent=2, sort_keys=True, default=str))
-            else:
+            elif settings:  # a reader that names no settings (merging shards, tools) takes the folder as it is
                 _check_same_settings(target, settings)
 
     def path(self, task: str, split: str) -> Path | None:
