@@ -129,8 +129,8 @@ class Source:
         try:
             yield
         except UnicodeDecodeError as err:
-            raise PredictInputError(f"input {self.path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at "
-                                    f"offset {err.start} of a block); save the file as UTF-8, e.g. "
+            raise PredictInputError(f"input {self.path}: not UTF-8 text (it holds byte 0x{err.object[err.start]:02x}, "
+                                    "which UTF-8 does not allow there); save the file as UTF-8, e.g. "
                                     f"`iconv -f latin1 -t utf-8 {self.path.name} > fixed{self.path.suffix}`") from None
         except csv.Error as err:
             raise PredictInputError(f"input {self.path}: not readable as CSV ({err}); cells are limited to "
