@@ -827,3 +827,28 @@ def test_a_failed_eval_releases_its_out_lock(assets, tmp_path, capsys):
                    str(assets / "d" / "notes.txt"), "--out", str(tmp_path / "eval")])
     assert status == 2 and "would be ignored" in capsys.readouterr().err
     assert validate._HELD == {}  # the lock file is closed now, not by the interpreter at exit (ResourceWarning)
+
+
+# ------------------------------------------------------------------ the output guard lets the right things through
+def test_output_guard_replaces_only_our_own_earlier_output(tmp_path):
+    from ecinstruct.atomic import check_output_file, check_run_folder, starts_with
+    from ecinstruct.errors import OutputFolderError
+
+    ours, theirs = tmp_path / "c.md", tmp_path / "notes.md"
+    ours.write_text("Paired bootstrap (strict mode): ...\n")
+    theirs.write_text("my notes\n")
+    recognise = starts_with("Paired bootstrap (")
+    check_output_file(tmp_path / "new.md", inputs=[tmp_path / "run"], ours=recognise)  # a new file: fine
+    check_output_file(ours, overwrite=True, ours=recognise)  # our earlier table, with --overwrite: fine
+    with pytest.raises(OutputFolderError, match="pass --overwrite"):
+        check_output_file(ours, ours=recognise)
+    with pytest.raises(OutputFolderError, match="not even with --overwrite"):
+        check_output_file(theirs, overwrite=True, ours=recognise)
+
+    model = tmp_path / "runs" / "xs"
+    model.mkdir(parents=True)
+    check_run_folder(model / "eval", inputs=[model], writer="ecellm eval")  # an eval folder inside the model's
+    run = tmp_path / "earlier-eval"
+    (run / "samples").mkdir(parents=True)
+    (run / "results.json").write_text("{}")
+    check_run_folder(run, writer="ecellm eval", writes=("results.json",), own_marks=("samples",))  # a rerun
