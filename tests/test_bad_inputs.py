@@ -852,3 +852,14 @@ def test_output_guard_replaces_only_our_own_earlier_output(tmp_path):
     (run / "samples").mkdir(parents=True)
     (run / "results.json").write_text("{}")
     check_run_folder(run, writer="ecellm eval", writes=("results.json",), own_marks=("samples",))  # a rerun
+
+
+def test_no_unclosed_lock_file_at_exit_after_a_failed_eval(assets, tmp_path):
+    command = [sys.executable, "-X", "dev", "-W", "always::ResourceWarning", "-m", "ecellm.cli", "eval", "--model",
+               "org/any", "--data", str(assets / "built"), "--tasks", "SA", "--qpr-labels",
+               str(assets / "d" / "notes.txt"), "--out", str(tmp_path / "eval")]
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OMP_NUM_THREADS": "1",
+           "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2 and "would be ignored" in done.stderr
+    assert "ResourceWarning" not in done.stderr, done.stderr
