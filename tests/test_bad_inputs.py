@@ -210,6 +210,12 @@ def _run_with_samples(folder: str, samples: bytes) -> Callable[[Path], None]:
     return setup
 
 
+def _damaged_build(ws: Path) -> None:
+    shutil.copytree(ws / "built", ws / "damaged")
+    for path in (ws / "damaged" / "data").rglob("*.parquet"):
+        path.write_bytes(path.read_bytes()[:100])  # cut short, as a full disk or a killed copy leaves it
+
+
 def _big_cell(ws: Path) -> None:
     (ws / "big.csv").write_bytes(b"review\n\"" + b"x" * (17 * 1024 * 1024) + b"\"\n")
 
@@ -369,6 +375,8 @@ ISSUE23_EVAL_CASES = [
          ("holds results.json, which ecellm eval would replace",), _write("mine/results.json", '{"mine": 1}')),
     Case("eval --out holds the user's results.md", "ecellm", [*EVAL, "--out", "mine"], 2,
          ("holds results.md",), _write("mine/results.md", "# my notes")),
+    Case("eval data with a damaged parquet file", "ecellm", [*EVAL, "--data", "damaged"], 2,
+         ("not a readable Parquet file", "build the folder again"), _damaged_build),
     Case("eval data that is an empty file", "ecellm", [*EVAL, "--data", "empty.json"], 2, ("holds no rows",),
          _write("empty.json", "")),
     Case("eval data in Latin-1", "ecellm", [*EVAL, "--data", "l1.json"], 2, ("not UTF-8 text",),
@@ -419,6 +427,8 @@ ISSUE23_TRAIN_CASES = [
          ("is the current folder",)),
     Case("train --output_dir holds the user's README.md", "ecellm", [*TRAIN, "--output_dir", "mine"], 2,
          ("holds README.md, which ecellm train would replace",), _write("mine/README.md", "# my project")),
+    Case("train on data with a damaged parquet file", "ecellm", [*TRAIN, "--dataset_name", "damaged"], 2,
+         ("not a readable Parquet file",), _damaged_build),
     Case("train --dataloader_num_workers -1", "ecellm", [*TRAIN, "--dataloader_num_workers", "-1"], 2,
          ("dataloader_num_workers must be >= 0",)),
     Case("train --learning_rate 0", "ecellm", [*TRAIN, "--learning_rate", "0"], 2, ("learning_rate must be > 0",)),
