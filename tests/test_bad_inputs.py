@@ -873,3 +873,17 @@ def test_no_unclosed_lock_file_at_exit_after_a_failed_eval(assets, tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 2 and "would be ignored" in done.stderr
     assert "ResourceWarning" not in done.stderr, done.stderr
+
+
+def test_predict_overwrite_replaces_only_its_own_earlier_answers(tiny_model_dir, tmp_path, monkeypatch, capsys):
+    from ecellm.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.csv").write_text("\ufeffreview\ngreat phone\n", encoding="utf-8")  # Excel's BOM is fine
+    argv = ["predict", "--model", str(tiny_model_dir), "--task", "SA", "--input", "r.csv", "--out", "o.jsonl",
+            "--no-progress", "--max-new-tokens", "2", "--method", "generate"]
+    assert main(argv) == 0
+    assert json.loads((tmp_path / "o.jsonl").read_text())["row"] == 0
+    assert main(argv) == 2 and "pass --overwrite" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 0
+    assert [json.loads(line)["row"] for line in (tmp_path / "o.jsonl").read_text().splitlines()] == [0]
