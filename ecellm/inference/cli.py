@@ -88,15 +88,15 @@ def _register_predict(subparsers: argparse._SubParsersAction) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _model_options(p)
     p.add_argument("--task", required=True, help="Task code: " + ", ".join(t.code for t in TASKS) + ".")
-    p.add_argument("--input", required=True, help="Input table: .csv, .jsonl or .parquet.")
-    p.add_argument("--out", required=True, help="Output JSON lines file.")
+    p.add_argument("--input", required=True, help="Input table: .csv (or .tsv; UTF-8), .jsonl or .parquet.")
+    p.add_argument("--out", required=True, help="Output JSON lines file (never the input or a file of yours).")
     p.add_argument("--map", action="append", metavar="FIELD=COLUMN",
                    help="Read a task field from a differently named column (repeatable, or comma-separated).")
     p.add_argument("--on-error", default="skip", choices=["skip", "fail"],
                    help="A bad row: write it as an error line and go on (skip), or stop the run (fail).")
     p.add_argument("--chunk-size", type=_count("--chunk-size"), default=64,
                    help="Rows per checkpoint (what a kill may lose).")
-    p.add_argument("--overwrite", action="store_true", help="Replace an existing --out file.")
+    p.add_argument("--overwrite", action="store_true", help="Replace an earlier --out of `ecellm predict`.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
     p.set_defaults(func=cmd_predict)
 
