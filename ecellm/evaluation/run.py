@@ -212,7 +212,8 @@ def _check_qpr_labels(rows: dict, name: str) -> None:
     if missing:
         raise EvaluationError(f"{len(missing)} QPR row(s) of {name} carry no option labels (e.g. {missing[0]}); QPR "
                               "is scored from the ESCI label of every listed product. Pass the official label file "
-                              "with --qpr-labels FILE, or leave QPR out with --tasks")
+                              "with --qpr-labels FILE (data read from the published dataset.json), build the folder "
+                              "again with `ecinstruct build --qpr-labels FILE`, or leave QPR out with --tasks")
 
 
 def _choose(task_code: str, candidates, scores) -> str:
