@@ -133,6 +133,7 @@ def stage_model(
     recorded = _read_summary(src)
     summary = _portable_summary(recorded, base_model)
     adapter_config = _adapter_config(src, base_model) if kind == "adapter" else None
+    check_results_match(src, results, baseline, recorded)
     inputs = _card_inputs(src, repo_id, kind, summary, adapter_config, results, baseline, base_model,
                           recipe_file=recorded.get("recipe"))
     for key, value in (card_overrides or {}).items():
@@ -154,6 +155,88 @@ def stage_model(
         (tmp / "README.md").write_text(card, encoding="utf-8")
 
     return replace_folder(out, write, overwrite=overwrite, inputs=[src, results, baseline], writer="ecellm publish")
+
+
+def check_results_match(src: Path, results: str | Path | None, baseline: str | Path | None,
+                        summary: dict[str, Any]) -> None:
+    """``--results`` must be an eval of ``src``, ``--baseline`` an eval of another (the base) model on the same
+    tasks: a mismatch recorded in the results files is refused before anything is staged."""
+    from ecellm.evaluation.results import read_results_json
+
+    docs = {}
+    for option, path in (("--results", results), ("--baseline", baseline)):
+        if path is not None:
+            try:
+                docs[option] = read_results_json(path)
+            except EcellmError as err:
+                raise PublishError(f"{option} {err}") from None
+    if "--results" in docs:
+        model = _recorded_model(docs["--results"])
+        if _is_other_model(model, src):
+            raise PublishError(f"--results {results}: an evaluation of {model.get('path') or model.get('name')!r}, not "
+                               f"of the published folder {src}; pass the results.json of `ecellm eval --model {src}`")
+        trained = _task_codes(summary.get("tasks"))
+        evaluated = _result_tasks(docs["--results"])
+        if trained and evaluated and not trained & evaluated:
+            raise PublishError(f"--results {results}: tasks {', '.join(sorted(evaluated))}, none of which the model "
+                               f"was trained on ({', '.join(sorted(trained))}); pass the results of its own tasks")
+    if "--baseline" in docs:
+        model = _recorded_model(docs["--baseline"])
+        if model and not _is_other_model(model, src) and (model.get("path") or model.get("fingerprint")):
+            raise PublishError(f"--baseline {baseline}: an evaluation of the published model itself; pass the "
+                               "results of its base model (zero-shot)")
+        if "--results" in docs:
+            ours, theirs = _result_tasks(docs["--results"]), _result_tasks(docs["--baseline"])
+            if ours and theirs and not ours & theirs:
+                raise PublishError(f"--baseline {baseline}: tasks {', '.join(sorted(theirs))}, none of those in "
+                                   f"--results ({', '.join(sorted(ours))}); pass a baseline run on the same tasks")
+
+
+def _recorded_model(doc: dict[str, Any]) -> dict[str, Any]:
+    model = doc.get("model")
+    return model if isinstance(model, dict) else {}
+
+
+def _is_other_model(model: dict[str, Any], src: Path) -> bool:
+    """Whether a results file's ``model`` record names a model other than the folder ``src`` (only recorded
+    evidence counts: a record with just a name that differs is not enough)."""
+    if not model:
+        return False
+    path = model.get("path")
+    if path and _same_folder(Path(str(path)), src):
+        return False
+    recorded = model.get("fingerprint")
+    if recorded:
+        from ecellm.evaluation.models import describe_model, fingerprint
+
+        try:
+            if fingerprint(describe_model(src)) == recorded:
+                return False
+        except Exception:  # an unreadable folder is reported by the staging itself
+            return False
+    if not path and not recorded:
+        return False
+    return Path(str(path or "")).name != src.name or not path
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.expanduser().resolve() == b.expanduser().resolve()
+    except OSError:
+        return False
+
+
+def _task_codes(tasks: Any) -> set[str]:
+    from ecinstruct.tasks import TASKS
+
+    names = {t.name: t.code for t in TASKS} | {t.code: t.code for t in TASKS}
+    items = tasks.split(",") if isinstance(tasks, str) else tasks if isinstance(tasks, list | tuple) else []
+    return {names[str(t).strip()] for t in items if str(t).strip() in names}
+
+
+def _result_tasks(doc: dict[str, Any]) -> set[str]:
+    entries = doc.get("results")
+    return _task_codes([e.get("task") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else [])
 
 
 def _model_files(src: Path, kind: str) -> list[Path]:

@@ -231,3 +231,115 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process
         return True
     return True
+
+
+# ------------------------------------------------------------------ the one output guard of every command
+# Outputs never replace an input of the same command, a run's own files, or a file the command did not write,
+# whatever the flag. Folders replaced whole: check_output_folder / replace_folder (above). Single files
+# (predict's answers, compare's table): check_output_file. Folders a command adds to and resumes (eval's
+# --out, train's output_dir): check_run_folder.
+
+
+def check_output_file(out: str | Path, *, inputs: Iterable[str | Path | None] = (), overwrite: bool = False,
+                      option: str = "--out", writer: str = "this command",
+                      ours: Callable[[Path], bool] | None = None) -> None:
+    """Raise :class:`OutputFolderError` unless the file ``out`` may be (re)written.
+
+    Refused whatever ``overwrite`` says: ``out`` is an input of the command (or lies in an input folder and
+    exists: a run's own file), or exists and ``ours(out)`` says the command did not write it. An existing
+    file of ours is replaced only with ``overwrite``."""
+    out = Path(out)
+    if out.is_dir():
+        raise OutputFolderError(f"{option} {out} is a folder; expected a file to write, e.g. {option} "
+                                f"{out / 'output'}")
+    where = _resolved(out)
+    for source in inputs:
+        if source is None:
+            continue
+        src = _resolved(Path(source))
+        if src == where or (out.exists() and Path(source).exists() and _same_file(out, Path(source))):
+            raise OutputFolderError(f"{option} {out} is the input {source} of this command; an input is never "
+                                    f"replaced (not even with --overwrite): choose another {option}")
+        if out.exists() and src in where.parents:
+            raise OutputFolderError(f"{option} {out} is a file of the input {source}; an input's own files are never "
+                                    f"replaced (not even with --overwrite): choose another {option}")
+    if not out.exists():
+        return
+    if ours is not None and not _quietly(ours, out):
+        raise OutputFolderError(f"{option} {out} already exists and was not written by {writer}; it is never "
+                                f"replaced (not even with --overwrite): choose another {option}, or move the file "
+                                "away yourself")
+    if not overwrite:
+        raise OutputFolderError(f"{option} {out} already exists (an earlier output of {writer}); pass --overwrite to "
+                                f"replace it, or choose another {option}")
+
+
+def check_run_folder(out: str | Path, *, inputs: Iterable[str | Path | None] = (), option: str = "--out",
+                     writer: str = "this command", writes: Iterable[str] = (), own_marks: Iterable[str] = ()) -> None:
+    """Raise :class:`OutputFolderError` unless ``out`` may hold a run's files (a folder the command adds to and
+    resumes in): not a file, not the current/home folder, not an input or a folder holding one, not a folder
+    another command wrote (a dataset of ``ecinstruct build``) and not a dataset in the Hub layout. A file the
+    command ``writes`` at the top of the folder may be there only in an earlier run of it (the folder holds one
+    of ``own_marks``, glob patterns); otherwise it is the user's and would be replaced."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputFolderError(f"{option} {out} is a file; expected a folder for the run's files (a new one)")
+    where = _resolved(out)
+    _refuse_special(out, where, option)
+    for source in inputs:
+        if source is None or not Path(source).exists():
+            continue
+        src = _resolved(Path(source))
+        if src == where or where in src.parents:
+            raise OutputFolderError(f"{option} {out} is or holds the input {source}; a run never writes over its "
+                                    f"inputs: choose a new folder, e.g. {option} runs/{out.name or 'run'}")
+    if not out.is_dir():
+        return
+    other = _read_marker(out).get("written_by")
+    if other and other != writer:
+        raise OutputFolderError(f"{option} {out} was written by `{other}`; {writer} never writes into it: choose a "
+                                "new folder")
+    if (out / "data").is_dir() and any((out / "data").rglob("*.parquet")):
+        raise OutputFolderError(f"{option} {out} holds a dataset (data/*.parquet); {writer} never writes into it: "
+                                "choose a new folder")
+    marks = list(own_marks)
+    clash = [name for name in writes if (out / name).exists()]
+    if clash and not any(any(out.glob(mark)) for mark in marks):
+        raise OutputFolderError(f"{option} {out} holds {clash[0]}, which {writer} would replace, and is not a run of "
+                                f"{writer}; nothing was changed: choose a new folder")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def _quietly(check: Callable[[Path], bool], path: Path) -> bool:
+    try:
+        return bool(check(path))
+    except (OSError, ValueError):
+        return False
+
+
+def first_line_json(path: Path, keys: Iterable[str]) -> bool:
+    """Whether ``path`` is empty or its first line is a JSON object with every key of ``keys`` (how a command
+    recognises a JSON-lines file it wrote)."""
+    with path.open("rb") as handle:
+        line = handle.readline(1 << 20)
+    if not line.strip():
+        return True
+    doc = json.loads(line)
+    return isinstance(doc, dict) and all(k in doc for k in keys)
+
+
+def starts_with(prefix: str) -> Callable[[Path], bool]:
+    """``ours`` for :func:`check_output_file`: the file is empty or starts with ``prefix``."""
+
+    def check(path: Path) -> bool:
+        with path.open("rb") as handle:
+            head = handle.read(len(prefix.encode()))
+        return not head or head == prefix.encode()
+
+    return check

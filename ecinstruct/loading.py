@@ -43,12 +43,32 @@ def load(
     """
     config = get_config(name)
     kind, location = _resolve(source, revision)
+    if kind == "layout" and qpr_labels is not None:
+        raise SourceError(f"qpr_labels {qpr_labels}: {source} is a built folder (Hub layout) whose QPR labels were "
+                          "fixed when it was built, so the file would be ignored; leave it out, or rebuild with "
+                          "`ecinstruct build --source dataset.json --qpr-labels FILE --out NEW_FOLDER`")
     if kind == "layout":
+        if isinstance(location, Path):
+            _check_parquet_files(location)
         loaded = datasets.load_dataset(str(location), config.name, cache_dir=_str(cache_dir), revision=revision,
                                        streaming=streaming)
     else:
         loaded = _load_published(location, config.name, strict, qpr_labels, cache_dir, streaming)
     return _drop_empty(loaded) if not streaming else loaded
+
+
+def _check_parquet_files(folder: Path) -> None:
+    """Every parquet file of a local Hub-layout folder opens (its footer is read; cheap), so a damaged one is named
+    in one line instead of failing inside ``datasets``."""
+    import pyarrow.parquet as pq
+
+    for path in sorted((folder / "data").rglob("*.parquet")):
+        try:
+            pq.ParquetFile(path).close()
+        except Exception as err:  # ArrowInvalid, OSError: what a cut or overwritten file raises
+            first = str(err).splitlines()[0] if str(err) else "damaged"
+            raise SourceError(f"{path}: not a readable Parquet file ({type(err).__name__}: {first}); build the folder "
+                              "again with `ecinstruct build`, or download it again") from None
 
 
 def _resolve(source: str | Path, revision: str | None) -> tuple[str, str | Path]:

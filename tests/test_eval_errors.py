@@ -43,7 +43,7 @@ def test_model_that_cannot_be_loaded(built_folder, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "config.json").write_text('{"model_type": "no-such-architecture"}')
-    with pytest.raises(EvaluationError, match="cannot load the tokenizer of model"):
+    with pytest.raises(EvaluationError, match=r"cannot load the tokenizer of model|has no tokenizer files"):
         evaluate(str(broken), str(built_folder), tasks="PM", **FAST)
 
 

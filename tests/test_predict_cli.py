@@ -90,7 +90,7 @@ def test_pm_records_from_flat_columns(model_yes, tmp_path):
     assert read_jsonl(out)[0]["result"] is True
 
 
-def test_options_and_columns_are_checked_before_the_model_loads(tmp_path, caplog):
+def test_options_and_columns_are_checked_before_the_model_loads(tmp_path, capsys):
     source = write_csv(tmp_path / "r.csv", [{"text": "ok"}])
     nowhere = str(tmp_path / "no-model")
     cases = [(["--map", "stars=text"], "task SA has no field 'stars'"),
@@ -98,13 +98,13 @@ def test_options_and_columns_are_checked_before_the_model_loads(tmp_path, caplog
              ([], "no column for the required field 'review'"),
              (["--map", "review"], "expected FIELD=COLUMN")]
     for extra, message in cases:
-        caplog.clear()
         assert predict("--model", nowhere, "--task", "SA", "--input", str(source), "--out",
                        str(tmp_path / "o.jsonl"), *extra) == 2
-        assert message in caplog.text, (extra, caplog.text)
+        err = capsys.readouterr().err
+        assert message in err and err.startswith("ecellm: error:"), (extra, err)
     assert predict("--model", nowhere, "--task", "SA", "--input", str(tmp_path / "missing.csv"),
                    "--out", str(tmp_path / "o.jsonl")) == 2
-    assert "no such file" in caplog.text and not (tmp_path / "o.jsonl").exists()
+    assert "no such file" in capsys.readouterr().err and not (tmp_path / "o.jsonl").exists()
 
 
 def test_fail_mode_stops_at_the_bad_line_and_keeps_earlier_rows(model_a, tmp_path, caplog):

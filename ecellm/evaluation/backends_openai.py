@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 APIS = ("completions", "chat")
 
 
+MAX_CONCURRENCY = 256  # threads waiting on the server; more would only cost memory
+
+
 @dataclass(frozen=True)
 class OpenAIOptions:
     """How to reach the server. Prices are USD per million tokens (both or neither) for the cost line."""
@@ -58,6 +61,10 @@ class OpenAIOptions:
         if self.concurrency < 1 or self.timeout_s <= 0 or self.max_retries < 0:
             raise EvaluationError(f"concurrency must be >= 1, timeout > 0 and retries >= 0; got {self.concurrency}, "
                                   f"{self.timeout_s}, {self.max_retries}")
+        if self.concurrency > MAX_CONCURRENCY:
+            logger.warning("--concurrency %d: at most %d requests are kept in flight (one thread each)",
+                           self.concurrency, MAX_CONCURRENCY)
+            object.__setattr__(self, "concurrency", MAX_CONCURRENCY)  # a frozen dataclass
         if (self.price_input_per_m is None) != (self.price_output_per_m is None):
             raise EvaluationError("give both --price-input and --price-output (USD per million tokens), or neither")
 

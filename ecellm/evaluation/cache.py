@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ecellm.evaluation.backends import Generation
+from ecellm.evaluation.errors import EvaluationError
 from ecinstruct.atomic import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class PredictionCache:
             target = self.folder / "settings.json"
             if not target.is_file():
                 atomic_write_text(target, json.dumps(settings, indent=2, sort_keys=True, default=str))
+            elif settings:  # a reader that names no settings (merging shards, tools) takes the folder as it is
+                _check_same_settings(target, settings)
 
     def path(self, task: str, split: str) -> Path | None:
         return self.folder / f"{task}.{split}.jsonl" if self.folder is not None else None
@@ -97,6 +100,26 @@ class PredictionCache:
             handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
             handle.flush()
             os.fsync(handle.fileno())
+
+
+IDENTITY_FREE = ("model_spec",)  # descriptive: where the model was found, not what it is
+
+
+def _check_same_settings(target: Path, settings: dict[str, Any]) -> None:
+    """A cache folder is reused only for the very settings it was written with (its name is their hash)."""
+    try:
+        stored = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        stored = None
+    wanted = json.loads(json.dumps(settings, sort_keys=True, default=str))
+    if not isinstance(stored, dict):
+        raise EvaluationError(f"{target}: damaged (not the JSON settings of this cache folder); delete the folder "
+                              f"{target.parent} to regenerate its predictions")
+    differ = sorted(k for k in set(stored) | set(wanted) if k not in IDENTITY_FREE and stored.get(k) != wanted.get(k))
+    if differ:
+        raise EvaluationError(f"{target.parent}: the cached predictions were made with other settings "
+                              f"({', '.join(differ)} differ) although the folder name says otherwise; delete that "
+                              "folder to regenerate them")
 
 
 def _ends_with_newline(path: Path) -> bool:

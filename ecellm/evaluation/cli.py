@@ -125,7 +125,8 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
                    help="Compare the answers of this method (default: each run's own).")
     p.add_argument("--n-resamples", type=_count("--n-resamples"), default=1000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", help="Also write the table to this Markdown file.")
+    p.add_argument("--out", help="Also write the table to this Markdown file (never an input or a file of a run).")
+    p.add_argument("--overwrite", action="store_true", help="Replace an earlier --out of `ecellm compare`.")
     p.set_defaults(func=cmd_compare)
 
 
@@ -149,13 +150,16 @@ def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
 
 
 def cmd_compare(args: argparse.Namespace, rest: list[str] | None = None) -> int:
-    from ecellm.evaluation.compare import compare, compare_markdown
+    from ecellm.evaluation.compare import TABLE_START, compare, compare_markdown
     from ecellm.evaluation.errors import EvaluationError
-    from ecinstruct.atomic import atomic_write_text
+    from ecinstruct.atomic import atomic_write_text, check_output_file, starts_with
 
     if args.out and Path(args.out).is_dir():
         raise EvaluationError(f"--out {args.out} is a folder; compare writes one Markdown file, e.g. "
                               f"--out {Path(args.out) / 'compare.md'}")
+    if args.out:
+        check_output_file(args.out, inputs=[args.a, *args.b], overwrite=args.overwrite, writer="`ecellm compare`",
+                          ours=starts_with(TABLE_START))
     rows = compare(args.a, list(args.b), mode=args.mode, n_resamples=args.n_resamples, seed=args.seed,
                    method=args.method)
     table = compare_markdown(rows, tuple(args.labels), args.mode)

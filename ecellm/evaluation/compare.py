@@ -19,6 +19,7 @@ from ecellm.evaluation.tables import fmt, header, row
 from ecinstruct.tasks import TASKS, get_task
 
 logger = logging.getLogger(__name__)
+TABLE_START = "Paired bootstrap ("  # how the table begins: how `compare --out` recognises its own earlier file
 
 
 def _as_results(item: Results | str | Path) -> Results:
@@ -90,7 +91,7 @@ def _verdict(sample: dict, mode: str, method: str | None) -> dict:
 def compare_markdown(rows: list[dict[str, Any]], labels: tuple[str, str] = ("A", "B"), mode: str = "strict") -> str:
     """One table: per task × split, A, B, B − A with its CI, and the paired-bootstrap p-value."""
     a, b = labels
-    lines = [f"Paired bootstrap ({mode} mode): delta = {b} − {a}; * p < 0.05", "",
+    lines = [f"{TABLE_START}{mode} mode): delta = {b} − {a}; * p < 0.05", "",
              *header(["task", "split", "metric", "n", a, b, "delta", "95% CI", "p"])]
     for r in rows:
         star = "*" if r["p_value"] is not None and r["p_value"] < 0.05 else ""

@@ -84,14 +84,30 @@ class EvalConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> EvalConfig:
         """A config from a YAML file, through ``HfArgumentParser`` (unknown keys fail)."""
+        import yaml
         from transformers import HfArgumentParser
 
+        expected = ("expected a YAML mapping of evaluation options (the names of `ecellm eval`'s flags, with "
+                    "underscores)")
         try:
-            (config,) = HfArgumentParser(cls).parse_yaml_file(str(path), allow_extra_keys=False)
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise EvaluationError(f"--eval-config {path}: no such file; expected a YAML file of evaluation "
-                                  "options (the names of `ecellm eval`'s flags, with underscores)") from None
-        except ValueError as err:
+            raise EvaluationError(f"--eval-config {path}: no such file; {expected}") from None
+        except IsADirectoryError:
+            raise EvaluationError(f"--eval-config {path} is a folder; {expected}") from None
+        except UnicodeDecodeError:
+            raise EvaluationError(f"--eval-config {path}: not UTF-8 text; {expected}") from None
+        except yaml.YAMLError as err:
+            where = getattr(err, "problem_mark", None)
+            line = f" line {where.line + 1}" if where is not None else ""
+            problem = getattr(err, "problem", None) or err
+            raise EvaluationError(f"--eval-config {path}{line}: not valid YAML ({problem}); {expected}") from None
+        if not isinstance(data, dict):
+            held = type(data).__name__ if data is not None else "nothing"
+            raise EvaluationError(f"--eval-config {path}: holds {held}; {expected}")
+        try:
+            (config,) = HfArgumentParser(cls).parse_dict(data, allow_extra_keys=False)
+        except (ValueError, TypeError) as err:
             raise EvaluationError(f"--eval-config {path}: {err}. Expected the names of `ecellm eval`'s flags, "
                                   "with underscores") from None
         return config

@@ -45,6 +45,9 @@ def data_name(data: Any) -> str:
 def load_data(data: Any, config: str, qpr_labels: Any = None) -> Any:
     """A ``DatasetDict`` as is, else ``ecinstruct.load(data, config)`` (QPR labels filled from ``qpr_labels``)."""
     if hasattr(data, "keys") and hasattr(data, "values"):
+        if qpr_labels:
+            raise EvaluationError(f"--qpr-labels {qpr_labels}: the data is an in-memory dataset whose QPR labels are "
+                                  "already set, so the file would be ignored; leave it out")
         return data
     import ecinstruct
 

@@ -84,8 +84,15 @@ def start_backend(name: str, spec: ModelSpec, settings: GenerationSettings, *, s
                        batch_size=batch_size, needed_len=needed_len, add_special_tokens=add_special_tokens)
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
 def open_tokenizer(spec: ModelSpec) -> Any:
     """The model's tokenizer, or one clear error naming the model."""
+    folder = Path(spec.path) if spec.kind in ("full", "merged") else None
+    if folder is not None and folder.is_dir() and not any((folder / f).is_file() for f in TOKENIZER_FILES):
+        raise EvaluationError(f"model folder {folder} has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}, ...); "
+                              f"save the tokenizer next to the weights with tokenizer.save_pretrained('{folder}')")
     try:
         return load_tokenizer(spec)
     except Exception as err:

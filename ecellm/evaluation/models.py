@@ -63,6 +63,12 @@ def describe_model(model: str | Path, revision: str | None = None) -> ModelSpec:
         if not base:
             raise EvaluationError(f"adapter {folder}: no base model in {SUMMARY_FILE} or adapter_config.json "
                                   "(base_model_name_or_path); set it to the base model's id or folder")
+        if (problem := missing_local_path(str(base))) is not None or (
+                str(base).startswith(("/", "~", ".")) and not Path(str(base)).expanduser().is_dir()):
+            raise EvaluationError(f"adapter {folder}: its base model {base} (base_model_name_or_path in "
+                                  f"adapter_config.json or base_model in {SUMMARY_FILE}) cannot be found"
+                                  f"{': ' + problem if problem else ': no such folder'}; set it to the base model's "
+                                  "Hub id or its folder on this machine")
         return ModelSpec(name=name, kind="adapter", path=str(folder), base=base,
                          base_path=resolve_model_path(base), summary=summary)
     if (folder / "config.json").is_file():

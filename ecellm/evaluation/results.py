@@ -126,6 +126,20 @@ def read_results_json(path: str | Path) -> dict[str, Any]:
 
 
 def _read_samples(path: Path) -> list[dict[str, Any]]:
+    """The per-sample log of one task × split; one clear error naming the first damaged line."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    samples = []
+    for number, line in enumerate(path.read_bytes().split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            sample = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError) as err:  # ValueError: bad JSON or UTF-8 cut inside a character
+            raise ResultsFormatError(f"{path} line {number}: damaged ({type(err).__name__}; a line cut by a kill or "
+                                     "an edit); rerun `ecellm eval` with the same --out to rewrite it") from None
+        if not isinstance(sample, dict) or "id" not in sample:
+            raise ResultsFormatError(f"{path} line {number}: not a sample of `ecellm eval` (a JSON object with an "
+                                     "\"id\" is expected); rerun `ecellm eval` with the same --out to rewrite it")
+        samples.append(sample)
+    return samples

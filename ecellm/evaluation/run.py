@@ -46,11 +46,12 @@ from ecellm.evaluation.scoring import (
     MemoPairScorer,
     ScoringOptions,
     answer,
+    check_encoder_reachable,
     option_labels,
     resolve_encoder,
     score_rows,
 )
-from ecellm.evaluation.validate import validate_eval_options
+from ecellm.evaluation.validate import release_locks, validate_eval_options
 from ecinstruct.tasks import get_task
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,10 @@ def evaluate(model: str | Path | None = None, data: Any = None, *, run_config: E
         config, data = replace(config, data=str(data)), None
     if not config.model:
         raise EvaluationError("no model to evaluate: pass model=... (a Hub id or a folder)")
-    return _run(config, config.data if data is None else data, generation or config.generation(), engine)
+    try:
+        return _run(config, config.data if data is None else data, generation or config.generation(), engine)
+    finally:
+        release_locks()  # a run that failed half-way must not keep its --out lock (an unclosed file) until exit
 
 
 def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) -> Results | None:
@@ -107,13 +111,15 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
         checkpoint_every=c.checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=c.device,
         dtype=c.dtype, n_resamples=c.n_resamples, confidence=c.confidence, bertscore_model=c.bertscore_model,
         bertscore_layers=c.bertscore_layers, published=c.published_source(),
-        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main)
+        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main, inputs=(data, c.model))
     rows = select_rows(load_data(data, c.config, c.qpr_labels), task_list, explicit, split_list,
                        data_name=data_name(data), config=c.config, max_samples=c.max_samples)
     _check_qpr_labels(rows, data_name(data))
     published_numbers = _published(c.published_source())  # every late-failing input is checked before the engine
     needs_encoder = any(get_task(t).scorer.needs_encoder for t, _ in rows)
     encoder = resolve_encoder(c.bertscore_model, c.bertscore_layers) if needs_encoder else None
+    if encoder is not None:
+        check_encoder_reachable(encoder)  # offline without it: fail before generating any answer
     server = backend == "openai"
     spec = server_spec(c.model, engine, c.tokenizer) if server else describe_model(c.model, revision=c.revision)
     tokenizer = server_tokenizer(spec) if server else open_tokenizer(spec)
@@ -188,7 +194,9 @@ def _set_threads(threads: int | None) -> None:
     if threads:
         import torch
 
-        torch.set_num_threads(threads)
+        from ecinstruct.machine import bound_workers
+
+        torch.set_num_threads(bound_workers(threads, "--threads"))
 
 
 def _check_method(method: str) -> str:
@@ -204,7 +212,8 @@ def _check_qpr_labels(rows: dict, name: str) -> None:
     if missing:
         raise EvaluationError(f"{len(missing)} QPR row(s) of {name} carry no option labels (e.g. {missing[0]}); QPR "
                               "is scored from the ESCI label of every listed product. Pass the official label file "
-                              "with --qpr-labels FILE, or leave QPR out with --tasks")
+                              "with --qpr-labels FILE (data read from the published dataset.json), build the folder "
+                              "again with `ecinstruct build --qpr-labels FILE`, or leave QPR out with --tasks")
 
 
 def _choose(task_code: str, candidates, scores) -> str:

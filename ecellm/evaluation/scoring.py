@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ecellm.evaluation.errors import EvaluationError
 from ecellm.metrics import bootstrap_ci, item_stats, paired_bootstrap, score
 from ecinstruct.prompts import TEMPLATES, clean_generation, extract_response
 from ecinstruct.scoring.base import row_options
@@ -82,6 +83,25 @@ def resolve_encoder(spec: str | None = "auto", num_layers: int | None = None) ->
         path, layers = offline_encoder()
         return Encoder(path, num_layers or layers, "all-MiniLM-L6-v2 (offline, not the paper's encoder)")
     return Encoder(spec, num_layers, spec)
+
+
+def check_encoder_reachable(encoder: Encoder) -> Encoder:
+    """Fail before any answer is generated when the BERTScore encoder can be neither read locally nor downloaded
+    (offline without it in the cache): fetching its small config proves the Hub is reachable and caches it."""
+    from pathlib import Path
+
+    name = encoder.model_type
+    if Path(name).expanduser().is_dir() or _cached(name):
+        return encoder
+    try:
+        from huggingface_hub import hf_hub_download
+
+        hf_hub_download(name, "config.json")
+    except Exception as err:  # offline, unknown id, gated: all end the same way for the user
+        raise EvaluationError(f"AG needs the BERTScore encoder {name!r}, which is not cached here and cannot be "
+                              f"downloaded ({type(err).__name__}); nothing was generated. Run once online, or pass "
+                              "--bertscore-model offline (the MiniLM wheel) or a local encoder folder") from None
+    return encoder
 
 
 def _cached(repo_id: str) -> bool:

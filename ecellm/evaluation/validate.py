@@ -123,6 +123,12 @@ def check_published(published: str | Path | bool | None) -> None:
     load_published(published)
 
 
+def release_locks() -> None:
+    """Release every ``--out`` lock this process holds (the end of a run, whether it finished or failed)."""
+    for lock in list(_HELD.values()):
+        lock.release()
+
+
 @dataclass
 class OutputLock:
     """An exclusive lock on ``<out>/.ecellm-eval.lock`` for the duration of a run (released by the kernel if the
@@ -170,7 +176,8 @@ def validate_eval_options(*, out: str | Path | None = None, cache_dir: str | Pat
                           top_p: float | None = None, device: str | None = None, dtype: str | None = None,
                           n_resamples: int = 1000, confidence: float = 0.95, bertscore_model: str | None = "auto",
                           bertscore_layers: int | None = None, published: str | Path | bool | None = None,
-                          uses_ag: bool = True, lock: bool = True) -> OutputLock | None:
+                          uses_ag: bool = True, lock: bool = True,
+                          inputs: tuple[Any, ...] = ()) -> OutputLock | None:
     """Check every option; returns the lock held on ``out`` (None without ``out``, or with ``lock=False``: the
     other ranks of a multi-process run, whose rank 0 holds it). Raises EvaluationError."""
     for name, value in (("--max-samples", max_samples), ("--threads", threads), ("--batch-size", batch_size),
@@ -183,6 +190,11 @@ def validate_eval_options(*, out: str | Path | None = None, cache_dir: str | Pat
     check_confidence(confidence)
     check_out(out)
     check_out(cache_dir, "--cache-dir")
+    if out is not None:
+        from ecinstruct.atomic import check_run_folder
+
+        check_run_folder(out, inputs=[i for i in inputs if isinstance(i, str | Path)], writer="ecellm eval",
+                         writes=("results.json", "results.md", "results.png"), own_marks=("samples", "cache"))
     if uses_ag:
         check_bertscore(bertscore_model, bertscore_layers)
     check_published(published)

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from ecellm.inference.files import (
+    INPUT_KEY,
     PredictInputError,
     ResumableOutput,
     Source,
     SourceRow,
     check_columns,
+    check_predict_out,
     parse_map,
     row_values,
 )
@@ -68,6 +70,9 @@ def predict_file(model: Any, task: str, input: str | Path, out: str | Path, *, m
         raise PredictInputError(f"chunk_size must be >= 1, got {chunk_size}")
     columns_of = parse_map(mapping, task_obj)
     source = Source(input)
+    model_path = None if isinstance(model, Predictor) else model
+    check_predict_out(out, [source.path, model_path], overwrite)
+    total = source.check()  # one pass over the file: encoding, damage, size, before any model loads
     check_columns(task_obj, columns_of, source.columns(), source.path)
     if isinstance(model, Predictor):
         spec, method = model.spec, model.method
@@ -77,20 +82,21 @@ def predict_file(model: Any, task: str, input: str | Path, out: str | Path, *, m
     options = {"model": spec.name, "weights": fingerprint(spec), "task": task_obj.code, "method": method,
                "prompt_format": predictor_options.get("prompt_format") if not isinstance(model, Predictor)
                else model.prompt_format, "max_new_tokens": predictor_options.get("max_new_tokens"),
-               "map": columns_of, "input": str(source.path.resolve())}
-    output = ResumableOutput(out, options, overwrite=overwrite)
+               "map": columns_of, "input": str(source.path.resolve()), INPUT_KEY: source.fingerprint()}
+    output = ResumableOutput(out, options)  # checks a resume before the model loads; writes nothing yet
     predictor = model if isinstance(model, Predictor) else Predictor(model, **predictor_options)
-    return _run(predictor, task_obj, source, columns_of, output, on_error, chunk_size, progress)
+    return _run(predictor, task_obj, source, columns_of, output, on_error, chunk_size, progress, total)
 
 
 def _run(predictor, task, source: Source, columns_of: dict[str, str], output: ResumableOutput, on_error: str,
-         chunk_size: int, progress: bool) -> PredictSummary:
+         chunk_size: int, progress: bool, total: int | None = None) -> PredictSummary:
     from tqdm.auto import tqdm
 
     summary = PredictSummary(resumed=len(output.done))
     start = time.perf_counter()
     pending: list[tuple[SourceRow, Any]] = []  # (row, Prepared or error text), in input order
-    with tqdm(total=source.count(), unit="row", desc=f"{task.code}", disable=not progress, dynamic_ncols=True) as bar:
+    total = total if total is not None else source.count()
+    with tqdm(total=total, unit="row", desc=f"{task.code}", disable=not progress, dynamic_ncols=True) as bar:
         for row in source.rows():
             summary.rows += 1
             if row.row in output.done:

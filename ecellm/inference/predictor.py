@@ -116,6 +116,15 @@ class Predictor:
                            "for every task")
         if batch_size < 1:
             raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
+        if threads is not None:
+            import torch
+
+            from ecinstruct.machine import bound_workers
+
+            try:
+                torch.set_num_threads(bound_workers(threads, "--threads"))
+            except ValueError as err:
+                raise EvaluationError(f"{err} (CPU threads for torch; leave it out for torch's choice)") from None
         self.settings = GenerationSettings(max_new_tokens=max_new_tokens)
         self.spec = describe_model(model, revision=revision)
         self.tokenizer = open_tokenizer(self.spec)
@@ -123,10 +132,10 @@ class Predictor:
         self.prompt_format, self.prompt_format_source = choose_prompt_format(self.spec, prompt_format, self.tokenizer)
         self.instructions = {code: entry.seed for code, entry in load_instructions().items()}
         self.context = model_context_length(self.spec)
-        if threads:
-            import torch
-
-            torch.set_num_threads(threads)
+        if max_new_tokens is not None and self.context is not None and max_new_tokens >= self.context:
+            raise EvaluationError(f"--max-new-tokens {max_new_tokens} is beyond the model's context of {self.context} "
+                                  "tokens (prompt + answer together); pass a smaller budget, e.g. --max-new-tokens "
+                                  f"{min(100, self.context // 2)}")
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
         # The evaluation's own model loading and backend: same weights, same decoding as `ecellm eval`.

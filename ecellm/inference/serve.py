@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from importlib import resources
 from typing import Any, Literal
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ecellm import __version__
@@ -128,7 +130,34 @@ def create_app(predictor: Any, *, max_batch: int = 16, batch_window_ms: float = 
 
     for task in TASKS:
         _add_task_endpoint(app, task, batcher)
+    _add_error_answers(app)
     return app
+
+
+def _add_error_answers(app: FastAPI) -> None:
+    """Every error is a JSON answer with a 4xx status: a body the schema rejects (even one holding NaN or
+    1e999, which JSON cannot carry back) is a 422, an unknown task path a 404 that lists the valid ones."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": _finite(jsonable_encoder(exc.errors()))})
+
+    @app.api_route("/v1/{name}", methods=["GET", "POST"], include_in_schema=False)
+    async def unknown_task(name: str) -> JSONResponse:
+        valid = ", ".join(f"/v1/{t.config_name} ({t.code})" for t in TASKS)
+        return JSONResponse(status_code=404, content={"detail": f"unknown task {name!r}; valid task endpoints (POST): "
+                                                                f"{valid}; GET /v1/tasks describes their fields"})
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN / infinite number written as text (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _add_task_endpoint(app: FastAPI, task: Task, batcher: DynamicBatcher) -> None:
@@ -148,6 +177,8 @@ def _add_task_endpoint(app: FastAPI, task: Task, batcher: DynamicBatcher) -> Non
     endpoint.__name__ = f"predict_{task.config_name}"
     app.post(f"/v1/{task.config_name}", response_model=Answer, tags=["tasks"], summary=f"{task.code}: {task.name}",
              description=f"{task.description}\n\nResult: {_RESULTS[task.result.kind]}.")(endpoint)
+    for alias in sorted({task.code, task.code.lower(), task.code.upper()} - {task.config_name}):
+        app.post(f"/v1/{alias}", response_model=Answer, include_in_schema=False)(endpoint)  # as the CLI takes them
 
 
 def serve(model: Any, *, host: str = "127.0.0.1", port: int = 8000, max_batch: int = 16,

@@ -13,6 +13,8 @@ from ecellm.training.recipes import Recipe
 logger = logging.getLogger(__name__)
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
+TRAIN_WRITES = ("README.md", "adapter_config.json", "adapter_model.safetensors", "config.json", "model.safetensors",
+                "tokenizer.json", "tokenizer_config.json", "training_args.bin", "training_summary.json")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 
 
@@ -40,6 +42,15 @@ def _check_counts(recipe: Recipe) -> None:
             raise TrainingError(f"{key} must be >= 1, got {value}; fix it in the recipe or with --{key} N")
     if not cfg.learning_rate > 0:
         raise TrainingError(f"learning_rate must be > 0, got {cfg.learning_rate}")
+    if cfg.max_steps is not None and cfg.max_steps < -1:
+        raise TrainingError(f"max_steps must be >= 1 (or -1: train for num_train_epochs), got {cfg.max_steps}")
+    workers = getattr(cfg, "dataloader_num_workers", 0) or 0
+    if workers < 0:
+        raise TrainingError(f"dataloader_num_workers must be >= 0, got {workers}")
+    if workers > 0:
+        from ecinstruct.machine import bound_workers
+
+        cfg.dataloader_num_workers = bound_workers(workers, "dataloader_num_workers")
     if cfg.max_steps is not None and cfg.max_steps <= 0 and not cfg.num_train_epochs > 0:
         raise TrainingError(f"nothing to train: num_train_epochs={cfg.num_train_epochs} and max_steps="
                             f"{cfg.max_steps}; set one of them > 0")
@@ -94,6 +105,13 @@ def _check_output(recipe: Recipe) -> None:
     out = Path(cfg.output_dir) if cfg.output_dir else None
     if out is not None and out.exists() and not out.is_dir():
         raise TrainingError(f"output_dir {out} is a file; expected a folder for checkpoints and the adapter")
+    if out is not None:
+        from ecellm.training.data import resolve_source
+        from ecinstruct.atomic import check_run_folder
+
+        check_run_folder(out, inputs=[recipe.model.model_name_or_path, resolve_source(recipe.script.dataset_name)],
+                         option="output_dir", writer="ecellm train", writes=TRAIN_WRITES,
+                         own_marks=("training_summary.json", "trainer_state.json", "checkpoint-*"))
     value = cfg.resume_from_checkpoint
     if value is None or str(value).lower() in ("false", "none", "", "last", "true", "auto"):
         return

@@ -4,15 +4,22 @@
 whatever ``n`` is: results are collected in order (``Pool.imap``), so the build's output does not
 depend on the number of processes. ``n <= 1`` runs in this process, without a pool. ``fn`` must be
 picklable (a module-level function or a :func:`functools.partial` of one).
+
+The number of processes is bounded by the machine (:func:`ecinstruct.machine.bound_workers`: more than its
+CPUs is clamped, with a warning), and every worker dies with the command (a ``kill -9`` of the command
+leaves no worker behind: :func:`ecinstruct.machine.die_with_parent`).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from tqdm.auto import tqdm
+
+from ecinstruct.machine import bound_workers, die_with_parent
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -25,9 +32,7 @@ class Workers:
     """A lazily started process pool (``forkserver``: safe with Arrow's and tqdm's threads)."""
 
     def __init__(self, num_proc: int = 1) -> None:
-        if num_proc < 1:
-            raise ValueError(f"num_proc must be ≥ 1, got {num_proc}")
-        self.num_proc = num_proc
+        self.num_proc = bound_workers(num_proc)
         self._pool = None
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], *, desc: str = "", total: int | None = None) -> Iterator[R]:
@@ -38,7 +43,8 @@ class Workers:
 
     def _get_pool(self):
         if self._pool is None:
-            self._pool = multiprocessing.get_context("forkserver").Pool(self.num_proc)
+            self._pool = multiprocessing.get_context("forkserver").Pool(
+                self.num_proc, initializer=die_with_parent, initargs=(os.getpid(),))
         return self._pool
 
     def close(self) -> None:
