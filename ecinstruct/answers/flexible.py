@@ -35,15 +35,22 @@ import sys
 from collections.abc import Iterator, Sequence
 from itertools import chain
 
+from ecinstruct.answers.commitment import alternatives, hedged, tied
+
 _FENCE = re.compile(r"```[\w+-]*[ \t]*\n?(.*?)(?:```|$)", re.S)
 _LEAD = re.compile(r"^\s*(?:(?:the|my)\s+)?(?:final\s+|correct\s+|best\s+)?(?:answer|response|output|prediction)"
                    r"(?:\s+(?:is|would be|will be))?\s*[:\-]?\s*", re.I)
 _WRAPPERS = "\"'`*“”‘’ \t\n"
 _YES_FIRST = {"yes", "yeah", "yep", "correct", "true"}
 _NO_FIRST = {"no", "nope", "false", "incorrect"}
-_NEGATION = re.compile(r"\b(?:not|cannot|neither|different|unrelated|mismatch)\b|n't\b", re.I)
-_AFFIRMATION = re.compile(r"\b(?:the same (?:product|item|entity)|match(?:es)?|is a (?:good )?substitute|"
-                          r"can be answered|answers the question)\b", re.I)
+# "No doubt, ...", "No idea": "no" before these words is not the answer "no".
+_NO_AS_DETERMINER = {"doubt", "idea", "clue", "way", "question", "matter"}
+# "yes"/"no" standing as an answer in a sentence: after "say", "is", a colon, or before punctuation / the end.
+_ANSWER_WORD = re.compile(r"\b(yes|no)\b(?=\s*(?:[.,!;:)\]\"'*”’]|$))|\b(?:say|is|be)\s+(yes|no)\b", re.I)
+_NEGATION = re.compile(r"\b(?:not|cannot|different|unrelated|irrelevant|mismatch)\b|n't\b", re.I)
+_AFFIRMATION = re.compile(r"\b(?:the same (?:product|item|entity|model)|identical|match(?:es)?|"
+                          r"is a (?:good |suitable |functional )?substitute|can be answered|answers? the question)\b",
+                          re.I)
 
 # What a scan for JSON values needs to see: brackets, quotes, escapes and raw control characters.
 _JSON_SYNTAX = re.compile(r'[\[\]{}"\\\x00-\x1f]')
@@ -61,30 +68,84 @@ def unwrap(text: object) -> str | None:
 
 
 def option_letter(text: object, letters: str, option_texts: Sequence[str] = ()) -> str | None:
-    """The option letter a chatty answer names (rules 1-4 of the module docstring), else ``None``."""
+    """The option letter a chatty answer commits to (the option-letter rules of the module docstring), else ``None``."""
     body = unwrap(text)
-    if not body or not letters:
+    if not body or not letters or hedged(body, option_texts):
         return None
     cls = f"[{re.escape(letters)}]"
-    start = re.match(rf"^[(\[]?({cls})(?:[:.)\]]|$)", body) or re.match(rf"^({cls})\s*$", body)
-    if start:
-        return start.group(1)
-    named = re.search(rf"\b(?:answer|option|choice|choose|select|pick|is)\s*(?:is\s*)?[:\-]?\s*[\"'(\[]?({cls})\b"
-                      rf"(?![a-z])(?!\s+[a-z])", body, re.I)
-    if named and named.group(1) in letters:
-        return named.group(1)
-    quoted = set(re.findall(rf"(?<![A-Za-z])({cls}):", body))
+    offered = alternatives(body, letters)
+    committed = {_letter_of(m) for m in _commit_pattern(cls).finditer(body) if _is_letter(body, m)}
+    if committed:  # "the answer is C" wins over letters met in the reasoning, unless it is one of two
+        return committed.pop() if len(committed) == 1 and not committed & offered else None
+    if offered:
+        return None
+    rejected = {_letter_of(m) for m in _reject_pattern(cls).finditer(body)}
+    quoted = set(re.findall(rf"(?<![A-Za-z])({cls}):", body)) - rejected
+    start = re.match(rf"^[(\[]?(?:(?i:option|choice)\s*)?[(\[]?({cls})(?:[:.,;)\]]|\s|$)", body)
+    if start and _is_letter(body, start) and start.group(1) not in rejected:
+        return start.group(1) if quoted <= {start.group(1)} else None
     if len(quoted) == 1:
         return quoted.pop()
-    return _by_text(body, letters, option_texts)
+    mention = rf"\b(?:(?i:option|choice)\s*|(?i:is|be)\s+)[(\[]?({cls})(?![A-Za-z0-9])"
+    named = {m.group(1) for m in re.finditer(mention, body) if _is_letter(body, m)} - rejected
+    if len(named) == 1:
+        return named.pop()
+    return None if quoted or named else _by_text(body, letters, option_texts)
+
+
+def _commit_pattern(cls: str) -> re.Pattern:
+    """Phrases that commit to a letter: "answer is C", "I choose C", "so C", "C is the correct answer"."""
+    lead = r"[\"'(\[*]*"
+    return re.compile(
+        rf"(?:(?i:answer|choice|pick|selection|prediction|option)\s*(?:(?i:is|would be|will be)|=|:)|"
+        rf"(?i:choose|chose|select|pick|go with|going with|opt for|settle on|recommend|suggest)|"
+        rf"(?:^|[,;.]\s*)(?i:so|therefore|thus|hence)\s*,?)\s*(?:(?i:option|choice)\s*)?{lead}({cls})(?![A-Za-z0-9])"
+        rf"|(?<![A-Za-z0-9])({cls})\)?\s+(?i:is|would be|seems)\s+(?i:the\s+)?"
+        rf"(?i:correct|right|best|most likely|likeliest|answer)\b")
+
+
+def _reject_pattern(cls: str) -> re.Pattern:
+    """Letters a reasoning rules out: "not A", "A is wrong", "rule out B"."""
+    return re.compile(rf"(?i:not|n't|rule out|ruled out|exclude|eliminate)\s+(?:(?i:option|choice)\s*)?[(\[]?"
+                      rf"({cls})(?![A-Za-z0-9])|(?<![A-Za-z0-9])({cls})\)?\s+(?i:is|seems)\s+"
+                      rf"(?i:wrong|incorrect|not|unlikely|out)\b")
+
+
+# A capital A or I followed by a lower-case word is the article or the pronoun ("A good match", "I think"),
+# unless the word is one that follows a letter answer ("A because ...").
+_AFTER_LETTER = {"because", "since", "as", "is", "or", "and", "seems", "would", "fits", "matches", "best"}
+
+
+def _letter_of(match: re.Match) -> str:
+    """The letter a pattern with one letter group per alternative found."""
+    return next(group for group in match.groups() if group is not None)
+
+
+def _is_letter(body: str, match: re.Match) -> bool:
+    """Whether a matched capital is an option letter, not the article "A" or the pronoun "I"."""
+    letter = _letter_of(match)
+    end = match.end(match.groups().index(letter) + 1)
+    if letter not in "AI":
+        return True
+    following = re.match(r"\s+([a-z]+)", body[end:])
+    return following is None or following.group(1) in _AFTER_LETTER
 
 
 def _by_text(body: str, letters: str, option_texts: Sequence[str]) -> str | None:
+    """The one option whose text the answer names: the longest text wins where one holds another ("very
+    positive" over "positive"), and a text after a negation ("not negative") is ruled out."""
     lowered = body.lower()
-    found = {letter: t for letter, t in zip(letters, option_texts, strict=False) if t and t.lower() in lowered}
-    kept = [letter for letter, t in found.items()
-            if not any(t.lower() != u.lower() and t.lower() in u.lower() for u in found.values())]
-    return kept[0] if len(kept) == 1 else None
+    spans = []  # (start, end, letter) of every mention
+    for letter, option in zip(letters, option_texts, strict=False):
+        if option:
+            spans += [(m.start(), m.end(), letter) for m in re.finditer(re.escape(option.lower()), lowered)]
+    kept = {letter for start, end, letter in spans
+            if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
+            and not _NEGATED_BEFORE.search(lowered[max(0, start - 16):start])}
+    return kept.pop() if len(kept) == 1 else None
+
+
+_NEGATED_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno longer)\s+(?:\w+\s+)?$")
 
 
 def option_text(option: str) -> str:
@@ -98,18 +159,20 @@ def item_name(option: str) -> str:
 
 
 def yes_no(text: object) -> str | None:
-    """``"yes"``/``"no"`` from a chatty answer (see the module docstring), else ``None``."""
+    """``"yes"``/``"no"`` a chatty answer commits to (see the module docstring), else ``None``."""
     body = unwrap(text)
-    if not body:
+    if not body or hedged(body):
         return None
     words = re.findall(r"[a-z']+", body.lower())
     if words and words[0] in _YES_FIRST:
         return "yes"
-    if words and words[0] in _NO_FIRST:
+    if words and words[0] in _NO_FIRST and (len(words) == 1 or words[1] not in _NO_AS_DETERMINER):
         return "no"
-    standalone = re.search(r"\b(yes|no)\b", body, re.I)
-    if standalone:
-        return standalone.group(1).lower()
+    said = {(m.group(1) or m.group(2)).lower() for m in _ANSWER_WORD.finditer(body)}
+    if len(said) == 1:
+        return said.pop()
+    if said:
+        return None  # both words stand as answers
     if _NEGATION.search(body):
         return "no"
     return "yes" if _AFFIRMATION.search(body) else None
@@ -118,12 +181,15 @@ def yes_no(text: object) -> str | None:
 def ranking(text: object, n_options: int) -> str | None:
     """Comma-separated option letters in the order a chatty answer names them, else ``None``."""
     body = unwrap(text)
-    if not body or n_options < 1:
+    if not body or n_options < 1 or hedged(body) or tied(body):
         return None
-    cls = f"[A-{chr(ord('A') + min(n_options, 26) - 1)}]"
+    letters = "".join(chr(ord("A") + i) for i in range(min(n_options, 26)))
+    cls = f"[{letters}]"
+    if re.search(rf"(?<![A-Za-z0-9]){cls}\)?\s*(?i:or)\s*[(\[]?{cls}(?![A-Za-z0-9])", body):
+        return None  # "A or B first": the order is left open
     picked = []
-    for match in re.finditer(rf"(?<![A-Za-z0-9])({cls})(?![A-Za-z0-9])(?!\s+[a-z])", body):
-        if match.group(1) not in picked:
+    for match in re.finditer(rf"(?<![A-Za-z0-9])({cls})(?![A-Za-z0-9])", body):
+        if _is_letter(body, match) and match.group(1) not in picked:
             picked.append(match.group(1))
     return ",".join(picked) or None
 
@@ -131,7 +197,7 @@ def ranking(text: object, n_options: int) -> str | None:
 def json_list(text: object) -> str | None:
     """Compact JSON of the first list (or object, wrapped in a list) in a chatty answer, else ``None``."""
     body = unwrap(text)
-    if body is None:
+    if body is None or _json_hedged(body):
         return None
     for candidate in chain((body,), _embedded_json(body)):  # lazily: the first value found wins
         try:
@@ -146,6 +212,18 @@ def json_list(text: object) -> str | None:
             except RecursionError:  # nested too deep to write back out
                 continue
     return None
+
+
+def _json_hedged(body: str) -> bool:
+    """A hedge outside the JSON (the text before its first bracket and after its last one: a value may say
+    "not sure"), or two JSON values offered as alternatives ("[...] or [...]")."""
+    first = min((i for i in (body.find("["), body.find("{")) if i >= 0), default=len(body))
+    last = max(body.rfind("]"), body.rfind("}"))
+    outside = body[:first] + " " + (body[last + 1:] if last >= first else "")
+    return hedged(outside) or _JSON_ALTERNATIVES.search(body) is not None
+
+
+_JSON_ALTERNATIVES = re.compile(r"[\]}]\s*,?\s*(?i:or|otherwise|alternatively)\b[^\[{]{0,40}[\[{]")
 
 
 def _embedded_json(body: str) -> Iterator[object]:
