@@ -10,20 +10,34 @@ form is returned unchanged.
 Common clean-up (:func:`unwrap`): the body of the first Markdown code fence if there is one, a leading
 "Answer:" / "The answer is" / "Response:" phrase, and surrounding quotes, backticks or asterisks.
 
+What does not commit, in every closed-answer family (:mod:`ecinstruct.answers.commitment`): a hedge ("not sure",
+"maybe", "it depends", "could be", "hard to say"), a refusal or inability of the speaker ("I cannot tell", "I'm
+sorry"), both answers kept open ("yes and no", "A or C", "both A and D", "[...] or [...]"), no answer taken ("none of
+the options", "neither of them"). Such an output reads as ``None`` whatever else it says. A plain negation is not a
+hedge: "No, the second listing is a different model." commits to "no".
+
 Option letters (PRP, SA, MPC; SR with its per-row items), first rule that applies wins:
-  1. the text starts with a letter alone or followed by ``:``, ``.``, ``)`` or ``]`` (``B``, ``(B)``, ``B: positive``);
-  2. a phrase names it: "answer is B", "option B", "choice (B)", "I choose B", "select B";
-  3. exactly one letter appears as ``X:`` (a quoted option, ``... is "C: neutral"``);
-  4. exactly one option's text appears (the longest wins when one option text contains another:
-     "very positive" beats "positive"); SR matches the item's name, the part before its first ". ".
-Yes/no (PM, PSI, AP): the first word is yes/no (or yeah/yep/correct/true, nope/false/incorrect); else the first
-  standalone "yes" or "no"; else a negation ("not", "n't", "cannot", "different", "neither") means no and an
-  affirmation ("the same product", "match", "is a substitute", "can be answered") means yes.
+  1. a commitment phrase names exactly one letter: "answer is C", "I choose C", "I'd say C", "so C", "C is the
+     correct answer" (two letters named so, or the named letter offered with another: no answer);
+  2. otherwise two letters offered together ("A or C", "A and D", "A/C", "A, C") give no answer;
+  3. the text starts with a letter alone or followed by ``:``, ``.``, ``,``, ``;``, ``)`` or ``]`` (``B``, ``(B)``,
+     ``Option D, since ...``), unless another option is quoted as ``X:``;
+  4. exactly one letter appears as ``X:`` (a quoted option, ``... is "C: neutral"``);
+  5. exactly one letter follows "option", "choice", "is" or "be";
+  6. exactly one letter appears at all;
+  7. exactly one option's text appears (the longest wins when one option text contains another: "very positive"
+     beats "positive"; a text after "not" is ruled out); SR matches the item's name, the part before its first ". ".
+  Letters the text rules out ("not A", "A is wrong") are skipped by rules 3-6. A capital A or I followed by a
+  lower-case word is read as a word ("A good match", "I think"), not as a letter.
+Yes/no (PM, PSI, AP): the first word is yes/no (or yeah/yep/correct/true, nope/false/incorrect; not "no doubt", "no
+  idea"); else "yes"/"no" standing as an answer ("I'd say no.", "... is yes") when only one of the two does; else a
+  denial of what the question asks ("not the same product", "isn't a substitute", "do not answer", "different")
+  means no and an affirmation ("the same product", "match", "is a substitute", "can be answered") means yes.
 Ranking (QPR): the option letters standing alone, in order of appearance, duplicates dropped (``1. B 2. A``,
-  ``B > A > C``, ``[B, A]``); a capital letter followed by a lower-case word is read as a word ("A good
-  match", "I think"), not as a letter.
+  ``B > A > C``, ``[B, A]``); a tie ("equally relevant") or "A or B" gives no answer.
 JSON (AVE): the whole text, else the first JSON array found in it, else the first JSON object (wrapped in a
-  list); re-serialised as compact JSON.
+  list); re-serialised as compact JSON. The hedge check reads only the text around the JSON (a value may say
+  anything).
 Free text (AG): the clean-up only.
 """
 
@@ -47,7 +61,12 @@ _NO_FIRST = {"no", "nope", "false", "incorrect"}
 _NO_AS_DETERMINER = {"doubt", "idea", "clue", "way", "question", "matter"}
 # "yes"/"no" standing as an answer in a sentence: after "say", "is", a colon, or before punctuation / the end.
 _ANSWER_WORD = re.compile(r"\b(yes|no)\b(?=\s*(?:[.,!;:)\]\"'*”’]|$))|\b(?:say|is|be)\s+(yes|no)\b", re.I)
-_NEGATION = re.compile(r"\b(?:not|cannot|different|unrelated|irrelevant|mismatch)\b|n't\b", re.I)
+# A "no" in words: a negation of what the question asks (the same / a match / a substitute / an answer), or a
+# word that denies it; a negation of anything else ("I'm not in a position to ...") is no answer.
+_NEGATION = re.compile(r"\b(?:different|unrelated|irrelevant|mismatch(?:ed)?|distinct)\b|"
+                       r"(?:\bnot|\bcannot|n't|\bnever|\bno longer)\s+(?:[\w-]+\s+){0,3}?(?:the same|same|match\w*|"
+                       r"substitut\w*|replace\w*|answer\w*|mention\w*|relat\w*|relevant|identical|describe\w*|refer\w*|"
+                       r"work\w*|fit\w*|compatible|interchangeable)\b", re.I)
 _AFFIRMATION = re.compile(r"\b(?:the same (?:product|item|entity|model)|identical|match(?:es)?|"
                           r"is a (?:good |suitable |functional )?substitute|can be answered|answers? the question)\b",
                           re.I)
@@ -90,7 +109,11 @@ def option_letter(text: object, letters: str, option_texts: Sequence[str] = ()) 
     named = {m.group(1) for m in re.finditer(mention, body) if _is_letter(body, m)} - rejected
     if len(named) == 1:
         return named.pop()
-    return None if quoted or named else _by_text(body, letters, option_texts)
+    if quoted or named:
+        return None
+    lone = {m.group(1) for m in re.finditer(rf"(?<![A-Za-z0-9])({cls})(?![A-Za-z0-9])", body)
+            if _is_letter(body, m)} - rejected
+    return lone.pop() if len(lone) == 1 else _by_text(body, letters, option_texts)
 
 
 def _commit_pattern(cls: str) -> re.Pattern:
@@ -98,7 +121,7 @@ def _commit_pattern(cls: str) -> re.Pattern:
     lead = r"[\"'(\[*]*"
     return re.compile(
         rf"(?:(?i:answer|choice|pick|selection|prediction|option)\s*(?:(?i:is|would be|will be)|=|:)|"
-        rf"(?i:choose|chose|select|pick|go with|going with|opt for|settle on|recommend|suggest)|"
+        rf"(?i:choose|chose|select|pick|go with|going with|opt for|settle on|recommend|suggest|say)|"
         rf"(?:^|[,;.]\s*)(?i:so|therefore|thus|hence)\s*,?)\s*(?:(?i:option|choice)\s*)?{lead}({cls})(?![A-Za-z0-9])"
         rf"|(?<![A-Za-z0-9])({cls})\)?\s+(?i:is|would be|seems)\s+(?i:the\s+)?"
         rf"(?i:correct|right|best|most likely|likeliest|answer)\b")
@@ -113,7 +136,8 @@ def _reject_pattern(cls: str) -> re.Pattern:
 
 # A capital A or I followed by a lower-case word is the article or the pronoun ("A good match", "I think"),
 # unless the word is one that follows a letter answer ("A because ...").
-_AFTER_LETTER = {"because", "since", "as", "is", "or", "and", "seems", "would", "fits", "matches", "best"}
+_AFTER_LETTER = {"because", "since", "as", "is", "or", "and", "seems", "would", "fits", "matches", "best", "then",
+                 "followed", "over", "before", "after", "ahead", "comes"}
 
 
 def _letter_of(match: re.Match) -> str:
