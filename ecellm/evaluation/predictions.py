@@ -110,9 +110,16 @@ def _check(name: str, row: SourceRow, references_from_data: bool) -> Prediction:
     if task.scorer.needs_option_labels and not references_from_data and "option_labels" not in columns:
         raise fail(f'missing field "option_labels" ({task.code} is scored from the ESCI label of every product)',
                    'give them as a list, e.g. ["E", "S", "I"], or pass --data DIR to look them up by id')
+    reference = _text(columns.get("reference"))
+    if reference is not None and hasattr(task.scorer, "parse_gold"):
+        try:
+            task.scorer.parse_gold(reference)
+        except ValueError as err:
+            raise fail(f'field "reference" {reference!r} is not a {task.code} answer ({err})',
+                       "give the gold output as the data writes it") from None
     prompt = columns.get("prompt")
     return Prediction(where, _row_id(columns), task, split, prediction, None if prompt is None else str(prompt),
-                      _text(columns.get("reference")), _listish(columns.get("options")),
+                      reference, _listish(columns.get("options")),
                       _listish(columns.get("option_labels")))
 
 
