@@ -16,7 +16,8 @@ sorry"), both answers kept open ("yes and no", "A or C", "both A and D", "[...] 
 the options", "neither of them"). Such an output reads as ``None`` whatever else it says. A plain negation is not a
 hedge: "No, the second listing is a different model." commits to "no".
 
-Option letters (PRP, SA, MPC; SR with its per-row items), first rule that applies wins:
+Option letters (PRP, SA, MPC; SR with its per-row items; :mod:`ecinstruct.answers.letters`), first rule that
+finds a letter decides (two letters found by one rule: no answer):
   1. a commitment phrase names exactly one letter: "answer is C", "I choose C", "I'd say C", "so C", "C is the
      correct answer" (two letters named so, or the named letter offered with another: no answer);
   2. otherwise two letters offered together ("A or C", "A and D", "A/C", "A, C") give no answer;
@@ -49,7 +50,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from itertools import chain
 
-from ecinstruct.answers.commitment import alternatives, hedged, tied
+from ecinstruct.answers.commitment import hedged, tied
+from ecinstruct.answers.letters import committed_letter, is_letter
 
 _FENCE = re.compile(r"```[\w+-]*[ \t]*\n?(.*?)(?:```|$)", re.S)
 _LEAD = re.compile(r"^\s*(?:(?:the|my)\s+)?(?:final\s+|correct\s+|best\s+)?(?:answer|response|output|prediction)"
@@ -91,85 +93,7 @@ def option_letter(text: object, letters: str, option_texts: Sequence[str] = ()) 
     body = unwrap(text)
     if not body or not letters or hedged(body, option_texts):
         return None
-    cls = f"[{re.escape(letters)}]"
-    offered = alternatives(body, letters)
-    committed = {_letter_of(m) for m in _commit_pattern(cls).finditer(body) if _is_letter(body, m)}
-    if committed:  # "the answer is C" wins over letters met in the reasoning, unless it is one of two
-        return committed.pop() if len(committed) == 1 and not committed & offered else None
-    if offered:
-        return None
-    rejected = {_letter_of(m) for m in _reject_pattern(cls).finditer(body)}
-    quoted = set(re.findall(rf"(?<![A-Za-z])({cls}):", body)) - rejected
-    start = re.match(rf"^[(\[]?(?:(?i:option|choice)\s*)?[(\[]?({cls})(?:[:.,;)\]]|\s|$)", body)
-    if start and _is_letter(body, start) and start.group(1) not in rejected:
-        return start.group(1) if quoted <= {start.group(1)} else None
-    if len(quoted) == 1:
-        return quoted.pop()
-    mention = rf"\b(?:(?i:option|choice)\s*|(?i:is|be)\s+)[(\[]?({cls})(?![A-Za-z0-9])"
-    named = {m.group(1) for m in re.finditer(mention, body) if _is_letter(body, m)} - rejected
-    if len(named) == 1:
-        return named.pop()
-    if quoted or named:
-        return None
-    lone = {m.group(1) for m in re.finditer(rf"(?<![A-Za-z0-9])({cls})(?![A-Za-z0-9])", body)
-            if _is_letter(body, m)} - rejected
-    return lone.pop() if len(lone) == 1 else _by_text(body, letters, option_texts)
-
-
-def _commit_pattern(cls: str) -> re.Pattern:
-    """Phrases that commit to a letter: "answer is C", "I choose C", "so C", "C is the correct answer"."""
-    lead = r"[\"'(\[*]*"
-    return re.compile(
-        rf"(?:(?i:answer|choice|pick|selection|prediction|option)\s*(?:(?i:is|would be|will be)|=|:)|"
-        rf"(?i:choose|chose|select|pick|go with|going with|opt for|settle on|recommend|suggest|say)|"
-        rf"(?:^|[,;.]\s*)(?i:so|therefore|thus|hence)\s*,?)\s*(?:(?i:option|choice)\s*)?{lead}({cls})(?![A-Za-z0-9])"
-        rf"|(?<![A-Za-z0-9])({cls})\)?\s+(?i:is|would be|seems)\s+(?i:the\s+)?"
-        rf"(?i:correct|right|best|most likely|likeliest|answer)\b")
-
-
-def _reject_pattern(cls: str) -> re.Pattern:
-    """Letters a reasoning rules out: "not A", "A is wrong", "rule out B"."""
-    return re.compile(rf"(?i:not|n't|rule out|ruled out|exclude|eliminate)\s+(?:(?i:option|choice)\s*)?[(\[]?"
-                      rf"({cls})(?![A-Za-z0-9])|(?<![A-Za-z0-9])({cls})\)?\s+(?i:is|seems)\s+"
-                      rf"(?i:wrong|incorrect|not|unlikely|out)\b")
-
-
-# A capital A or I followed by a lower-case word is the article or the pronoun ("A good match", "I think"),
-# unless the word is one that follows a letter answer ("A because ...").
-_AFTER_LETTER = {"because", "since", "as", "is", "or", "and", "seems", "would", "fits", "matches", "best", "then",
-                 "followed", "over", "before", "after", "ahead", "comes"}
-
-
-def _letter_of(match: re.Match) -> str:
-    """The letter a pattern with one letter group per alternative found."""
-    return next(group for group in match.groups() if group is not None)
-
-
-def _is_letter(body: str, match: re.Match) -> bool:
-    """Whether a matched capital is an option letter, not the article "A" or the pronoun "I"."""
-    letter = _letter_of(match)
-    end = match.end(match.groups().index(letter) + 1)
-    if letter not in "AI":
-        return True
-    following = re.match(r"\s+([a-z]+)", body[end:])
-    return following is None or following.group(1) in _AFTER_LETTER
-
-
-def _by_text(body: str, letters: str, option_texts: Sequence[str]) -> str | None:
-    """The one option whose text the answer names: the longest text wins where one holds another ("very
-    positive" over "positive"), and a text after a negation ("not negative") is ruled out."""
-    lowered = body.lower()
-    spans = []  # (start, end, letter) of every mention
-    for letter, option in zip(letters, option_texts, strict=False):
-        if option:
-            spans += [(m.start(), m.end(), letter) for m in re.finditer(re.escape(option.lower()), lowered)]
-    kept = {letter for start, end, letter in spans
-            if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
-            and not _NEGATED_BEFORE.search(lowered[max(0, start - 16):start])}
-    return kept.pop() if len(kept) == 1 else None
-
-
-_NEGATED_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno longer)\s+(?:\w+\s+)?$")
+    return committed_letter(body, letters, option_texts)
 
 
 def option_text(option: str) -> str:
@@ -213,7 +137,7 @@ def ranking(text: object, n_options: int) -> str | None:
         return None  # "A or B first": the order is left open
     picked = []
     for match in re.finditer(rf"(?<![A-Za-z0-9])({cls})(?![A-Za-z0-9])", body):
-        if _is_letter(body, match) and match.group(1) not in picked:
+        if is_letter(body, match) and match.group(1) not in picked:
             picked.append(match.group(1))
     return ",".join(picked) or None
 
