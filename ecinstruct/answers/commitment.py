@@ -20,7 +20,7 @@ _HEDGE_PHRASES = (
     r"\bnot (?:sure|certain|clear|obvious|possible to (?:tell|say|know|determine|decide|judge))\b",
     r"\b(?:unsure|uncertain|unclear|ambiguous|inconclusive|undetermined|undecided|indeterminate)\b",
     r"\b(?:maybe|perhaps|possibly)\b",
-    r"\b(?:might|could) (?:be|go|also|either)\b",
+    r"\bmight (?:be|go|also|either|not)\b|\bcould (?:be|go|also|either)\b(?! used\b)",  # not "could be used"
     r"\bmay or may not\b",
     r"\bit depends\b|\bdepend(?:s|ing)? (?:on|upon)\b",
     r"\b(?:impossible|hard|difficult|tough|tricky) to (?:tell|say|determine|know|decide|judge|rank|choose|pick)\b",
@@ -29,7 +29,7 @@ _HEDGE_PHRASES = (
     r"\b(?:do not|don't|dont) know\b",
     # inability or refusal of the speaker (first person, or a sentence that starts with it)
     r"\b(?:i|we)(?:'m| am| are|'re)? (?:cannot|can't|can ?not|could not|couldn't|unable|not able)\b",
-    r"(?:^|[.!?]\s+)(?:cannot|can't|can ?not|unable to)\b",
+    r"(?:^|[.!?]\s+)(?:cannot|can't|can ?not|unable to)\b(?! be answered)",  # AP's "Cannot be answered." is a no
     r"\b(?:cannot|can't|can ?not|could not|couldn't) be (?:determined|decided|judged|known|told|said|inferred|"
     r"confirmed|verified)\b",
     r"\b(?:cannot|can't|can ?not) (?:tell|determine|say|decide|judge)\b",

@@ -60,15 +60,23 @@ _WRAPPERS = "\"'`*“”‘’ \t\n"
 _YES_FIRST = {"yes", "yeah", "yep", "correct", "true"}
 _NO_FIRST = {"no", "nope", "false", "incorrect"}
 # "No doubt, ...", "No idea": "no" before these words is not the answer "no".
-_NO_AS_DETERMINER = {"doubt", "idea", "clue", "way", "question", "matter"}
-# "yes"/"no" standing as an answer in a sentence: after "say", "is", a colon, or before punctuation / the end.
-_ANSWER_WORD = re.compile(r"\b(yes|no)\b(?=\s*(?:[.,!;:)\]\"'*”’]|$))|\b(?:say|is|be)\s+(yes|no)\b", re.I)
+_NO_AS_DETERMINER = {"doubt", "idea", "clue", "way", "question", "matter", "answer", "information", "info", "data",
+                     "comment", "response"}
+# "yes"/"no" standing as an answer in a sentence: before punctuation or the end, or after "say" / "answer is".
+# ("There is no doubt ..." has no answer word: a "no" followed by a word is a determiner unless "say"/"answer is"
+# precede it.)
+_ANSWER_WORD = re.compile(r"\b(yes|no)\b(?=\s*(?:[.,!;:)\]\"'*”’]|$))|"
+                          r"\b(?:say|answer (?:is|would be|will be))\s+(yes|no)\b", re.I)
 # A "no" in words: a negation of what the question asks (the same / a match / a substitute / an answer), or a
 # word that denies it; a negation of anything else ("I'm not in a position to ...") is no answer.
-_NEGATION = re.compile(r"\b(?:different|unrelated|irrelevant|mismatch(?:ed)?|distinct)\b|"
+_DENIAL = re.compile(r"\b(?:different|unrelated|irrelevant|mismatch(?:ed)?|distinct)\b", re.I)
+_NEGATION = re.compile(r"\bno\s+(?:match\w*|substitut\w*|relation\w*|mention\w*)\b|"
                        r"(?:\bnot|\bcannot|n't|\bnever|\bno longer)\s+(?:[\w-]+\s+){0,3}?(?:the same|same|match\w*|"
                        r"substitut\w*|replace\w*|answer\w*|mention\w*|relat\w*|relevant|identical|describe\w*|refer\w*|"
-                       r"work\w*|fit\w*|compatible|interchangeable)\b", re.I)
+                       r"work\w*|fit\w*|compatible|interchangeable|provide\w*|contain\w*|include\w*|address\w*|cover\w*|"
+                       r"discuss\w*|state\w*|say\w*|give\w*)\b", re.I)
+# A denial word after a negation ("no indication that they are different") is a double negation: not a "no".
+_NEGATED_DENIAL = re.compile(r"(?:\b(?:no|not|never)\b|n't)[^.;:!?]*$", re.I)
 _AFFIRMATION = re.compile(r"\b(?:the same (?:product|item|entity|model)|identical|match(?:es)?|"
                           r"is a (?:good |suitable |functional )?substitute|can be answered|answers? the question)\b",
                           re.I)
@@ -121,7 +129,8 @@ def yes_no(text: object) -> str | None:
         return said.pop()
     if said:
         return None  # both words stand as answers
-    if _NEGATION.search(body):
+    if _NEGATION.search(body) or any(not _NEGATED_DENIAL.search(body[max(0, m.start() - 40):m.start()])
+                                     for m in _DENIAL.finditer(body)):
         return "no"
     return "yes" if _AFFIRMATION.search(body) else None
 
