@@ -121,6 +121,7 @@ GOOD = {"id": "x1", "task": "PM", "split": "test_ind", "prediction": "yes", "ref
     ([{**GOOD, "task": "QPR", "reference": "A,B"}], [], 'line 1: missing field "option_labels"'),
     ([GOOD, '{"id": "x2", "task": "PM", "split": "te'], [], "line 2: is not valid JSON"),
     ([GOOD, {**GOOD, "id": "no-such-id", "reference": None}], ["--data"], "line 1: unknown id 'x1' in field \"id\""),
+    ([{k: v for k, v in GOOD.items() if k != "id"} | {"prompt": "p"}], ["--data"], 'line 1: missing field "id"'),
 ])
 def test_bad_input_is_one_line_naming_line_and_field(tmp_path, capsys, built_folder, lines, extra, expected):
     path = tmp_path / "predictions.jsonl"
@@ -130,6 +131,20 @@ def test_bad_input_is_one_line_naming_line_and_field(tmp_path, capsys, built_fol
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "Traceback" not in err
     assert f"predictions.jsonl {expected}" in err
+
+
+def test_a_prompt_stands_in_for_the_id(tmp_path):
+    rows = [{"prompt": f"Are these the same? {i}", "task": "PM", "split": "test_ind", "prediction": answer,
+             "reference": "yes"} for i, answer in enumerate(["Yes, same product.", "I cannot tell."])]
+    out = tmp_path / "by-prompt"
+    assert run("score", str(write_jsonl(tmp_path / "p.jsonl", rows)), "--out", str(out), "--n-resamples", "10",
+               "--no-chart") == 0
+    samples = [json.loads(line) for line in (out / "samples" / "PM.test_ind.jsonl").read_text().splitlines()]
+    assert all(s["id"].startswith("prompt-") for s in samples) and samples[0]["id"] != samples[1]["id"]
+    assert [s["verdict"]["flexible"] for s in samples] == [{"read_as": "yes", "valid": True, "correct": True},
+                                                          {"read_as": None, "valid": False, "correct": False}]
+    flexible = entries(out)[("PM", "test_ind", "flexible", "generate")]
+    assert (flexible["invalid"], flexible["metrics"]["accuracy"]) == (1, 0.5)
 
 
 def test_verbose_shows_the_traceback(tmp_path, capsys):

@@ -17,7 +17,7 @@ from typing import Any
 
 from ecellm.evaluation.data import EVAL_SPLITS
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.inference.files import FORMATS, Source, SourceRow
+from ecellm.inference.files import FORMATS, PredictInputError, Source, SourceRow
 from ecinstruct.errors import UnknownNameError
 from ecinstruct.tasks import Task, get_task
 
@@ -50,9 +50,7 @@ def read_predictions(path: str | Path, *, references_from_data: bool = False) ->
     """Every row of ``path``, checked (:class:`PredictionsError` on the first bad one)."""
     try:
         source = Source(path)
-    except EvaluationError:
-        raise
-    except Exception as err:  # PredictInputError speaks of `ecellm predict`: say it for this command
+    except PredictInputError as err:  # the reader's message names its own command's input: restate it for ours
         raise PredictionsError(f"predictions {path}: {str(err).split(': ', 1)[-1]}") from None
     if source.format == "jsonl" and source.path.suffix.lower() == ".json" and _is_json_array(source.path):
         raise PredictionsError(f"{source.path.name}: a JSON array; write one JSON object per line (JSON lines, "
@@ -88,8 +86,9 @@ def _check(name: str, row: SourceRow, references_from_data: bool) -> Prediction:
     for field in ("task", "split", "prediction"):
         if field not in columns and not (field == "prediction" and field in row.columns):
             raise fail(f'missing field "{field}"')
-    if "id" not in columns and "prompt" not in columns:
-        raise fail('missing field "id" (or "prompt")')
+    if "id" not in columns and (references_from_data or "prompt" not in columns):
+        raise fail('missing field "id"' if references_from_data else 'missing field "id" (or "prompt")',
+                   "--data looks rows up by id" if references_from_data else NEEDS)
     try:
         task = get_task(str(columns["task"]))
     except UnknownNameError:
