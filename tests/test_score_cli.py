@@ -133,6 +133,17 @@ def test_bad_input_is_one_line_naming_line_and_field(tmp_path, capsys, built_fol
     assert f"predictions.jsonl {expected}" in err
 
 
+def test_modes_subset_and_bad_mode(tmp_path, capsys):
+    source = write_jsonl(tmp_path / "p.jsonl", [GOOD])
+    out = tmp_path / "two"
+    assert run("score", str(source), "--out", str(out), "--modes", "strict,flexible", "--n-resamples", "10",
+               "--no-chart") == 0
+    assert {key[2] for key in entries(out)} == {"strict", "flexible"}
+    assert json.loads((out / "results.json").read_text())["scoring"]["modes"] == ["strict", "flexible"]
+    assert run("score", str(source), "--modes", "strict,loose") == 2
+    assert "unknown scoring mode(s) ['loose']" in capsys.readouterr().err
+
+
 def test_a_prompt_stands_in_for_the_id(tmp_path):
     rows = [{"prompt": f"Are these the same? {i}", "task": "PM", "split": "test_ind", "prediction": answer,
              "reference": "yes"} for i, answer in enumerate(["Yes, same product.", "I cannot tell."])]

@@ -95,7 +95,7 @@ def evaluate(model: str | Path | None = None, data: Any = None, *, run_config: E
 
 def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) -> Results | None:
     started = time.perf_counter()
-    modes = _check_modes(c.modes)
+    modes = check_modes(c.modes)
     task_list, explicit = parse_tasks(c.tasks)
     split_list = parse_splits(c.splits)
     backend = check_backend(c.backend)
@@ -211,7 +211,7 @@ def _choose(task_code: str, candidates, scores) -> str:
     return get_task(task_code).scorer.answer_from_scores(candidates, scores)
 
 
-def _check_modes(modes: Sequence[str]) -> tuple[str, ...]:
+def check_modes(modes: Sequence[str]) -> tuple[str, ...]:
     names = [m.strip() for m in modes.split(",")] if isinstance(modes, str) else list(modes)
     bad = [m for m in names if m not in MODES]
     if bad or not names:

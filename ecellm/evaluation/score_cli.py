@@ -53,14 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_score(args: argparse.Namespace, rest: list[str] | None = None) -> int:
     from ecellm.evaluation.paper_scores import load_published
-    from ecellm.evaluation.score_file import ScoreOptions, check_modes, score_predictions
+    from ecellm.evaluation.score_file import ScoreOptions, score_predictions
     from ecinstruct.atomic import check_output_folder, replace_folder
 
     inputs = [args.predictions, args.data, args.qpr_labels]
     if args.out:  # refuse a folder we may not replace before any work
         check_output_folder(args.out, inputs=inputs, overwrite=args.overwrite)
     options = ScoreOptions(predictions=args.predictions, data=args.data, config=args.config, qpr_labels=args.qpr_labels,
-                           label=args.label, prompt_format=args.prompt_format, modes=check_modes(args.modes),
+                           label=args.label, prompt_format=args.prompt_format, modes=args.modes,
                            n_resamples=args.n_resamples, seed=args.seed, bertscore_model=args.bertscore_model,
                            bertscore_layers=args.bertscore_layers)
     results = score_predictions(options, load_published(None) if args.show_published else None)

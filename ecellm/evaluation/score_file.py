@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ecellm.evaluation.data import COLUMNS, data_name, load_data
-from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.predictions import Prediction, PredictionsError, read_predictions
 from ecellm.evaluation.results import Results
-from ecellm.evaluation.run import score_pair, versions
+from ecellm.evaluation.run import check_modes, score_pair, versions
 from ecellm.evaluation.scoring import MODES, MemoPairScorer, ScoringOptions, resolve_encoder
 from ecinstruct.prompts import response_marker
 
@@ -37,7 +36,7 @@ class ScoreOptions:
     qpr_labels: str | None = None
     label: str | None = None
     prompt_format: str = "alpaca"
-    modes: tuple[str, ...] = MODES
+    modes: str | tuple[str, ...] = MODES  # "strict,flexible" or a tuple
     n_resamples: int = 1000
     confidence: float = 0.95
     seed: int = 0
@@ -47,6 +46,7 @@ class ScoreOptions:
 
 def score_predictions(options: ScoreOptions, published: Any = None) -> Results:
     """Read, check, join and score a predictions file; the returned results are not written anywhere yet."""
+    modes = check_modes(options.modes)
     items = read_predictions(options.predictions, references_from_data=options.data is not None)
     rows = _join(items, options) if options.data is not None else _inline_rows(items)
     uses_encoder = any(item.task.scorer.needs_encoder for item in items)
@@ -60,11 +60,11 @@ def score_predictions(options: ScoreOptions, published: Any = None) -> Results:
         prompts = [item.prompt or response_marker(options.prompt_format) for item in given]
         records = [{"text": item.prediction} for item in given]
         pair_entries, pair_samples = score_pair(task_code, split, [row for _, row in pairs], prompts, records,
-                                                options.prompt_format, tuple(options.modes), METHOD, scoring)
+                                                options.prompt_format, modes, METHOD, scoring)
         entries += pair_entries
-        samples[(task_code, split)] = [_verdicts(sample, item, options.modes)
+        samples[(task_code, split)] = [_verdicts(sample, item, modes)
                                        for sample, item in zip(pair_samples, given, strict=True)]
-    meta = _meta(options, items, samples, encoder)
+    meta = _meta(options, modes, items, samples, encoder)
     return Results(meta=meta, entries=entries, samples=samples, published=published)
 
 
@@ -122,7 +122,8 @@ def _verdicts(sample: dict, item: Prediction, modes: tuple[str, ...]) -> dict:
     return sample
 
 
-def _meta(options: ScoreOptions, items: list[Prediction], samples: dict, encoder: Any) -> dict[str, Any]:
+def _meta(options: ScoreOptions, modes: tuple[str, ...], items: list[Prediction], samples: dict,
+          encoder: Any) -> dict[str, Any]:
     source = options.predictions
     label = options.label or Path(source).stem
     return {
@@ -134,18 +135,10 @@ def _meta(options: ScoreOptions, items: list[Prediction], samples: dict, encoder
         "data": {"source": str(options.data) if options.data is not None else str(source), "config": options.config,
                  "splits": sorted({s for _, s in samples}), "tasks": sorted({t for t, _ in samples}),
                  "max_samples": None, "rows": {f"{t}.{s}": len(v) for (t, s), v in samples.items()}},
-        "scoring": {"modes": list(options.modes), "n_resamples": options.n_resamples,
+        "scoring": {"modes": list(modes), "n_resamples": options.n_resamples,
                     "confidence": options.confidence, "seed": options.seed,
                     "bertscore_encoder": encoder.as_dict() if encoder else {"label": "not used (no AG rows)"}},
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.__dict__.items()},
         "versions": versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-
-
-def check_modes(modes: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(m.strip() for m in modes.split(",") if m.strip()))
-    bad = [m for m in names if m not in MODES]
-    if bad or not names:
-        raise EvaluationError(f"--modes {modes!r}: expected some of {', '.join(MODES)}, comma-separated")
-    return names
