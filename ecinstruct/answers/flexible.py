@@ -35,7 +35,9 @@ Yes/no (PM, PSI, AP): the first word is yes/no (or yeah/yep/correct/true, nope/f
   denial of what the question asks ("not the same product", "isn't a substitute", "do not answer", "different")
   means no and an affirmation ("the same product", "match", "is a substitute", "can be answered") means yes.
 Ranking (QPR): the option letters standing alone, in order of appearance, duplicates dropped (``1. B 2. A``,
-  ``B > A > C``, ``[B, A]``); a tie ("equally relevant") or "A or B" gives no answer.
+  ``B > A > C``, ``[B, A]``); when every named product carries one relevance word right after it ("A is
+  irrelevant, B is exact, C is a substitute") they are ordered by it (exact, substitute, complement,
+  irrelevant); a tie ("equally relevant") or "A or B" gives no answer.
 JSON (AVE): the whole text, else the first JSON array found in it, else the first JSON object (wrapped in a
   list); re-serialised as compact JSON. The hedge check reads only the text around the JSON (a value may say
   anything).
@@ -69,7 +71,7 @@ _ANSWER_WORD = re.compile(r"\b(yes|no)\b(?=\s*(?:[.,!;:)\]\"'*”’]|$))|"
                           r"\b(?:say|answer (?:is|would be|will be))\s+(yes|no)\b", re.I)
 # A "no" in words: a negation of what the question asks (the same / a match / a substitute / an answer), or a
 # word that denies it; a negation of anything else ("I'm not in a position to ...") is no answer.
-_DENIAL = re.compile(r"\b(?:different|unrelated|irrelevant|mismatch(?:ed)?|distinct)\b", re.I)
+_DENIAL = re.compile(r"\b(?:different|unrelated|irrelevant|mismatch(?:ed)?|distinct|unanswerable)\b", re.I)
 _NEGATION = re.compile(r"\bno\s+(?:match\w*|substitut\w*|relation\w*|mention\w*)\b|"
                        r"(?:\bnot|\bcannot|n't|\bnever|\bno longer)\s+(?:[\w-]+\s+){0,3}?(?:the same|same|match\w*|"
                        r"substitut\w*|replace\w*|answer\w*|mention\w*|relat\w*|relevant|identical|describe\w*|refer\w*|"
@@ -78,7 +80,8 @@ _NEGATION = re.compile(r"\bno\s+(?:match\w*|substitut\w*|relation\w*|mention\w*)
 # A denial word after a negation ("no indication that they are different") is a double negation: not a "no".
 _NEGATED_DENIAL = re.compile(r"(?:\b(?:no|not|never)\b|n't)[^.;:!?]*$", re.I)
 _AFFIRMATION = re.compile(r"\b(?:the same (?:product|item|entity|model)|identical|match(?:es)?|"
-                          r"is a (?:good |suitable |functional )?substitute|can be answered|answers? the question)\b",
+                          r"is a (?:good |suitable |functional )?substitute|can be answered|(?<!un)answerable|"
+                          r"answers? the question)\b",
                           re.I)
 
 # What a scan for JSON values needs to see: brackets, quotes, escapes and raw control characters.
@@ -136,7 +139,7 @@ def yes_no(text: object) -> str | None:
 
 
 def ranking(text: object, n_options: int) -> str | None:
-    """Comma-separated option letters in the order a chatty answer names them, else ``None``."""
+    """Comma-separated option letters in the order a chatty answer ranks them, else ``None``."""
     body = unwrap(text)
     if not body or n_options < 1 or hedged(body) or tied(body):
         return None
@@ -144,11 +147,27 @@ def ranking(text: object, n_options: int) -> str | None:
     cls = f"[{letters}]"
     if re.search(rf"(?<![A-Za-z0-9]){cls}\)?\s*(?i:or)\s*[(\[]?{cls}(?![A-Za-z0-9])", body):
         return None  # "A or B first": the order is left open
-    picked = []
+    mentions: dict[str, int] = {}  # letter → where its first mention ends
     for match in re.finditer(rf"(?<![A-Za-z0-9])({cls})(?![A-Za-z0-9])", body):
-        if is_letter(body, match) and match.group(1) not in picked:
-            picked.append(match.group(1))
+        if is_letter(body, match):
+            mentions.setdefault(match.group(1), match.end())
+    picked = list(mentions)
+    grades = [_grade_after(body, end, mentions.values()) for end in mentions.values()]
+    if picked and None not in grades:  # every product labelled ("A is irrelevant, B is exact"): rank by label
+        picked = [letter for _, letter in sorted(zip(grades, picked, strict=True), key=lambda pair: pair[0])]
     return ",".join(picked) or None
+
+
+# Relevance words of the ESCI grades, best first: a ranking that labels each product is ordered by them.
+_GRADE_WORDS = (r"exact\w*", r"substitut\w*", r"complement\w*", r"irrelevant|unrelated")
+
+
+def _grade_after(body: str, end: int, ends: object) -> int | None:
+    """The grade word right after a letter's mention (up to the next mention), as its rank; ``None``: none."""
+    stop = min([e for e in ends if e > end] + [len(body)], default=len(body))
+    window = body[end:min(stop, end + 40)].lower()
+    found = [k for k, word in enumerate(_GRADE_WORDS) if re.search(rf"\b(?:{word})\b", window)]
+    return found[0] if len(found) == 1 else None
 
 
 def json_list(text: object) -> str | None:

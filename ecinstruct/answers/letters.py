@@ -15,7 +15,7 @@ from ecinstruct.answers.commitment import alternatives
 # A capital A or I followed by a lower-case word is the article or the pronoun ("A good match", "I think"),
 # unless the word is one that follows a letter answer ("A because ...", "B then A then C").
 _AFTER_LETTER = {"because", "since", "as", "is", "or", "and", "seems", "would", "fits", "matches", "best", "then",
-                 "followed", "over", "before", "after", "ahead", "comes"}
+                 "followed", "over", "before", "after", "ahead", "comes", "first", "second", "third", "fourth", "last"}
 _NEGATED_BEFORE = re.compile(r"(?:\bnot|n't|\bnever|\bno longer)\s+(?:\w+\s+)?$")
 _LEAD = r"[\"'(\[*]*"
 
