@@ -27,7 +27,14 @@ def _id(case: dict) -> str:
     return f"{case['task']}:{case['text'][:40]}"
 
 
-@pytest.mark.parametrize("case", CASES + HELD_OUT, ids=[_id(c) for c in CASES + HELD_OUT])
+def _param(case: dict) -> object:
+    """A case; a held-out miss recorded on the table's first run is a strict xfail (the reading was not tuned to
+    it, and the test says so when a later change fixes it)."""
+    marks = [pytest.mark.xfail(strict=True, reason=case["known_miss"])] if case.get("known_miss") else []
+    return pytest.param(case, id=_id(case), marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES + HELD_OUT])
 def test_case_reads_as_expected(case):
     found = bench.read_case(case, CONTEXT)
     assert bench.same(found, case["expected"]), f"read {found!r}, expected {case['expected']!r}"
