@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ecellm.evaluation.validate import arg, check_at_least_one
+from ecinstruct.prompts import PROMPT_FORMATS
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="Replace an --out folder holding other files (it is kept as <out>.replaced-<time>).")
     p.add_argument("--label", help="Name of the system in the tables (default: the file name).")
-    p.add_argument("--prompt-format", default="alpaca",
+    p.add_argument("--prompt-format", default="alpaca", choices=PROMPT_FORMATS,
                    help="Format the predictions were made with: a repeated response marker of it ends an answer "
-                        "(alpaca, mistral or chat; default alpaca).")
+                        "(default alpaca).")
     p.add_argument("--modes", default="strict,reference,flexible", help="Readings to score, comma-separated.")
     p.add_argument("--n-resamples", type=arg(check_at_least_one, int, "--n-resamples"), default=1000,
                    help="Bootstrap resamples for the CIs.")
