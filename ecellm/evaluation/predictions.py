@@ -17,7 +17,7 @@ from typing import Any
 
 from ecellm.evaluation.data import EVAL_SPLITS
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.inference.files import FORMATS, PredictInputError, Source, SourceRow
+from ecellm.inference.files import PredictInputError, Source, SourceRow
 from ecinstruct.errors import UnknownNameError
 from ecinstruct.tasks import Task, get_task
 
@@ -53,8 +53,8 @@ def read_predictions(path: str | Path, *, references_from_data: bool = False) ->
     except PredictInputError as err:  # the reader's message names its own command's input: restate it for ours
         raise PredictionsError(f"predictions {path}: {str(err).split(': ', 1)[-1]}") from None
     if source.format == "jsonl" and source.path.suffix.lower() == ".json" and _is_json_array(source.path):
-        raise PredictionsError(f"{source.path.name}: a JSON array; write one JSON object per line (JSON lines, "
-                               f"{', '.join(FORMATS)})")
+        raise PredictionsError(f"{source.path.name}: a JSON array; write one JSON object per line (JSON lines), "
+                               "or use a CSV or Parquet file")
     out, seen = [], {}
     for row in source.rows():
         item = _check(source.path.name, row, references_from_data)
