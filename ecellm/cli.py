@@ -21,6 +21,7 @@ COMMANDS: list[str] = [
     "ecellm.training.cli",
     "ecellm.publish_cli",
     "ecellm.evaluation.cli",
+    "ecellm.evaluation.score_cli",
     "ecellm.demo",
     "ecellm.inference.cli",
 ]

@@ -99,7 +99,7 @@ def evaluate(model: str | Path | None = None, data: Any = None, *, run_config: E
 
 def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) -> Results | None:
     started = time.perf_counter()
-    modes = _check_modes(c.modes)
+    modes = check_modes(c.modes)
     task_list, explicit = parse_tasks(c.tasks)
     split_list = parse_splits(c.splits)
     backend = check_backend(c.backend)
@@ -172,7 +172,7 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     entries, samples = [], {}
     for (task_code, split), pair_rows in rows.items():
         texts = [cache.load(task_code, split)[r["id"]] for r in pair_rows]
-        pair_entries, samples[(task_code, split)] = _score_pair(
+        pair_entries, samples[(task_code, split)] = score_pair(
             task_code, split, pair_rows, prompts[(task_code, split)], texts, fmt, modes, method, scoring)
         entries += pair_entries
 
@@ -220,7 +220,7 @@ def _choose(task_code: str, candidates, scores) -> str:
     return get_task(task_code).scorer.answer_from_scores(candidates, scores)
 
 
-def _check_modes(modes: Sequence[str]) -> tuple[str, ...]:
+def check_modes(modes: Sequence[str]) -> tuple[str, ...]:
     names = [m.strip() for m in modes.split(",")] if isinstance(modes, str) else list(modes)
     bad = [m for m in names if m not in MODES]
     if bad or not names:
@@ -269,8 +269,9 @@ def _check_context(todo: list[tuple], lengths: list[int], limit: int | None) -> 
                               "--max-new-tokens, or leave those tasks out with --tasks")
 
 
-def _score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str], records: list[dict], fmt: str,
-                modes: tuple[str, ...], method: str, options: ScoringOptions) -> tuple[list[dict], list[dict]]:
+def score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str], records: list[dict], fmt: str,
+               modes: tuple[str, ...], method: str, options: ScoringOptions) -> tuple[list[dict], list[dict]]:
+    """Entries (every reading) and per-sample logs of one task × split; ``ecellm score`` calls it too."""
     task = get_task(task_code)
     labels = option_labels(task, rows)
     samples = [{"id": r["id"], "task": task.code, "split": split, "prompt": p, "raw": rec["text"],
@@ -349,12 +350,12 @@ def _meta(config: EvalConfig, run: _RunFacts, stats: GenerationStats, reused: in
         "timing": {**stats.as_dict(), "reused_prompts": reused, "total_seconds": round(seconds, 3)},
         "cache": str(cache.folder) if cache.folder else None,
         "options": asdict(config),
-        "versions": _versions(),
+        "versions": versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}

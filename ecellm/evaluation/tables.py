@@ -71,22 +71,11 @@ def results_markdown(meta: dict[str, Any], entries: list[dict], published: Publi
     label = meta["model"]["name"]
     config = meta["data"]["config"]
     modes = meta["scoring"]["modes"]
-    gen = meta["generation"]
-    decoding = "greedy" if not gen["do_sample"] else f"sampling T={gen['temperature']} top-p={gen['top_p']}"
-    parts = [
-        f"# ECInstruct evaluation: {label}",
-        "",
-        f"- model: `{label}` ({meta['model']['kind']}" + (f", base {base}" if (base := meta["model"]["base"]) else "")
-        + ")",
-        f"- prompt format: `{meta['prompt_format']}` ({meta['prompt_format_source']})",
-        f"- data: `{meta['data']['source']}`, config `{config}`"
-        + (f", first {meta['data']['max_samples']} rows per task and split" if meta["data"]["max_samples"] else ""),
-        f"- generation: {decoding}, max new tokens {gen['max_new_tokens'] or 'task budget (100)'}, "
-        f"backend {meta['backend']}, {meta['dtype']}; settings hash `{meta['settings_hash']}`",
-        f"- AG encoder: {meta['scoring']['bertscore_encoder']['label']}",
-        f"- method: `{meta.get('method', 'generate')}`; readings: {', '.join(modes)} (reference: the paper's "
-        "evaluator; strict: exact answer format, invalid = wrong; flexible: the answer found in a chatty output)",
-    ]
+    parts = [f"# ECInstruct evaluation: {label}", "",
+             *(_predictions_header(meta) if "predictions" in meta else _eval_header(meta)),
+             f"- AG encoder: {meta['scoring']['bertscore_encoder']['label']}",
+             f"- method: `{meta.get('method', 'generate')}`; readings: {', '.join(modes)} (reference: the paper's "
+             "evaluator; strict: exact answer format, invalid = wrong; flexible: the answer found in a chatty output)"]
     if published is not None:
         parts.append(f"- published numbers: {published.source}")
     for split in ("test_ind", "test_ood"):
@@ -95,3 +84,28 @@ def results_markdown(meta: dict[str, Any], entries: list[dict], published: Publi
             parts += ["", f"## {SPLIT_TITLES[split]} — headline metric per task ({config})", "", table]
     parts += ["", "## Details (bootstrap 95% CI; invalid = unparseable answers)", "", detail_table(entries), ""]
     return "\n".join(parts)
+
+
+def _eval_header(meta: dict[str, Any]) -> list[str]:
+    """Where an `ecellm eval` run's answers came from: the model, its prompt format, the data, the decoding."""
+    label, config, gen = meta["model"]["name"], meta["data"]["config"], meta["generation"]
+    decoding = "greedy" if not gen["do_sample"] else f"sampling T={gen['temperature']} top-p={gen['top_p']}"
+    return [
+        f"- model: `{label}` ({meta['model']['kind']}" + (f", base {base}" if (base := meta["model"]["base"]) else "")
+        + ")",
+        f"- prompt format: `{meta['prompt_format']}` ({meta['prompt_format_source']})",
+        f"- data: `{meta['data']['source']}`, config `{config}`"
+        + (f", first {meta['data']['max_samples']} rows per task and split" if meta["data"]["max_samples"] else ""),
+        f"- generation: {decoding}, max new tokens {gen['max_new_tokens'] or 'task budget (100)'}, "
+        f"backend {meta['backend']}, {meta['dtype']}; settings hash `{meta['settings_hash']}`",
+    ]
+
+
+def _predictions_header(meta: dict[str, Any]) -> list[str]:
+    """Where an `ecellm score` run's answers came from: a predictions file (no model was run)."""
+    data = meta["data"]
+    references = "in the file" if data["source"] == meta["predictions"]["file"] else \
+        f"`{data['source']}`, config `{data['config']}`"
+    return [f"- predictions: `{meta['predictions']['file']}` ({meta['predictions']['rows']} rows, scored by "
+            "`ecellm score`; no model was run)",
+            f"- references: {references}; prompt format `{meta['prompt_format']}` (cuts a repeated response marker)"]

@@ -10,20 +10,37 @@ form is returned unchanged.
 Common clean-up (:func:`unwrap`): the body of the first Markdown code fence if there is one, a leading
 "Answer:" / "The answer is" / "Response:" phrase, and surrounding quotes, backticks or asterisks.
 
-Option letters (PRP, SA, MPC; SR with its per-row items), first rule that applies wins:
-  1. the text starts with a letter alone or followed by ``:``, ``.``, ``)`` or ``]`` (``B``, ``(B)``, ``B: positive``);
-  2. a phrase names it: "answer is B", "option B", "choice (B)", "I choose B", "select B";
-  3. exactly one letter appears as ``X:`` (a quoted option, ``... is "C: neutral"``);
-  4. exactly one option's text appears (the longest wins when one option text contains another:
-     "very positive" beats "positive"); SR matches the item's name, the part before its first ". ".
-Yes/no (PM, PSI, AP): the first word is yes/no (or yeah/yep/correct/true, nope/false/incorrect); else the first
-  standalone "yes" or "no"; else a negation ("not", "n't", "cannot", "different", "neither") means no and an
-  affirmation ("the same product", "match", "is a substitute", "can be answered") means yes.
+What does not commit, in every closed-answer family (:mod:`ecinstruct.answers.commitment`): a hedge ("not sure",
+"maybe", "it depends", "could be", "hard to say"), a refusal or inability of the speaker ("I cannot tell", "I'm
+sorry"), both answers kept open ("yes and no", "A or C", "both A and D", "[...] or [...]"), no answer taken ("none of
+the options", "neither of them"). Such an output reads as ``None`` whatever else it says. A plain negation is not a
+hedge: "No, the second listing is a different model." commits to "no".
+
+Option letters (PRP, SA, MPC; SR with its per-row items; :mod:`ecinstruct.answers.letters`), first rule that
+finds a letter decides (two letters found by one rule: no answer):
+  1. a commitment phrase names exactly one letter: "answer is C", "I choose C", "I'd say C", "so C", "C is the
+     correct answer" (two letters named so, or the named letter offered with another: no answer);
+  2. otherwise two letters offered together ("A or C", "A and D", "A/C", "A, C") give no answer;
+  3. the text starts with a letter alone or followed by ``:``, ``.``, ``,``, ``;``, ``)`` or ``]`` (``B``, ``(B)``,
+     ``Option D, since ...``), unless another option is quoted as ``X:``;
+  4. exactly one letter appears as ``X:`` (a quoted option, ``... is "C: neutral"``);
+  5. exactly one letter follows "option", "choice", "is" or "be";
+  6. exactly one letter appears at all;
+  7. exactly one option's text appears (the longest wins when one option text contains another: "very positive"
+     beats "positive"; a text after "not" is ruled out); SR matches the item's name, the part before its first ". ".
+  Letters the text rules out ("not A", "A is wrong") are skipped by rules 3-6. A capital A or I followed by a
+  lower-case word is read as a word ("A good match", "I think"), not as a letter.
+Yes/no (PM, PSI, AP): the first word is yes/no (or yeah/yep/correct/true, nope/false/incorrect; not "no doubt", "no
+  idea"); else "yes"/"no" standing as an answer ("I'd say no.", "... is yes") when only one of the two does; else a
+  denial of what the question asks ("not the same product", "isn't a substitute", "do not answer", "different")
+  means no and an affirmation ("the same product", "match", "is a substitute", "can be answered") means yes.
 Ranking (QPR): the option letters standing alone, in order of appearance, duplicates dropped (``1. B 2. A``,
-  ``B > A > C``, ``[B, A]``); a capital letter followed by a lower-case word is read as a word ("A good
-  match", "I think"), not as a letter.
+  ``B > A > C``, ``[B, A]``); when every named product carries one relevance word right after it ("A is
+  irrelevant, B is exact, C is a substitute") they are ordered by it (exact, substitute, complement,
+  irrelevant); a tie ("equally relevant") or "A or B" gives no answer.
 JSON (AVE): the whole text, else the first JSON array found in it, else the first JSON object (wrapped in a
-  list); re-serialised as compact JSON.
+  list); re-serialised as compact JSON. The hedge check reads only the text around the JSON (a value may say
+  anything).
 Free text (AG): the clean-up only.
 """
 
@@ -35,15 +52,37 @@ import sys
 from collections.abc import Iterator, Sequence
 from itertools import chain
 
+from ecinstruct.answers.commitment import hedged, tied
+from ecinstruct.answers.letters import committed_letter, is_letter
+
 _FENCE = re.compile(r"```[\w+-]*[ \t]*\n?(.*?)(?:```|$)", re.S)
 _LEAD = re.compile(r"^\s*(?:(?:the|my)\s+)?(?:final\s+|correct\s+|best\s+)?(?:answer|response|output|prediction)"
                    r"(?:\s+(?:is|would be|will be))?\s*[:\-]?\s*", re.I)
 _WRAPPERS = "\"'`*“”‘’ \t\n"
 _YES_FIRST = {"yes", "yeah", "yep", "correct", "true"}
 _NO_FIRST = {"no", "nope", "false", "incorrect"}
-_NEGATION = re.compile(r"\b(?:not|cannot|neither|different|unrelated|mismatch)\b|n't\b", re.I)
-_AFFIRMATION = re.compile(r"\b(?:the same (?:product|item|entity)|match(?:es)?|is a (?:good )?substitute|"
-                          r"can be answered|answers the question)\b", re.I)
+# "No doubt, ...", "No idea": "no" before these words is not the answer "no".
+_NO_AS_DETERMINER = {"doubt", "idea", "clue", "way", "question", "matter", "answer", "information", "info", "data",
+                     "comment", "response"}
+# "yes"/"no" standing as an answer in a sentence: before punctuation or the end, or after "say" / "answer is".
+# ("There is no doubt ..." has no answer word: a "no" followed by a word is a determiner unless "say"/"answer is"
+# precede it.)
+_ANSWER_WORD = re.compile(r"\b(yes|no)\b(?=\s*(?:[.,!;:)\]\"'*”’]|$))|"
+                          r"\b(?:say|answer (?:is|would be|will be))\s+(yes|no)\b", re.I)
+# A "no" in words: a negation of what the question asks (the same / a match / a substitute / an answer), or a
+# word that denies it; a negation of anything else ("I'm not in a position to ...") is no answer.
+_DENIAL = re.compile(r"\b(?:different|unrelated|irrelevant|mismatch(?:ed)?|distinct|unanswerable)\b", re.I)
+_NEGATION = re.compile(r"\bno\s+(?:match\w*|substitut\w*|relation\w*|mention\w*)\b|"
+                       r"(?:\bnot|\bcannot|n't|\bnever|\bno longer)\s+(?:[\w-]+\s+){0,3}?(?:the same|same|match\w*|"
+                       r"substitut\w*|replace\w*|answer\w*|mention\w*|relat\w*|relevant|identical|describe\w*|refer\w*|"
+                       r"work\w*|fit\w*|compatible|interchangeable|provide\w*|contain\w*|include\w*|address\w*|cover\w*|"
+                       r"discuss\w*|state\w*|say\w*|give\w*)\b", re.I)
+# A denial word after a negation ("no indication that they are different") is a double negation: not a "no".
+_NEGATED_DENIAL = re.compile(r"(?:\b(?:no|not|never)\b|n't)[^.;:!?]*$", re.I)
+_AFFIRMATION = re.compile(r"\b(?:the same (?:product|item|entity|model)|identical|match(?:es)?|"
+                          r"is a (?:good |suitable |functional )?substitute|can be answered|(?<!un)answerable|"
+                          r"answers? the question)\b",
+                          re.I)
 
 # What a scan for JSON values needs to see: brackets, quotes, escapes and raw control characters.
 _JSON_SYNTAX = re.compile(r'[\[\]{}"\\\x00-\x1f]')
@@ -61,30 +100,11 @@ def unwrap(text: object) -> str | None:
 
 
 def option_letter(text: object, letters: str, option_texts: Sequence[str] = ()) -> str | None:
-    """The option letter a chatty answer names (rules 1-4 of the module docstring), else ``None``."""
+    """The option letter a chatty answer commits to (the option-letter rules of the module docstring), else ``None``."""
     body = unwrap(text)
-    if not body or not letters:
+    if not body or not letters or hedged(body, option_texts):
         return None
-    cls = f"[{re.escape(letters)}]"
-    start = re.match(rf"^[(\[]?({cls})(?:[:.)\]]|$)", body) or re.match(rf"^({cls})\s*$", body)
-    if start:
-        return start.group(1)
-    named = re.search(rf"\b(?:answer|option|choice|choose|select|pick|is)\s*(?:is\s*)?[:\-]?\s*[\"'(\[]?({cls})\b"
-                      rf"(?![a-z])(?!\s+[a-z])", body, re.I)
-    if named and named.group(1) in letters:
-        return named.group(1)
-    quoted = set(re.findall(rf"(?<![A-Za-z])({cls}):", body))
-    if len(quoted) == 1:
-        return quoted.pop()
-    return _by_text(body, letters, option_texts)
-
-
-def _by_text(body: str, letters: str, option_texts: Sequence[str]) -> str | None:
-    lowered = body.lower()
-    found = {letter: t for letter, t in zip(letters, option_texts, strict=False) if t and t.lower() in lowered}
-    kept = [letter for letter, t in found.items()
-            if not any(t.lower() != u.lower() and t.lower() in u.lower() for u in found.values())]
-    return kept[0] if len(kept) == 1 else None
+    return committed_letter(body, letters, option_texts)
 
 
 def option_text(option: str) -> str:
@@ -98,40 +118,62 @@ def item_name(option: str) -> str:
 
 
 def yes_no(text: object) -> str | None:
-    """``"yes"``/``"no"`` from a chatty answer (see the module docstring), else ``None``."""
+    """``"yes"``/``"no"`` a chatty answer commits to (see the module docstring), else ``None``."""
     body = unwrap(text)
-    if not body:
+    if not body or hedged(body):
         return None
     words = re.findall(r"[a-z']+", body.lower())
     if words and words[0] in _YES_FIRST:
         return "yes"
-    if words and words[0] in _NO_FIRST:
+    if words and words[0] in _NO_FIRST and (len(words) == 1 or words[1] not in _NO_AS_DETERMINER):
         return "no"
-    standalone = re.search(r"\b(yes|no)\b", body, re.I)
-    if standalone:
-        return standalone.group(1).lower()
-    if _NEGATION.search(body):
+    said = {(m.group(1) or m.group(2)).lower() for m in _ANSWER_WORD.finditer(body)}
+    if len(said) == 1:
+        return said.pop()
+    if said:
+        return None  # both words stand as answers
+    if _NEGATION.search(body) or any(not _NEGATED_DENIAL.search(body[max(0, m.start() - 40):m.start()])
+                                     for m in _DENIAL.finditer(body)):
         return "no"
     return "yes" if _AFFIRMATION.search(body) else None
 
 
 def ranking(text: object, n_options: int) -> str | None:
-    """Comma-separated option letters in the order a chatty answer names them, else ``None``."""
+    """Comma-separated option letters in the order a chatty answer ranks them, else ``None``."""
     body = unwrap(text)
-    if not body or n_options < 1:
+    if not body or n_options < 1 or hedged(body) or tied(body):
         return None
-    cls = f"[A-{chr(ord('A') + min(n_options, 26) - 1)}]"
-    picked = []
-    for match in re.finditer(rf"(?<![A-Za-z0-9])({cls})(?![A-Za-z0-9])(?!\s+[a-z])", body):
-        if match.group(1) not in picked:
-            picked.append(match.group(1))
+    letters = "".join(chr(ord("A") + i) for i in range(min(n_options, 26)))
+    cls = f"[{letters}]"
+    if re.search(rf"(?<![A-Za-z0-9]){cls}\)?\s*(?i:or)\s*[(\[]?{cls}(?![A-Za-z0-9])", body):
+        return None  # "A or B first": the order is left open
+    mentions: dict[str, int] = {}  # letter → where its first mention ends
+    for match in re.finditer(rf"(?<![A-Za-z0-9])({cls})(?![A-Za-z0-9])", body):
+        if is_letter(body, match):
+            mentions.setdefault(match.group(1), match.end())
+    picked = list(mentions)
+    grades = [_grade_after(body, end, mentions.values()) for end in mentions.values()]
+    if picked and None not in grades:  # every product labelled ("A is irrelevant, B is exact"): rank by label
+        picked = [letter for _, letter in sorted(zip(grades, picked, strict=True), key=lambda pair: pair[0])]
     return ",".join(picked) or None
+
+
+# Relevance words of the ESCI grades, best first: a ranking that labels each product is ordered by them.
+_GRADE_WORDS = (r"exact\w*", r"substitut\w*", r"complement\w*", r"irrelevant|unrelated")
+
+
+def _grade_after(body: str, end: int, ends: object) -> int | None:
+    """The grade word right after a letter's mention (up to the next mention), as its rank; ``None``: none."""
+    stop = min([e for e in ends if e > end] + [len(body)], default=len(body))
+    window = body[end:min(stop, end + 40)].lower()
+    found = [k for k, word in enumerate(_GRADE_WORDS) if re.search(rf"\b(?:{word})\b", window)]
+    return found[0] if len(found) == 1 else None
 
 
 def json_list(text: object) -> str | None:
     """Compact JSON of the first list (or object, wrapped in a list) in a chatty answer, else ``None``."""
     body = unwrap(text)
-    if body is None:
+    if body is None or _json_hedged(body):
         return None
     for candidate in chain((body,), _embedded_json(body)):  # lazily: the first value found wins
         try:
@@ -146,6 +188,18 @@ def json_list(text: object) -> str | None:
             except RecursionError:  # nested too deep to write back out
                 continue
     return None
+
+
+def _json_hedged(body: str) -> bool:
+    """A hedge outside the JSON (the text before its first bracket and after its last one: a value may say
+    "not sure"), or two JSON values offered as alternatives ("[...] or [...]")."""
+    first = min((i for i in (body.find("["), body.find("{")) if i >= 0), default=len(body))
+    last = max(body.rfind("]"), body.rfind("}"))
+    outside = body[:first] + " " + (body[last + 1:] if last >= first else "")
+    return hedged(outside) or _JSON_ALTERNATIVES.search(body) is not None
+
+
+_JSON_ALTERNATIVES = re.compile(r"[\]}]\s*,?\s*(?i:or|otherwise|alternatively)\b[^\[{]{0,40}[\[{]")
 
 
 def _embedded_json(body: str) -> Iterator[object]:
