@@ -1,5 +1,6 @@
 """The real-data reproduction's flow on a few rows of the real raw subsets (tiny model, 2 training steps), so the
-script cannot rot: build-raw → train → every method's evaluation → table with CIs and p-values."""
+script cannot rot: build-raw → zero-shot evals → generalist (with its learning curve) → evals → majority-answer
+yardstick → task-specific models and the data-size curve → report with CIs and p-values."""
 
 from __future__ import annotations
 
@@ -20,22 +21,31 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     out = tmp_path / "repro"
     cmd = [sys.executable, str(REPO / "benchmarks" / "reproduce_small.py"), "--out", str(out), "--tiny",
            "--raw-dir", str(shared_dir / "data" / "raw"), "--sizes", "train=16,validation=4,test=6,ood=6",
-           "--train-rows", "40", "--test-rows", "4",
-           "--generate-tasks", "AVE,PM,SA,SR,AG"]
-    subprocess.run(cmd, check=True, cwd=REPO, timeout=1200)
+           "--rows-per-task", "8", "--test-rows", "4", "--generate-tasks", "AVE,PM,SA,SR,AG",
+           "--specific-tasks", "PM,SA", "--curve-tasks", "PM,SA"]
+    subprocess.run(cmd, check=True, cwd=REPO, timeout=1500)
     report = (out / "report.md").read_text()
     changes = json.loads((out / "changes.json").read_text())
     cells = {(c["method"], c["reading"]) for c in changes}
-    assert {("generate", "strict"), ("constrained", "strict"), ("loglik", "strict"), ("loglik_norm", "strict")} <= cells
+    assert {("generate", "strict"), ("generate", "flexible"), ("loglik", "strict"), ("loglik_norm", "strict")} <= cells
     assert {c["task"] for c in changes if c["method"] == "generate"} == {"AVE", "PM", "SA", "SR", "AG"}
     assert {c["task"] for c in changes if c["method"] == "loglik"} == {"PM", "SA", "SR"}
     for change in changes:
         assert change["n"] == 4 and 0.0 <= change["p_value"] <= 1.0
         assert change["low"] <= change["delta"] + 1e-9 <= change["high"] + 2e-9
-    assert "Generalist vs task-specific (SA only)" in report
-    # The data-size curve: 25 / 50 / 100 % of the 8 SA-only rows, each scored on the same 4 SA test rows.
-    curve = re.findall(r"^\| (\d+) \| strict \| 4 \| (\d\.\d{3}) \|", report, re.M)
-    assert [int(rows) for rows, _ in curve] == [2, 4, 8]
+        # the majority-answer yardstick beside every non-SR cell, scored on the same rows
+        if change["task"] != "SR":
+            m = change["majority"]
+            assert 0.0 <= m["score_a"] <= 1.0 and 0.0 <= m["p_value"] <= 1.0
+            assert abs(m["delta"] - (change["score_b"] - m["score_a"])) < 1e-9
+    assert "## Verdict" in report and "vs majority" in report and "(vs chance)" in report
+    assert "Generalist vs task-specific" in report and "Collapse check" in report
+    # The data-size curve: 25 / 50 / 100 % of the 8 rows per task, PM and SA, on the same 4 test rows.
+    curve = re.findall(r"^\| (PM|SA) \| (\d+) \| 4 \| (\d\.\d{3}) \|", report, re.M)
+    assert sorted((t, int(n)) for t, n, _ in curve) == [("PM", 2), ("PM", 4), ("PM", 8), ("SA", 2), ("SA", 4),
+                                                        ("SA", 8)]
+    # The learning curve: the generalist was evaluated on validation rows during training.
+    assert re.search(r"^\| 2 \| \d+\.\d{3} \| \d+\.\d{3} \|", report, re.M), report
     assert re.search(r"\| AVE \| (IND|OOD) \|", report)
     card = (out / "card" / "README.md").read_text()
     assert "base_model: local/tiny-random-llama" in card and "model-index" in card

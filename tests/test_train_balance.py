@@ -44,3 +44,32 @@ def test_row_index_splits_padding_free_lines_at_position_restarts():
     assert rows[0, 0] == rows[0, 2] != rows[0, 3] == rows[0, 4] != rows[0, 5]
     padded = row_index({"input_ids": torch.zeros(3, 4, dtype=torch.long)}, torch.Size([3, 4]))
     assert padded.tolist() == [[0] * 4, [1] * 4, [2] * 4]
+
+
+def test_row_mean_loss_weighs_a_one_token_answer_like_a_long_one():
+    """Two rows packed in one padding-free line: a 1-token answer and a 3-token one. The loss is the mean of
+    the two rows' means (a token mean would give the long answer 3/4 of the weight), divided by the
+    accumulation steps when the Trainer leaves that to the loss, as it does for TRL's token mean."""
+    from types import SimpleNamespace
+
+    from ecellm.training.trainer import ECellmSFTTrainer
+
+    torch.manual_seed(0)
+    positions = torch.tensor([[0, 1, 2, 3, 0, 1, 2, 3, 4, 5]])
+    labels = torch.full((1, 10), -100)
+    labels[0, 3] = 7  # row 1: one answer token
+    labels[0, 7:10] = torch.tensor([5, 6, 8])  # row 2: three
+    keep = torch.nn.functional.pad(labels[:, 1:] != -100, (0, 1), value=False)
+    targets = labels[:, 1:][keep[:, :-1]]
+    logits = torch.randn(int(keep.sum()), 12)
+    ce = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    inputs = {"input_ids": torch.zeros(1, 10, dtype=torch.long), "position_ids": positions}
+    fake = SimpleNamespace(loss_is_scaled_for_ga=None, model_accepts_loss_kwargs=True, compute_loss_func=None,
+                           current_gradient_accumulation_steps=2)
+    loss = ECellmSFTTrainer._row_mean_loss(fake, logits, targets, keep, inputs, num_items_in_batch=4)
+    expected = (ce[0] + ce[1:].mean()) / 2 / 2
+    assert torch.allclose(loss, expected)
+    assert not torch.allclose(loss, ce.mean() / 2)  # the token mean differs
+    fake.model_accepts_loss_kwargs = False  # the Trainer divides by the accumulation steps itself
+    loss = ECellmSFTTrainer._row_mean_loss(fake, logits, targets, keep, inputs, num_items_in_batch=None)
+    assert torch.allclose(loss, (ce[0] + ce[1:].mean()) / 2)
