@@ -32,6 +32,10 @@ GROUP = "ecinstruct"
 MC_GROUP = "ecinstruct_mc"
 VERSION = 1.0
 SPLIT_SUFFIX = {"test_ind": "ind", "test_ood": "ood"}
+READINGS = ("strict", "flexible")
+# (reading, entry key) → the aggregation function of utils.py (ecellm.evaluation.harness) that computes it
+AGGREGATIONS = {("strict", "score"): "strict_score", ("flexible", "score"): "flexible_score",
+                ("strict", "invalid_rate"): "strict_invalid", ("flexible", "invalid_rate"): "flexible_invalid"}
 UTILS = '''"""Functions the ECInstruct task YAMLs call: re-exported from the installed ecellm package (one prompt
 renderer, one reading, one scoring path with `ecellm eval` and `ecellm score`). Written by `ecinstruct
 export-lm-eval`."""
@@ -48,6 +52,23 @@ from ecellm.evaluation.harness import (  # noqa: F401
     strict_score,
 )
 '''
+
+
+def metric_names(task: Task) -> dict[str, tuple[str, str]]:
+    """``{lm-eval metric name: (reading, entry key)}`` of a task's generation variant: the headline metric in both
+    readings (``f1_strict``, ``f1_flexible``; ``ndcg_...`` for QPR, ...), then the invalid rates."""
+    names = {f"{task.scorer.headline}_{reading}": (reading, "score") for reading in READINGS}
+    names.update({f"invalid_{reading}": (reading, "invalid_rate") for reading in READINGS})
+    return names
+
+
+def has_choices(task: Task) -> bool:
+    """Whether a task gets a ``multiple_choice`` variant: a closed answer set whose gold is one of its members
+    (QPR's answer is a ranking of every candidate, so it has none)."""
+    from ecinstruct.scoring.base import Scorer
+
+    scorer = task.scorer
+    return type(scorer).candidates is not Scorer.candidates and hasattr(scorer, "parse_gold")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -121,8 +142,6 @@ def _build_layout(published: Path, folder: Path) -> None:
 
 def pack_files(dataset_path: str) -> dict[str, str]:
     """``{file name: text}`` of the pack for data at ``dataset_path``."""
-    from ecellm.evaluation.harness import has_choices
-
     files = {"utils.py": UTILS}
     generation_groups, mc_tasks = [], []
     for task in TASKS:
@@ -166,7 +185,6 @@ def _header(task: Task, name: str, split: str, dataset_path: str, output_type: s
 
 
 def _generation_yaml(task: Task, name: str, split: str, dataset_path: str) -> str:
-    from ecellm.evaluation.harness import AGGREGATIONS, metric_names
     from ecinstruct.prompts import response_marker
 
     lines = [

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from scripted_model import build_scripted_model
 
-from ecellm.evaluation.harness import has_choices, metric_names
-from ecinstruct.lm_eval_pack import GROUP, MC_GROUP, write_lm_eval_pack
+from ecellm.evaluation.harness import predictions_from_samples
+from ecinstruct.lm_eval_pack import GROUP, MC_GROUP, has_choices, metric_names, write_lm_eval_pack
 from ecinstruct.prompts import build_prompt
 from ecinstruct.tasks import TASKS, get_task
 
@@ -78,14 +78,13 @@ def _ecellm_score(harness: dict, subtasks: dict[str, tuple[str, str]], tmp_path:
     """`ecellm score` of lm-eval's logged samples: ``{(task, split, reading): entry}``."""
     from ecellm.evaluation.score_file import ScoreOptions, score_predictions
 
+    # as lm-eval writes them with --log_samples: one JSON line per sample, JSON-safe
+    logged = [json.loads(json.dumps(sample, default=str)) for name in subtasks for sample in harness["samples"][name]]
+    records = predictions_from_samples(logged)
+    assert [(r["task"], r["split"]) for r in records] == [pair for name, pair in subtasks.items()
+                                                          for _ in harness["samples"][name]]
     path = tmp_path / "predictions.jsonl"
-    with path.open("w", encoding="utf-8") as handle:
-        for name, (code, split) in subtasks.items():
-            for sample in harness["samples"][name]:
-                doc = sample["doc"]
-                handle.write(json.dumps({"id": doc["id"], "task": code, "split": split,
-                                         "prediction": sample["filtered_resps"][0], "reference": doc["output"],
-                                         "options": doc["options"], "option_labels": doc["option_labels"]}) + "\n")
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     scored = score_predictions(ScoreOptions(str(path), modes="strict,flexible", n_resamples=0))
     return {(e["task"], e["split"], e["mode"]): e for e in scored.entries}
 
@@ -188,5 +187,6 @@ def test_loglik_accuracy_equals_ecellm_eval_loglik_on_the_same_rows(harness, tin
             shift = [theirs - mine for (theirs, _), mine in zip(sample["filtered_resps"], row["loglik"]["logprobs"],
                                                                  strict=True)]
             assert shift == pytest.approx([shift[0]] * len(shift), abs=1e-4)
+        assert predictions_from_samples(logged) == []  # log-likelihood samples are not predictions to score
         accuracy = sum(r["methods"]["loglik"]["strict"]["correct"] for r in rows) / len(rows)
         assert harness["results"][name]["acc,none"] == pytest.approx(accuracy, abs=1e-6), name

@@ -17,14 +17,15 @@ environment variable ``ECELLM_BERTSCORE_MODEL`` (``paper``, ``offline`` or a mod
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import Any
 
+from ecinstruct.lm_eval_pack import metric_names
 from ecinstruct.prompts import build_prompt
 from ecinstruct.settings import get_setting
 from ecinstruct.tasks import Task, get_task
 
 PROMPT_FORMAT = "alpaca"  # the format `ecellm eval --prompt-format alpaca` renders
-READINGS = ("strict", "flexible")
 ENCODER_ENV = "ECELLM_BERTSCORE_MODEL"
 
 _pair_scorers: dict[str, Any] = {}  # one loaded BERTScore encoder per spec, memoising pairs across readings
@@ -61,26 +62,7 @@ def doc_to_choice_target(doc: dict) -> int:
     return parsed.index(gold)
 
 
-def has_choices(task: Task) -> bool:
-    """Whether a task gets a ``multiple_choice`` variant: a closed answer set whose gold is one of its members
-    (QPR's answer is a ranking of every candidate, so it has none)."""
-    from ecinstruct.scoring.base import Scorer
-
-    scorer = task.scorer
-    return type(scorer).candidates is not Scorer.candidates and hasattr(scorer, "parse_gold")
-
-
 # -- generate_until: per-row items, aggregated by our scorer ----------------------------------------------------
-
-
-def metric_names(task: Task) -> dict[str, tuple[str, str]]:
-    """``{lm-eval metric name: (reading, "score" or "invalid_rate")}`` of a task's generation variant."""
-    names = {}
-    for reading in READINGS:
-        names[f"{task.scorer.headline}_{reading}"] = (reading, "score")
-    for reading in READINGS:
-        names[f"invalid_{reading}"] = (reading, "invalid_rate")
-    return names
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, dict]:
@@ -130,8 +112,20 @@ def flexible_invalid(items: list[dict]) -> float:
     return score_items(items, "flexible")["invalid_rate"]
 
 
-AGGREGATIONS = {("strict", "score"): "strict_score", ("flexible", "score"): "flexible_score",
-                ("strict", "invalid_rate"): "strict_invalid", ("flexible", "invalid_rate"): "flexible_invalid"}
+def predictions_from_samples(samples: Iterable[dict]) -> list[dict]:
+    """``ecellm score`` input records from lm-eval's logged samples of the generation subtasks (``log_samples``;
+    the ``samples_<task>_*.jsonl`` files of ``--log_samples --output_path``); log-likelihood samples are skipped.
+    Scoring them with ``ecellm score`` gives lm-eval's numbers, with bootstrap intervals and per-row verdicts."""
+    records = []
+    for sample in samples:
+        text = (sample.get("filtered_resps") or [None])[0]
+        if not isinstance(text, str):  # a multiple-choice sample: one (loglik, is_greedy) per choice
+            continue
+        doc = sample["doc"]
+        records.append({"id": doc["id"], "task": _task(doc).code, "split": split_of(doc), "prediction": text,
+                        "reference": doc["output"], "options": doc.get("options"),
+                        "option_labels": doc.get("option_labels")})
+    return records
 
 
 def _pair_scorer() -> Any:
