@@ -115,6 +115,7 @@ def write_lm_eval_pack(out: str | Path, data: str | Path | None = None, *, overw
 def _dataset_path(data: str | Path | None, final: Path) -> tuple[str, Path | None]:
     """(``dataset_path`` of the YAMLs, published file to build into ``DIR/data`` or ``None``)."""
     from ecinstruct.loading import _resolve
+    from ecinstruct.paths import missing_local_path
 
     if data is None:
         from ecinstruct.sample import default_sample_path
@@ -124,9 +125,11 @@ def _dataset_path(data: str | Path | None, final: Path) -> tuple[str, Path | Non
         return str(final / "data"), default_sample_path()
     path = Path(data).expanduser()
     if not path.exists():  # a Hub id: lm-eval's datasets.load_dataset reads it; it must be in the Hub layout
-        if str(data).count("/") == 1 and not str(data).startswith((".", "/", "~")):
-            return str(data), None
-        raise SourceError(f"--data {data}: no such file or folder, and not a Hub dataset id (org/name)")
+        problem = missing_local_path(str(data))
+        if problem is not None or str(data).count("/") != 1:
+            raise SourceError(f"--data {problem or f'{data}: no such file or folder'}. Pass a folder written by "
+                              "`ecinstruct build`, a Hub id of one, or a published dataset.json")
+        return str(data), None
     kind, location = _resolve(path, None)
     if kind == "layout":
         return str(Path(location).resolve()), None
