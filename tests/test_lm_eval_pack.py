@@ -116,11 +116,20 @@ def test_export_cli_writes_the_pack_and_refuses_a_missing_source(tmp_path, built
     assert main(["export-lm-eval", str(tmp_path / "pack"), "--data", str(built_folder)]) == 0
     assert "--include_path" in capsys.readouterr().out
     assert (tmp_path / "pack" / "utils.py").is_file() and not (tmp_path / "pack" / "data").exists()
+    assert main(["export-lm-eval", str(tmp_path / "pack"), "--data", str(built_folder)]) == 0  # our own: replaced
     hub = tmp_path / "hub"
     assert main(["export-lm-eval", str(hub), "--data", "someone/ECInstruct-layout"]) == 0
     assert 'dataset_path: "someone/ECInstruct-layout"' in (hub / f"{GROUP}_sa_ood.yaml").read_text()
     assert main(["export-lm-eval", str(tmp_path / "bad"), "--data", str(tmp_path / "nowhere")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_without_data_the_pack_reads_the_embedded_sample(tmp_path):
+    out = tmp_path / "pack"
+    assert "utils.py" in write_lm_eval_pack(out)
+    assert f'dataset_path: "{(out / "data").resolve()}"' in (out / f"{GROUP}_ag_ood.yaml").read_text()
+    assert sorted(p.name for p in (out / "data" / "data" / "default").glob("pm-*.parquet")) == [
+        "pm-test_ind.parquet", "pm-train.parquet", "pm-validation.parquet"]
 
 
 def test_a_published_file_is_built_into_the_pack(tmp_path, sample_file):
