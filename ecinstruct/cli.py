@@ -18,6 +18,7 @@ logger = logging.getLogger("ecinstruct")
 # Modules with a `register(subparsers)` function, one per subcommand (or group of subcommands).
 COMMANDS: list[str] = [
     "ecinstruct.build_cli",
+    "ecinstruct.lm_eval_pack",
     "ecinstruct.raw.cli",
     "ecinstruct.tasks.cli",
 ]

@@ -114,6 +114,15 @@ ECINSTRUCT_CASES = [
     Case("build-raw into its own raw folder", "ecinstruct", ["build-raw", "--raw-dir", "d", "--out", "d"], 2,
          ("holds the input d",)),
     Case("build-raw without --out", "ecinstruct", ["build-raw", "--raw-dir", "d"], 2, ("needs --out DIR",)),
+    Case("export-lm-eval from a missing folder", "ecinstruct", ["export-lm-eval", "pack", "--data", "d/nope"], 2,
+         ("--data d/nope: no such file or folder", "the folder d/ exists", "ecinstruct build")),
+    Case("export-lm-eval from a folder without the layout", "ecinstruct",
+         ["export-lm-eval", "pack", "--data", "mine"], 2, ("mine: a folder must be in the ECInstruct Hub layout",),
+         _write("mine/notes.txt", "x")),
+    Case("export-lm-eval into its own data folder", "ecinstruct", ["export-lm-eval", "built", "--data", "built"], 2,
+         ("holds the input built",)),
+    Case("export-lm-eval into a folder of other files", "ecinstruct", ["export-lm-eval", "d", "--data", "built"], 2,
+         ("--overwrite",)),
 ]
 
 EVAL = ["eval", "--model", "models/tiny", "--data", "built", "--tasks", "SA", "--max-samples", "1"]
