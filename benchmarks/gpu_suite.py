@@ -77,8 +77,9 @@ def bench_sft(shape: dict, device: str, dtype: str, seq_len: int, micro_batch: i
                       target_modules=recipe["lora_target_modules"], task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)
     checkpointing = bool(recipe.get("activation_checkpointing"))
-    if checkpointing:
-        model.gradient_checkpointing_enable()
+    if checkpointing:  # transformers 5.x renamed gradient_checkpointing_enable (deprecated) to activation_...
+        enable = getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable
+        enable()
     model.train()
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=recipe["learning_rate"])
     ids = torch.randint(3, shape["vocab_size"], (micro_batch, seq_len), device=device)

@@ -83,7 +83,8 @@ def test_prompt_tokens_are_masked(tiny_model, built_folder):
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     rows = load_rows(str(built_folder), "default", ("train",), ECeLLMArguments())["train"].select(range(4))
     data = to_prompt_completion(rows, "alpaca", tokenizer, 2048)
-    args = SFTConfig(output_dir="unused", bf16=False, use_cpu=True, report_to="none", max_length=2048)
+    args = SFTConfig(output_dir="unused", bf16=False, use_cpu=True, report_to="none", max_length=2048,
+                     activation_checkpointing=False)  # TRL defaults the deprecated gradient_checkpointing to True
     trainer = SFTTrainer(model=str(tiny_model), args=args, train_dataset=data, processing_class=tokenizer)
     for example, source in zip(trainer.train_dataset, data, strict=True):
         n_prompt = len(tokenizer(source["prompt"])["input_ids"])
@@ -190,7 +191,7 @@ def loss_and_grads(trainer_class, model_path, data, tokenizer, **trainer_kwargs)
 
     torch.manual_seed(0)
     args = SFTConfig(output_dir="unused", bf16=False, use_cpu=True, report_to="none", max_length=None,
-                     padding_free=True, per_device_train_batch_size=4)
+                     padding_free=True, per_device_train_batch_size=4, activation_checkpointing=False)
     lora = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
     trainer = trainer_class(model=str(model_path), args=args, train_dataset=data, processing_class=tokenizer,
                             peft_config=lora, **trainer_kwargs)

@@ -12,6 +12,8 @@ length-sorted batches took 82 s (0.39 prompts/s) and this loop takes 45 s. Greed
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +85,23 @@ def left_pad(prompts: Sequence[Sequence[int]], pad_id: int, device: torch.device
     return ids.to(device), mask.to(device), positions.to(device)
 
 
+def cache_kwargs(model, cache) -> dict:
+    """The keyword that hands ``cache`` to ``model``'s forward: ``cache`` in transformers 5.x (which deprecates
+    ``past_key_values``), ``past_key_values`` where the forward has no ``cache`` parameter (older releases)."""
+    return {_cache_keyword(type(_base_model(model))): cache, "use_cache": True}
+
+
+def _base_model(model):
+    """The transformers model under a PEFT wrapper (whose own forward takes ``**kwargs``)."""
+    get_base = getattr(model, "get_base_model", None)
+    return get_base() if callable(get_base) else model
+
+
+@functools.cache
+def _cache_keyword(model_class: type) -> str:
+    return "cache" if "cache" in inspect.signature(model_class.forward).parameters else "past_key_values"
+
+
 @dataclass
 class Rows:
     """Rows decoding together: their left-padded KV cache and attention mask, each row's last position,
@@ -101,8 +120,8 @@ def prefill(model, prompts: Sequence[Sequence[int]], prompt_index: list[int], pa
     device = next(model.parameters()).device
     ids, mask, positions = left_pad(prompts, pad_id, device)
     cache = DynamicCache(config=model.config)
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                   use_cache=True, logits_to_keep=1).logits[:, -1]
+    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1,
+                   **cache_kwargs(model, cache)).logits[:, -1]
     return Rows(prompt_index, cache, mask, positions[:, -1], logits)
 
 
@@ -153,8 +172,7 @@ def step(model, rows: Rows, tokens: list[int]) -> None:
     rows.mask = torch.cat([rows.mask, rows.mask.new_ones((len(tokens), 1))], dim=1)
     rows.last_position = rows.last_position + 1
     rows.logits = model(input_ids=torch.tensor(tokens, device=device)[:, None], attention_mask=rows.mask,
-                        position_ids=rows.last_position[:, None], past_key_values=rows.cache,
-                        use_cache=True).logits[:, -1]
+                        position_ids=rows.last_position[:, None], **cache_kwargs(model, rows.cache)).logits[:, -1]
 
 
 def next_group(queue: deque[int], prompts: Sequence[Sequence[int]], slots: int, prefill_tokens: int) -> list[int]:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ecellm.evaluation.decode import cache_kwargs
 from ecinstruct.answers.constraint import LogLik
 
 
@@ -26,8 +27,8 @@ def score_continuations(model, prompt: Sequence[int], continuations: Sequence[Se
     device = next(model.parameters()).device
     cache = DynamicCache(config=model.config)
     ids = torch.tensor([list(prompt)], device=device)
-    first = torch.log_softmax(model(input_ids=ids, past_key_values=cache, use_cache=True,
-                                    logits_to_keep=1).logits[0, -1].float(), dim=-1)
+    logits = model(input_ids=ids, logits_to_keep=1, **cache_kwargs(model, cache)).logits
+    first = torch.log_softmax(logits[0, -1].float(), dim=-1)
     best = int(first.argmax())
     results = [[float(first[c[0]]), c[0] == best] for c in continuations]
     longer = [i for i, c in enumerate(continuations) if len(c) > 1]
@@ -51,7 +52,7 @@ def _extend(model, cache, prompt_len: int, continuations: list[Sequence[int]], r
     cache.batch_repeat_interleave(len(continuations))
     positions = torch.arange(prompt_len, prompt_len + width).expand(len(continuations), -1)
     logits = model(input_ids=inputs.to(device), attention_mask=mask.to(device), position_ids=positions.to(device),
-                   past_key_values=cache, use_cache=True).logits.float()
+                   **cache_kwargs(model, cache)).logits.float()
     logprobs = torch.log_softmax(logits, dim=-1)
     for row, (cont, result) in enumerate(zip(continuations, results, strict=True)):
         targets = torch.tensor(cont[1:], device=logprobs.device)
