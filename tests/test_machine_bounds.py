@@ -132,7 +132,7 @@ def test_dataloader_workers_of_a_recipe_are_bounded(two_cpus):
     cfg = SimpleNamespace(dataloader_num_workers=64, max_steps=1, num_train_epochs=1, learning_rate=1e-4,
                           per_device_train_batch_size=1, per_device_eval_batch_size=1, gradient_accumulation_steps=1,
                           max_length=8)
-    ours = SimpleNamespace(effective_batch_size=None, max_train_samples=None, max_eval_samples=None, train_samples_per_task=None,
-                           task_eval_batch_size=None)
+    ours = SimpleNamespace(effective_batch_size=None, max_train_samples=None, max_eval_samples=None,
+                           train_samples_per_task=None, task_eval_batch_size=None)
     validate._check_counts(SimpleNamespace(training=cfg, ecellm=ours, model=SimpleNamespace(use_peft=False)))
     assert cfg.dataloader_num_workers == 2
