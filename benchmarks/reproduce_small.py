@@ -131,17 +131,16 @@ def versus_majority(after: Path, method: str, reading: str, majority: dict[str, 
     return rows
 
 
-def chance_rows(runs: list[Path]) -> dict[tuple[str, str], float]:
-    """SR's chance hit rate at 1: one over the candidates of each row, averaged (20 candidates: 0.05)."""
-    from ecellm.evaluation.compare import merge_samples
-    from ecellm.evaluation.results import Results
+def chance_rows(data: Path) -> dict[tuple[str, str], float]:
+    """SR's chance hit rate at 1 on each test split: one over each row's candidates, averaged (20: 0.05)."""
+    import ecinstruct
+    from ecinstruct.tasks import get_task
 
-    out = {}
-    for path in runs:
-        for (code, split), samples in merge_samples([Results.load(path.parent)]).items():
-            if code == "SR":
-                labels = [len(s.get("option_labels") or []) for s in samples.values()]
-                out[(code, split)] = sum(1 / n for n in labels if n) / max(1, len(labels))
+    loaded, task, out = ecinstruct.load(str(data), "default"), get_task("SR"), {}
+    for split in ("test_ind", "test_ood"):
+        rows = [dict(r) for r in loaded[split] if r["task_code"] == "SR"] if split in loaded else []
+        if rows:
+            out[("SR", split)] = sum(1 / len(task.scorer.candidates(r)) for r in rows) / len(rows)
     return out
 
 
@@ -166,7 +165,7 @@ def report(out: Path, runs: dict, majority: dict[str, str], seconds: float, args
                              (r["task"], SPLIT_LABELS[r["split"]], cell[0], cell[1])]
                     for x in match:
                         x["majority"] = {k: r[k] for k in ("score_a", "delta", "low", "high", "p_value")}
-    chance = chance_rows([p for m in methods for p in runs["generalist"][m]])
+    chance = chance_rows(out / "data")
     plot_before_after(rows, out / "zero_shot_vs_fine_tuned.png", "SmolLM2-135M + XS (real data)")
     parts = ["# Small reproduction on real data: majority answer, zero-shot and fine-tuned", "",
              f"- command: `python benchmarks/reproduce_small.py {' '.join(sys.argv[1:])}`",
@@ -297,24 +296,28 @@ def _curve_section(curve: dict) -> list[str]:
 
 def _learning_curve(model: Path | None) -> list[str]:
     """The generalist's validation curve, logged by the training callback at every evaluation."""
-    from ecellm.artifacts import TrainingSummary
+    from ecellm.artifacts import SUMMARY_FILE, TrainingSummary
 
     if model is None:
         return []
-    history = TrainingSummary.load(model).log_history or []
-    evals = [e for e in history if "eval_loss" in e]
-    if not evals:
+    history = TrainingSummary.load(model / SUMMARY_FILE).log_history or []
+    evals: dict[int, dict] = {}  # the loss evaluation and the callback's task scores are logged apart, same step
+    for entry in history:
+        if "eval_loss" in entry or "eval_task_score" in entry:
+            evals.setdefault(entry["step"], {}).update(entry)
+    evals_list = [{"step": step, **e} for step, e in sorted(evals.items())]
+    if not evals_list:
         return []
-    tasks = sorted(k.removeprefix("eval_task_") for k in evals[0] if k.startswith("eval_task_") and
-                   k not in ("eval_task_score", "eval_task_invalid"))
+    tasks = sorted({k.removeprefix("eval_task_") for e in evals_list for k in e if k.startswith("eval_task_")}
+                   - {"score", "invalid"})
     losses = {e["step"]: e["loss"] for e in history if "loss" in e}
     lines = ["## Learning curve of the generalist (validation rows; task scores by greedy generation, strict)", "",
              "| step | train loss | validation loss | " + " | ".join(tasks) + " | invalid |",
              "|---|---|---|" + "---|" * (len(tasks) + 1)]
-    for e in evals:
+    for e in evals_list:
         near = min(losses, key=lambda s: abs(s - e["step"])) if losses else None
         cells = " | ".join(_f(e.get(f"eval_task_{t}")) for t in tasks)
-        lines.append(f"| {e['step']} | {_f(losses.get(near))} | {_f(e['eval_loss'])} | {cells} | "
+        lines.append(f"| {e['step']} | {_f(losses.get(near))} | {_f(e.get('eval_loss'))} | {cells} | "
                      f"{_f(e.get('eval_task_invalid'))} |")
     return [*lines, ""]
 
