@@ -37,7 +37,7 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
         if change["task"] != "SR":
             m = change["majority"]
             assert 0.0 <= m["score_a"] <= 1.0 and 0.0 <= m["p_value"] <= 1.0
-            assert abs(m["delta"] - (change["score_b"] - m["score_a"])) < 1e-9
+            assert abs(m["delta"] - (change["score_b"] - m["score_a"])) < 1e-6  # BERTScore: float noise
     assert "## Verdict" in report and "vs majority" in report and "(vs chance)" in report
     assert "Generalist vs task-specific" in report and "Collapse check" in report
     # The data-size curve: 25 / 50 / 100 % of the 8 rows per task, PM and SA, on the same 4 test rows.
