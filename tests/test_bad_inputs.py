@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from echo_predictor import EchoPredictor
 
 from ecinstruct.atomic import MARKER
 
@@ -689,22 +690,6 @@ def test_console_script_exit_status_one_line_and_v_for_the_traceback(tmp_path):
 
 
 # ------------------------------------------------------------------ ecellm serve: bad HTTP bodies are 4xx JSON
-class _EchoPredictor:
-    """Stands in for the model: the HTTP layer's checks are what is tested."""
-
-    def describe(self) -> dict:
-        return {}
-
-    def prepare(self, task, values):
-        return task
-
-    def run(self, items):
-        from types import SimpleNamespace
-
-        return [SimpleNamespace(to_dict=lambda t=t: {"task": t.code, "result": None, "valid": False, "raw": "",
-                                                     "answer": "", "method": "generate"}) for t in items]
-
-
 HTTP_CASES = [  # (name, path, raw body, status, fragment of the JSON answer)
     ("NaN review", "/v1/sa", b'{"review": NaN}', 422, "valid string"),
     ("1e999 review", "/v1/sa", b'{"review": 1e999}', 422, "valid string"),
@@ -735,7 +720,7 @@ def test_bad_http_body_is_a_4xx_json_answer(case):
     from ecellm.inference.serve import create_app
 
     _, path, body, status, fragment = case
-    with TestClient(create_app(_EchoPredictor()), raise_server_exceptions=False) as client:
+    with TestClient(create_app(EchoPredictor()), raise_server_exceptions=False) as client:
         response = client.post(path, content=body, headers={"content-type": "application/json"})
     assert response.status_code == status, response.text
     if status != 413:
@@ -749,7 +734,7 @@ def test_task_paths_take_codes_in_any_case():
 
     from ecellm.inference.serve import create_app
 
-    with TestClient(create_app(_EchoPredictor())) as client:
+    with TestClient(create_app(EchoPredictor())) as client:
         for path in ("/v1/sa", "/v1/SA"):
             response = client.post(path, json={"review": "fine"})
             assert response.status_code == 200 and response.json()["task"] == "SA"

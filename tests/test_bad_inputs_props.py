@@ -107,24 +107,12 @@ JSON_VALUES = st.recursive(
 
 def _client():
     pytest.importorskip("fastapi")
+    from echo_predictor import EchoPredictor
     from fastapi.testclient import TestClient
 
     from ecellm.inference.serve import create_app
 
-    class Echo:
-        def describe(self):
-            return {}
-
-        def prepare(self, task, values):
-            return task
-
-        def run(self, items):
-            from types import SimpleNamespace
-
-            return [SimpleNamespace(to_dict=lambda t=t: {"task": t.code, "result": None, "valid": False, "raw": "",
-                                                         "answer": "", "method": "generate"}) for t in items]
-
-    return TestClient(create_app(Echo()), raise_server_exceptions=False)
+    return TestClient(create_app(EchoPredictor()), raise_server_exceptions=False)
 
 
 def _body(value) -> bytes:
