@@ -44,7 +44,7 @@ def main() -> None:
 
     import ecinstruct
     from ecellm.models import resolve_model_path
-    from ecellm.training.data import select_train_rows
+    from ecellm.training.data import has_closed_answers, select_train_rows
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(SMOLLM2))
     tasks = args.tasks.split(",")
@@ -67,7 +67,7 @@ def main() -> None:
         old_tokens[code] = float(sum(answer_tokens(tokenizer, old_out)))
         new_rows[code] = float(len(new_out))
         new_top, new_count = Counter(new_out).most_common(1)[0] if new_out else ("–", 0)
-        closed = len(set(mine)) <= 20
+        closed = has_closed_answers(next(r for r in pool if r["task_code"] == code))
         stats[code] = (len(mine), f"`{top[:24]}` ({count / len(mine):.0%})" if closed else "– (open answers)",
                        sum(lengths) / len(lengths), len(old_out),
                        f"`{new_top[:24]}` ({new_count / max(1, len(new_out)):.0%})" if closed else "–", len(new_out))

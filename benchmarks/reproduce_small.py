@@ -97,12 +97,10 @@ def model_card(out: Path, generalist: Path, runs: dict, base: str) -> Path:
 # ---------------------------------------------------------------- the yardsticks: majority answer and chance
 
 
-def majority_answers(data: Path) -> dict[str, str]:
+def majority_answers(loaded) -> dict[str, str]:
     """The most frequent reference answer of each task's training rows: the answer a model that learned only the
     prior gives to every row."""
-    import ecinstruct
-
-    train = ecinstruct.load(str(data), "default")["train"]
+    train = loaded["train"]
     counts: dict[str, Counter] = {}
     for code, output in zip(train["task_code"], train["output"], strict=True):
         counts.setdefault(code, Counter())[output] += 1
@@ -126,17 +124,16 @@ def versus_majority(after: Path, method: str, reading: str, majority: dict[str, 
         except KeyError:
             continue  # this task was not answered with that method (AVE/AG in a log-likelihood run)
         task = get_task(code)
-        (read,) = [read_answers(task, reading, [majority[code]] * len(ordered), ordered)]
+        read = read_answers(task, reading, [majority[code]] * len(ordered), ordered)
         rows.append(compare_rows(task, split, reading, read, answers, ordered, options))
     return rows
 
 
-def chance_rows(data: Path) -> dict[tuple[str, str], float]:
+def chance_rows(loaded) -> dict[tuple[str, str], float]:
     """SR's chance hit rate at 1 on each test split: one over each row's candidates, averaged (20: 0.05)."""
-    import ecinstruct
     from ecinstruct.tasks import get_task
 
-    loaded, task, out = ecinstruct.load(str(data), "default"), get_task("SR"), {}
+    task, out = get_task("SR"), {}
     for split in ("test_ind", "test_ood"):
         rows = [dict(r) for r in loaded[split] if r["task_code"] == "SR"] if split in loaded else []
         if rows:
@@ -147,9 +144,9 @@ def chance_rows(data: Path) -> dict[tuple[str, str], float]:
 # ---------------------------------------------------------------- the report
 
 
-def report(out: Path, runs: dict, majority: dict[str, str], seconds: float, args: argparse.Namespace) -> Path:
+def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> Path:
+    import ecinstruct
     from ecellm.demo_report import paired_changes, plot_before_after
-    from ecellm.publishing.scores import SPLIT_LABELS
     from ecinstruct.atomic import atomic_write_bytes
 
     methods = [m for m in args.methods if m in runs["zero_shot"]]
@@ -157,15 +154,9 @@ def report(out: Path, runs: dict, majority: dict[str, str], seconds: float, args
     before = tuple(p for m in methods for p in runs["zero_shot"][m])
     after = tuple(p for m in methods for p in runs["generalist"][m])
     rows = paired_changes(before, after, ("strict", "flexible"), cells=cells)
-    for method in methods:
-        for path in runs["generalist"][method]:
-            for cell in (c for c in cells if c[0].startswith(method)):
-                for r in versus_majority(path, cell[0], cell[1], majority):
-                    match = [x for x in rows if (x["task"], x["split"], x["method"], x["reading"]) ==
-                             (r["task"], SPLIT_LABELS[r["split"]], cell[0], cell[1])]
-                    for x in match:
-                        x["majority"] = {k: r[k] for k in ("score_a", "delta", "low", "high", "p_value")}
-    chance = chance_rows(out / "data")
+    loaded = ecinstruct.load(str(out / "data"), "default")
+    _attach_majority(rows, runs["generalist"], cells, majority_answers(loaded))
+    chance = chance_rows(loaded)
     plot_before_after(rows, out / "zero_shot_vs_fine_tuned.png", "SmolLM2-135M + XS (real data)")
     parts = ["# Small reproduction on real data: majority answer, zero-shot and fine-tuned", "",
              f"- command: `python benchmarks/reproduce_small.py {' '.join(sys.argv[1:])}`",
@@ -189,6 +180,20 @@ def report(out: Path, runs: dict, majority: dict[str, str], seconds: float, args
     path = atomic_write_bytes(out / "report.md", ("\n".join(parts) + "\n").encode("utf-8"))
     atomic_write_bytes(out / "changes.json", json.dumps(rows, indent=2).encode("utf-8"))
     return path
+
+
+def _attach_majority(rows: list[dict], generalist: dict[str, list[Path]], cells, majority: dict[str, str]) -> None:
+    """Add to each zero-shot-vs-fine-tuned row the fine-tuned model's paired test against the majority answer."""
+    from ecellm.publishing.scores import SPLIT_LABELS
+
+    by_cell = {(r["task"], r["split"], r["method"], r["reading"]): r for r in rows}
+    for method, reading in cells:
+        runs = generalist[method.removesuffix("_norm")]  # loglik_norm is read from the loglik run
+        for path in runs:
+            for r in versus_majority(path, method, reading, majority):
+                row = by_cell.get((r["task"], SPLIT_LABELS[r["split"]], method, reading))
+                if row is not None:
+                    row["majority"] = {k: r[k] for k in ("score_a", "delta", "low", "high", "p_value")}
 
 
 def _f(v: float | None, sign: bool = False) -> str:
@@ -401,7 +406,7 @@ def main() -> None:
             runs["curve"][(task, rows)] = evaluate(str(model), f"{task}_only_{share}pct", out, data, task, "loglik",
                                                    args.test_rows, extra)[0]
     model_card(out, generalist, runs, "local/tiny-random-llama" if args.tiny else base)
-    path = report(out, runs, majority_answers(data), time.perf_counter() - started, args)
+    path = report(out, runs, time.perf_counter() - started, args)
     logger.info("report: %s", path)
 
 

@@ -126,26 +126,31 @@ def select_train_rows(rows: datasets.Dataset, per_task: int | None, balance_answ
     """
     import random
 
-    from ecinstruct.tasks import get_task
-
     if per_task is None and not balance_answers:
         return rows
     rng = random.Random(seed)
+    codes, outputs = rows["task_code"], rows["output"]
     by_task: dict[str, list[int]] = {}
-    for i, code in enumerate(rows["task_code"]):
+    for i, code in enumerate(codes):
         by_task.setdefault(code, []).append(i)
-    outputs = rows["output"]
     keep: list[int] = []
-    for code, idx in sorted(by_task.items()):
+    for _, idx in sorted(by_task.items()):
         rng.shuffle(idx)
-        if balance_answers and get_task(code).scorer.candidates(rows[idx[0]]) is not None:  # a closed answer set
+        if balance_answers and has_closed_answers(rows[idx[0]]):
             idx = _round_robin(idx, [outputs[i] for i in idx])
         keep += idx[:per_task] if per_task is not None else idx
     rng.shuffle(keep)
-    counts = Counter(rows["task_code"][i] for i in keep)
+    counts = Counter(codes[i] for i in keep)
     logger.info("training rows per task: %s%s", dict(sorted(counts.items())),
                 " (answers balanced within closed-answer tasks)" if balance_answers else "")
     return rows.select(keep)
+
+
+def has_closed_answers(row: dict) -> bool:
+    """Whether the row's task answers from a fixed candidate set (yes/no, options) rather than free text."""
+    from ecinstruct.tasks import get_task
+
+    return get_task(row["task_code"]).scorer.candidates(row) is not None
 
 
 def _round_robin(idx: list[int], answers: list[str]) -> list[int]:

@@ -87,7 +87,8 @@ class ECellmSFTTrainer(SFTTrainer):
                                         num_items_in_batch=num_items_in_batch)
 
     def _adapted_head_loss(self, model, inputs, return_outputs, num_items_in_batch):
-        """Next-token cross-entropy on answer tokens, the head run as a module on those positions only."""
+        """Next-token cross-entropy on answer tokens (token or row mean), the head run as a module on those
+        positions only (and so with its adapter, if it has one)."""
         labels = inputs["labels"]
         # Position t predicts token t+1: keep the positions whose next token is supervised (a boolean
         # ``logits_to_keep`` makes the model return only those rows of logits, flattened).
@@ -98,15 +99,19 @@ class ECellmSFTTrainer(SFTTrainer):
         mask = torch.ones_like(targets, dtype=torch.bool)
         if self.loss_per_row:
             loss = self._row_mean_loss(logits, targets, keep, inputs, num_items_in_batch)
-            self._log_token_metrics(logits.detach(), targets, mask, inputs)
-            return (loss, outputs) if return_outputs else loss
+        else:
+            loss = self._token_mean_loss(logits, targets, num_items_in_batch)
+        self._log_token_metrics(logits.detach(), targets, mask, inputs)
+        return (loss, outputs) if return_outputs else loss
+
+    def _token_mean_loss(self, logits: torch.Tensor, targets: torch.Tensor, num_items_in_batch) -> torch.Tensor:
+        """TRL's loss: summed over answer tokens, divided by the answer tokens of the whole accumulated batch."""
         total = torch.nn.functional.cross_entropy(logits, targets, reduction="sum")
-        tokens = mask.sum() if num_items_in_batch is None else num_items_in_batch
+        tokens = targets.numel() if num_items_in_batch is None else num_items_in_batch
         loss = total / torch.as_tensor(tokens).clamp(min=1)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             loss = loss * self.accelerator.num_processes  # like TRL: DDP averages the gradients across ranks
-        self._log_token_metrics(logits.detach(), targets, mask, inputs)
-        return (loss, outputs) if return_outputs else loss
+        return loss
 
     def _row_mean_loss(self, logits: torch.Tensor, targets: torch.Tensor, keep: torch.Tensor, inputs,
                        num_items_in_batch) -> torch.Tensor:
