@@ -34,14 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from ecellm.evaluation.backends import TransformersBackend
+from ecellm.engines.generation_settings import GenerationSettings
+from ecellm.engines.model_loader import describe_model, load_model
+from ecellm.engines.transformers_engine import TransformersEngine
 from ecellm.evaluation.cache import PredictionCache
 from ecellm.evaluation.generate import Job, run_jobs
-from ecellm.evaluation.generation_settings import GenerationSettings
-from ecellm.evaluation.models import describe_model, load_model
 from ecellm.evaluation.run import CHECKPOINT_BATCHES
 from ecellm.evaluation.scoring import answer
-from ecellm.models import SMOLLM2_ID, build_tiny_model
+from ecellm.offline_models import SMOLLM2_ID, build_tiny_model
 from ecinstruct.prompts import build_prompt
 
 SAMPLE = Path(__file__).resolve().parents[1] / "ecinstruct" / "data" / "sample" / "dataset.jsonl"
@@ -64,7 +64,7 @@ def sample_prompts(n: int) -> list[tuple[str, str]]:
 
 def ours(loaded, prompts: list[tuple[str, str]], max_new_tokens: int, batch_size: int) -> dict:
     settings = GenerationSettings()
-    backend = TransformersBackend(loaded, settings, stop_strings=settings.stop_strings("alpaca"), max_rows=batch_size)
+    backend = TransformersEngine(loaded, settings, stop_strings=settings.stop_strings("alpaca"), max_rows=batch_size)
     lengths = [len(ids) for ids in loaded.tokenizer([p for _, p in prompts])["input_ids"]]
     jobs = [Job("bench", "test_ind", rid, p, n, max_new_tokens, rid)
             for (rid, p), n in zip(prompts, lengths, strict=True)]
@@ -75,11 +75,11 @@ def ours(loaded, prompts: list[tuple[str, str]], max_new_tokens: int, batch_size
 
 
 def vllm_column(path: str, prompts: list[tuple[str, str]], max_new_tokens: int, batch_size: int) -> dict:
-    from ecellm.evaluation.backends_vllm import VllmBackend, release_engines
+    from ecellm.engines.vllm_engine import VllmEngine, release_engines
 
     settings = GenerationSettings()
     started = time.perf_counter()
-    backend = VllmBackend(describe_model(path), settings, device="cpu", dtype="float32",
+    backend = VllmEngine(describe_model(path), settings, device="cpu", dtype="float32",
                           stop_strings=settings.stop_strings("alpaca"), batch_size=batch_size)
     start_s = time.perf_counter() - started
     jobs = [Job("bench", "test_ind", rid, p, 0, max_new_tokens, rid) for rid, p in prompts]
@@ -110,7 +110,7 @@ def reference(loaded, prompts: list[tuple[str, str]], max_new_tokens: int, sampl
 
 def bench_model(name: str, path: str, prompts: list[tuple[str, str]], args: argparse.Namespace) -> dict:
     loaded = load_model(describe_model(path), device="cpu", dtype="float32")
-    warm = TransformersBackend(loaded, GenerationSettings())
+    warm = TransformersEngine(loaded, GenerationSettings())
     warm.generate([prompts[0][1]], 2, 0)  # first-call overheads out of both timings
     mine = ours(loaded, prompts, args.max_new_tokens, args.batch_size)
     n = len(prompts)

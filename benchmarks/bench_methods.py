@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from ecellm.evaluation.backends import TransformersBackend
-from ecellm.evaluation.generation_settings import GenerationSettings
-from ecellm.evaluation.models import describe_model, load_model
-from ecellm.models import SMOLLM2_ID, build_tiny_model, resolve_model_path
+from ecellm.engines.generation_settings import GenerationSettings
+from ecellm.engines.model_loader import describe_model, load_model
+from ecellm.engines.transformers_engine import TransformersEngine
+from ecellm.offline_models import SMOLLM2_ID, build_tiny_model, resolve_model_path
 from ecinstruct.prompts import build_prompt
 from ecinstruct.tasks import get_task
 
@@ -56,7 +56,7 @@ def timed(step) -> tuple[float, object]:
 def measure(path: str, rows: list[dict]) -> dict:
     settings = GenerationSettings()
     loaded = load_model(describe_model(path), device="cpu", dtype="float32")
-    backend = TransformersBackend(loaded, settings, stop_strings=settings.stop_strings("alpaca"), max_rows=16)
+    backend = TransformersEngine(loaded, settings, stop_strings=settings.stop_strings("alpaca"), max_rows=16)
     prompts = [build_prompt(r, "alpaca") for r in rows]
     scorers = [get_task(r["task_code"]).scorer for r in rows]
     candidates = [list(s.candidates(r)) for s, r in zip(scorers, rows, strict=True)]

@@ -1,7 +1,7 @@
 """`--backend openai` against a local `vllm serve` (CPU): prompts/s at several request concurrencies.
 
 Starts vLLM's OpenAI-compatible server on 127.0.0.1 with SmolLM2-135M fp32 (eager, 1 GiB KV cache), then sends
-the same alpaca prompts as bench_generate.py through ``OpenAIBackend`` (completions API, greedy, 100 new tokens,
+the same alpaca prompts as bench_generate.py through ``OpenAIEngine`` (completions API, greedy, 100 new tokens,
 stop at the response marker) at each concurrency, and checks the texts agree across concurrencies.
 Run from the vLLM venv:
 
@@ -50,9 +50,9 @@ def start_server(model: str, max_seqs: int, log: Path) -> tuple[subprocess.Popen
 def main() -> None:
     from bench_generate import sample_prompts
 
-    from ecellm.evaluation.backends_openai import OpenAIBackend, OpenAIOptions
-    from ecellm.evaluation.generation_settings import GenerationSettings
-    from ecellm.models import smollm2_dir
+    from ecellm.engines.generation_settings import GenerationSettings
+    from ecellm.engines.openai_engine import OpenAIEngine, OpenAIOptions
+    from ecellm.offline_models import smollm2_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-prompts", type=int, default=32)
@@ -68,7 +68,7 @@ def main() -> None:
     try:
         settings = GenerationSettings()
         for level in levels:
-            backend = OpenAIBackend("smol", OpenAIOptions(base_url=url, concurrency=level), settings,
+            backend = OpenAIEngine("smol", OpenAIOptions(base_url=url, concurrency=level), settings,
                                     stop_strings=settings.stop_strings("alpaca"))
             t = time.perf_counter()
             out = backend.generate(prompts, args.max_new_tokens, seed=0)

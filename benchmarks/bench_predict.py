@@ -80,7 +80,7 @@ def main() -> None:
 
     import torch
 
-    from ecellm.models import SMOLLM2_ID, build_tiny_model
+    from ecellm.offline_models import SMOLLM2_ID, build_tiny_model
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--task", default="psi", choices=["psi", "ag"])
     args = parser.parse_args()
 
-    from ecellm.models import SMOLLM2_ID, build_tiny_model
+    from ecellm.offline_models import SMOLLM2_ID, build_tiny_model
 
     with tempfile.TemporaryDirectory() as tmp:
         model = {"tiny": lambda: str(build_tiny_model(Path(tmp) / "tiny")), "smollm2": lambda: SMOLLM2_ID}.get(

@@ -36,7 +36,7 @@ from transformers import (
     TrainingArguments,
 )
 
-from ecellm.models import build_tiny_model, resolve_model_path
+from ecellm.offline_models import build_tiny_model, resolve_model_path
 from ecellm.training.data import load_rows, to_prompt_completion
 from ecellm.training.recipes import load_recipe
 

@@ -43,7 +43,7 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     import ecinstruct
-    from ecellm.models import resolve_model_path
+    from ecellm.offline_models import resolve_model_path
     from ecellm.training.data import has_closed_answers, select_train_rows
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(SMOLLM2))

@@ -120,7 +120,7 @@ def length_profile(n: int, prompt_format: str = "mistral") -> tuple[list[int], s
     ECInstruct folder to take the real test rows instead)."""
     from transformers import AutoTokenizer
 
-    from ecellm.models import smollm2_tokenizer_dir
+    from ecellm.offline_models import smollm2_tokenizer_dir
     from ecinstruct.prompts import build_prompt
 
     data = os.environ.get("ECELLM_SUITE_DATA")
@@ -153,7 +153,7 @@ def save_shape(shape: dict, folder: Path, with_weights: bool, dtype: str) -> Pat
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ecellm.models import smollm2_tokenizer_dir
+    from ecellm.offline_models import smollm2_tokenizer_dir
 
     _config(shape).save_pretrained(folder)
     AutoTokenizer.from_pretrained(str(smollm2_tokenizer_dir())).save_pretrained(folder)
@@ -196,7 +196,7 @@ def bench_transformers(folder: Path, prompts: list[list[int]], new_tokens: int, 
     import torch
     from transformers import AutoModelForCausalLM
 
-    from ecellm.evaluation.decode import decode, greedy_picker
+    from ecellm.engines.decode import decode, greedy_picker
 
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).to(device).eval()
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))  # what the evaluation does

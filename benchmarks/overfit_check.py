@@ -38,7 +38,7 @@ def chosen_rows(data: str, tasks: list[str], rows: int, seed: int) -> list[dict]
 
 def accuracy(model_dir: Path, rows: list[dict], method: str) -> dict[str, float]:
     """Share of ``rows`` answered exactly (strict form) by the trained model, per task and overall."""
-    from ecellm.evaluation.formats import adds_special_tokens, render_prompt
+    from ecellm.engines.prompt_formats import adds_special_tokens, render_prompt
     from ecellm.evaluation.scoring import read_answers
     from ecellm.inference.predictor import Predictor, Prepared
     from ecinstruct.tasks import get_task
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> dict:
     out = args.out.resolve()
     base = SMOLLM2
     if args.tiny:
-        from ecellm.models import build_tiny_model
+        from ecellm.offline_models import build_tiny_model
 
         base = str(build_tiny_model(out / "tiny-base"))
     tasks = args.tasks.split(",")

@@ -373,7 +373,7 @@ def main() -> None:
     build(args.raw_dir, data, args.sizes)
     base, steps = SMOLLM2, []
     if args.tiny:
-        from ecellm.models import build_tiny_model
+        from ecellm.offline_models import build_tiny_model
 
         base = str(build_tiny_model(out / "tiny-base"))
         steps = ["--max_steps", "2"]

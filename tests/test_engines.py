@@ -12,8 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from ecellm.evaluation.backends_openai import OpenAIOptions, loglik_from_echo, structured_body
-from ecellm.evaluation.backends_vllm import (
+from ecellm.engines.generation_settings import GenerationSettings
+from ecellm.engines.model_loader import ModelSpec, describe_model
+from ecellm.engines.openai_engine import OpenAIOptions, loglik_from_echo, structured_body
+from ecellm.engines.vllm_engine import (
     VllmOptions,
     adapts_head,
     engine_kwargs,
@@ -22,15 +24,13 @@ from ecellm.evaluation.backends_vllm import (
     parse_engine_args,
     servable,
 )
-from ecellm.evaluation.constraints import Constraint
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.generation_settings import GenerationSettings
-from ecellm.evaluation.models import ModelSpec, describe_model
+from ecinstruct.answers.constraint import Constraint
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 
@@ -100,7 +100,7 @@ def test_head_adapter_is_merged_once_into_a_cached_plain_model(tiny_model, tmp_p
     import torch
     from transformers import AutoModelForCausalLM
 
-    from ecellm.evaluation.models import load_model
+    from ecellm.engines.model_loader import load_model
 
     monkeypatch.setenv("ECELLM_CACHE", str(tmp_path / "cache"))
     spec = describe_model(str(_adapter(tiny_model, tmp_path / "head", ["q_proj", "lm_head"])))
@@ -207,13 +207,13 @@ def flaky_server():
 
 
 def test_retries_on_429_and_5xx_then_records_usage_and_cost(flaky_server, monkeypatch):
-    from ecellm.evaluation.backends_openai import OpenAIBackend
+    from ecellm.engines.openai_engine import OpenAIEngine
 
     monkeypatch.setenv("ECELLM_TEST_KEY", "sk-secret-123")
     _FlakyServer.script = [429, 503]
     options = OpenAIOptions(base_url=flaky_server, api_key_env="ECELLM_TEST_KEY", max_retries=3, concurrency=2,
                             price_input_per_m=1.0, price_output_per_m=2.0)
-    backend = OpenAIBackend("served", options, GenerationSettings(), stop_strings=("###",))
+    backend = OpenAIEngine("served", options, GenerationSettings(), stop_strings=("###",))
     (gen,) = backend.generate(["Q: is it?\nA:"], max_new_tokens=5, seed=0)
     assert gen.text == " yes" and gen.new_tokens == 2 and gen.finished
     assert len(_FlakyServer.seen) == 3 and _FlakyServer.seen[-1]["auth"] == "Bearer sk-secret-123"
@@ -225,39 +225,44 @@ def test_retries_on_429_and_5xx_then_records_usage_and_cost(flaky_server, monkey
 
 
 def test_a_server_that_keeps_failing_gives_one_clear_line(flaky_server):
-    from ecellm.evaluation.backends_openai import OpenAIBackend
+    from ecellm.engines.openai_engine import OpenAIEngine
 
     _FlakyServer.script = [500] * 3
-    backend = OpenAIBackend("served", OpenAIOptions(base_url=flaky_server, max_retries=2), GenerationSettings())
+    backend = OpenAIEngine("served", OpenAIOptions(base_url=flaky_server, max_retries=2), GenerationSettings())
     with pytest.raises(EvaluationError, match="HTTP 500"):
         backend.generate(["x"], max_new_tokens=3, seed=0)
     assert len(_FlakyServer.seen) == 3
-    closed = OpenAIBackend("served", OpenAIOptions(base_url="http://127.0.0.1:9/v1", max_retries=0),
+    closed = OpenAIEngine("served", OpenAIOptions(base_url="http://127.0.0.1:9/v1", max_retries=0),
                            GenerationSettings())
     with pytest.raises(EvaluationError, match="cannot reach"):
         closed.generate(["x"], max_new_tokens=3, seed=0)
 
 
 def test_chat_api_refuses_loglik(flaky_server):
-    from ecellm.evaluation.backends_openai import OpenAIBackend
+    from ecellm.engines.openai_engine import OpenAIEngine
 
-    backend = OpenAIBackend("served", OpenAIOptions(base_url=flaky_server, api="chat"), GenerationSettings())
+    backend = OpenAIEngine("served", OpenAIOptions(base_url=flaky_server, api="chat"), GenerationSettings())
     with pytest.raises(EvaluationError, match="completions"):
         backend.loglik(["p"], [["a"]])
 
 
 def test_server_model_keys_the_cache_by_name_and_url():
-    from ecellm.evaluation.engines import server_fingerprint, server_spec
+    from ecellm.engines.openai_engine import OpenAIEngine
 
-    a = server_spec("m", OpenAIOptions(base_url="http://h:1/v1"), None)
+    a = OpenAIEngine.model_spec("m", options=OpenAIOptions(base_url="http://h:1/v1"))
     assert a == ModelSpec(name="m", kind="server", path="http://h:1/v1")
-    assert server_fingerprint(a) != server_fingerprint(server_spec("m", OpenAIOptions(base_url="http://h:2/v1"), None))
+    other = OpenAIEngine.model_spec("m", options=OpenAIOptions(base_url="http://h:2/v1"))
+    assert OpenAIEngine.fingerprint(a) != OpenAIEngine.fingerprint(other)
+    # the hash the prediction cache was keyed by before the engines had classes: old caches stay valid
+    from ecellm.engines.generation_settings import settings_hash
+
+    assert OpenAIEngine.fingerprint(a) == settings_hash(server="http://h:1/v1", model="m")
 
 
 def test_cli_flags_become_engine_options():
     import argparse
 
-    from ecellm.evaluation.engines import add_engine_arguments, engine_from_args
+    from ecellm.engines.registry import add_engine_arguments, engine_from_args
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", default="transformers")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ecellm.evaluation.decode import decode, greedy_picker, sampling_picker, stop_on_strings
+from ecellm.engines.decode import decode, greedy_picker, sampling_picker, stop_on_strings
 from ecellm.evaluation.scoring import answer
 from ecinstruct.prompts import response_marker
 
@@ -14,7 +14,7 @@ from ecinstruct.prompts import response_marker
 def tiny(tmp_path_factory):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     path = build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()

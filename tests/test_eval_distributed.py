@@ -40,7 +40,7 @@ def _samples(folder: Path) -> dict[str, dict]:
 
 def test_two_processes_equal_one(tmp_path, built_folder):
     from ecellm.cli import main
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     common = ["eval", "--model", str(model), "--data", str(built_folder), "--tasks", "PM,SR,AP,PSI",
@@ -65,7 +65,7 @@ def test_two_processes_equal_one(tmp_path, built_folder):
 
 
 def test_shards_are_read_back_and_merged(tmp_path):
-    from ecellm.evaluation.backends import Generation
+    from ecellm.engines.base import Generation
     from ecellm.evaluation.cache import PredictionCache
 
     gen = Generation(text="t", new_tokens=1, finished=True)

@@ -21,7 +21,7 @@ ALL_PAIRS = {(t.code, "test_ind") for t in TASKS} | {(t.code, "test_ood") for t 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 
@@ -74,9 +74,9 @@ def test_two_runs_same_predictions(first_run, tiny_model, built_folder, tmp_path
 
 
 def test_resume_after_kill_regenerates_nothing_finished(tiny_model, built_folder, tmp_path, monkeypatch):
-    from ecellm.evaluation.backends import TransformersBackend
+    from ecellm.engines.transformers_engine import TransformersEngine
 
-    original, calls = TransformersBackend.generate, {"n": 0}
+    original, calls = TransformersEngine.generate, {"n": 0}
 
     def dies_on_third_batch(self, prompts, max_new_tokens, seed):
         calls["n"] += 1
@@ -86,7 +86,7 @@ def test_resume_after_kill_regenerates_nothing_finished(tiny_model, built_folder
 
     out = tmp_path / "killed"
     kw = {**FAST, "tasks": "AVE,PM,SA,AP", "batch_size": 2, "checkpoint_every": 4}
-    monkeypatch.setattr(TransformersBackend, "generate", dies_on_third_batch)
+    monkeypatch.setattr(TransformersEngine, "generate", dies_on_third_batch)
     with pytest.raises(KeyboardInterrupt):
         evaluate(str(tiny_model), str(built_folder), out=out, **kw)
     cached_files = list((out / "cache").glob("*/*.jsonl"))
@@ -94,7 +94,7 @@ def test_resume_after_kill_regenerates_nothing_finished(tiny_model, built_folder
     assert len(before) == 8  # two finished batches of 4, nothing lost
     with cached_files[0].open("a") as handle:
         handle.write('{"id": "torn-by-the-kill", "te')  # a write cut short
-    monkeypatch.setattr(TransformersBackend, "generate", original)
+    monkeypatch.setattr(TransformersEngine, "generate", original)
     resumed = evaluate(str(tiny_model), str(built_folder), out=out, **kw)
     total = sum(len(r) for r in resumed.samples.values())
     assert resumed.meta["timing"]["reused_prompts"] == 8

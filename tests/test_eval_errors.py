@@ -11,7 +11,7 @@ FAST = {"max_new_tokens": 4, "n_resamples": 50, "progress": False, "chart": Fals
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 
@@ -48,7 +48,7 @@ def test_model_that_cannot_be_loaded(built_folder, tmp_path):
 
 
 def test_prompt_longer_than_the_context(built_folder, tmp_path):
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     short = build_tiny_model(tmp_path / "short", max_position_embeddings=128)
     with pytest.raises(EvaluationError, match=r"do not fit the model's context of 128 tokens: .*new tokens\)"):
@@ -65,16 +65,16 @@ def test_bad_options(tiny_model, built_folder):
 
 
 def test_vllm_missing_is_a_clear_error():
-    from ecellm.evaluation.backends_vllm import VllmBackend
-    from ecellm.evaluation.generation_settings import GenerationSettings
-    from ecellm.evaluation.models import ModelSpec
+    from ecellm.engines.generation_settings import GenerationSettings
+    from ecellm.engines.model_loader import ModelSpec
+    from ecellm.engines.vllm_engine import VllmEngine
 
     pytest.importorskip("torch")
     try:
         import vllm  # noqa: F401
     except ImportError:
         with pytest.raises(EvaluationError, match=r"pip install 'ecellm\[vllm\]'.*make vllm-env"):
-            VllmBackend(ModelSpec("m", "full", "m"), GenerationSettings(), device="cuda", dtype="bfloat16")
+            VllmEngine(ModelSpec("m", "full", "m"), GenerationSettings(), device="cuda", dtype="bfloat16")
     else:
         pytest.skip("vllm is installed")
 

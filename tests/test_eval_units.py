@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from ecellm.evaluation.backends import Generation
+from ecellm.engines.base import Generation
+from ecellm.engines.generation_settings import GenerationSettings, settings_hash
+from ecellm.engines.model_loader import ModelSpec, describe_model
+from ecellm.engines.prompt_formats import choose_prompt_format, default_prompt_format
 from ecellm.evaluation.cache import PredictionCache
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.formats import choose_prompt_format, default_prompt_format
 from ecellm.evaluation.generate import Job, make_batches
-from ecellm.evaluation.generation_settings import GenerationSettings, settings_hash
-from ecellm.evaluation.models import ModelSpec, describe_model
 from ecellm.evaluation.paper_scores import load_published
 from ecellm.evaluation.scoring import answer
 

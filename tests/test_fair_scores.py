@@ -96,7 +96,7 @@ def test_flexible_is_idempotent_on_gold_answers(task, sample_rows):
 def tiny(tmp_path_factory):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     path = build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
@@ -104,7 +104,7 @@ def tiny(tmp_path_factory):
 
 
 def test_loglik_equals_a_brute_force_forward_per_candidate(tiny):
-    from ecellm.evaluation.loglik import score_continuations
+    from ecellm.engines.loglik import score_continuations
 
     _, model, tokenizer = tiny
     prompt = tokenizer("Below is an instruction.\n\n### Input:\nred shoes\n\n### Response:\n")["input_ids"]

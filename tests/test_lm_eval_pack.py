@@ -40,7 +40,7 @@ MC_SUBTASKS = {f"{name}_mc": pair for name, pair in SUBTASKS.items() if has_choi
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
 

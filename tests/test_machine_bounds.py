@@ -117,7 +117,7 @@ def test_kill_9_of_the_command_leaves_no_worker_behind():
 
 
 def test_server_request_threads_are_bounded(caplog):
-    from ecellm.evaluation.backends_openai import MAX_CONCURRENCY, OpenAIOptions
+    from ecellm.engines.openai_engine import MAX_CONCURRENCY, OpenAIOptions
 
     with caplog.at_level(logging.WARNING):
         assert OpenAIOptions(base_url="http://127.0.0.1:1/v1", concurrency=10_000).concurrency == MAX_CONCURRENCY

@@ -33,7 +33,7 @@ def scripted(tmp_path_factory) -> dict[str, Predictor]:
 
 @pytest.fixture(scope="module")
 def noisy(tmp_path_factory) -> Predictor:
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     return Predictor(str(build_tiny_model(tmp_path_factory.mktemp("tiny") / "m")), method="generate", max_new_tokens=6)
 
@@ -140,7 +140,7 @@ def test_bad_options_fail_before_loading(tmp_path):
 
 def test_prompt_too_long_is_a_clear_error(tmp_path):
     from ecellm.inference.predictor import InputTooLongError
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     predictor = Predictor(str(build_tiny_model(tmp_path / "short", max_position_embeddings=256)), max_new_tokens=4)
     with pytest.raises(InputTooLongError, match="context of 256 tokens"):

@@ -20,7 +20,7 @@ SCORE = ["--n-resamples", N_RESAMPLES, "--bertscore-model", "offline", "--prompt
 
 @pytest.fixture(scope="module")
 def eval_run(tmp_path_factory, built_folder):
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     model = build_tiny_model(tmp_path_factory.mktemp("models") / "tiny")
     return evaluate(str(model), str(built_folder), out=tmp_path_factory.mktemp("eval") / "run", **EVAL)

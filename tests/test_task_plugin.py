@@ -166,7 +166,7 @@ def test_raw_build_of_the_toy_task(toy_task, tmp_path):
 
 def test_build_then_eval_the_toy_task(toy_task, tmp_path):
     from ecellm.evaluation import evaluate
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
     from ecinstruct.export import write_hub_layout
     from ecinstruct.sample import sample_rows
 

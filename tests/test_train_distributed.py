@@ -33,7 +33,7 @@ def _kill_tree(pid: int) -> None:
 
 
 def test_two_process_data_parallel_run_saves_one_adapter(tmp_path, built_folder):
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     out = tmp_path / "ddp"

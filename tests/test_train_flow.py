@@ -16,7 +16,7 @@ FAST = {"eval_strategy": "no", "save_strategy": "no", "logging_steps": 1, "repor
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from ecellm.models import build_tiny_model
+    from ecellm.offline_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 

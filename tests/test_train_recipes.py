@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from transformers import AutoConfig
 
-from ecellm.models import tiny_config_kwargs
+from ecellm.offline_models import tiny_config_kwargs
 from ecellm.training import RecipeError, TargetModuleError, load_recipe, shipped_recipes
 from ecellm.training.targets import (
     adapts_output_head,

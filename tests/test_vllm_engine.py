@@ -15,15 +15,15 @@ pytestmark = require_vllm()
 
 @pytest.fixture(scope="module")
 def smol():
-    from ecellm.models import smollm2_dir
+    from ecellm.offline_models import smollm2_dir
 
     return smollm2_dir()
 
 
 @pytest.fixture(scope="module")
 def vllm_run(smol, built_folder, tmp_path_factory):
+    from ecellm.engines.vllm_engine import release_engines
     from ecellm.evaluation import evaluate
-    from ecellm.evaluation.backends_vllm import release_engines
 
     yield evaluate(str(smol), str(built_folder), backend="vllm", out=tmp_path_factory.mktemp("vllm"), **FAST)
     release_engines()
@@ -32,12 +32,12 @@ def vllm_run(smol, built_folder, tmp_path_factory):
 @pytest.fixture(scope="module")
 def backend(vllm_run, smol):
     """A backend on the module's engine (same arguments: the live engine is reused, not started again)."""
-    from ecellm.evaluation.backends_vllm import VllmBackend, VllmOptions
-    from ecellm.evaluation.generation_settings import GenerationSettings
-    from ecellm.evaluation.models import describe_model
+    from ecellm.engines.generation_settings import GenerationSettings
+    from ecellm.engines.model_loader import describe_model
+    from ecellm.engines.vllm_engine import VllmEngine, VllmOptions
 
     options = VllmOptions(max_model_len=vllm_run.meta["engine"]["engine"]["max_model_len"])
-    return VllmBackend(describe_model(str(smol)), GenerationSettings(), device="cpu", dtype="float32",
+    return VllmEngine(describe_model(str(smol)), GenerationSettings(), device="cpu", dtype="float32",
                        options=options, batch_size=FAST["batch_size"])
 
 
@@ -54,8 +54,8 @@ def test_vllm_eval_gives_the_transformers_greedy_texts(vllm_run, smol, built_fol
 
 
 def test_engine_is_reused_and_structured_outputs_hold(backend):
-    from ecellm.evaluation.backends_vllm import _ENGINE
-    from ecellm.evaluation.constraints import Constraint
+    from ecellm.engines.vllm_engine import _ENGINE
+    from ecinstruct.answers.constraint import Constraint
 
     assert len(_ENGINE) == 1 and next(iter(_ENGINE.values())) is backend.llm
     prompt = "<|im_start|>user\nIs the sky blue? Answer yes or no.<|im_end|>\n<|im_start|>assistant\n"

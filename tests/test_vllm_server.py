@@ -21,7 +21,7 @@ START_TIMEOUT_S = 420
 
 @pytest.fixture(scope="module")
 def smol():
-    from ecellm.models import smollm2_dir
+    from ecellm.offline_models import smollm2_dir
 
     return smollm2_dir()
 
@@ -70,8 +70,8 @@ def reference(smol, built_folder, tmp_path_factory):
 
 def test_completions_give_the_transformers_texts_and_resume_from_the_cache(server, reference, built_folder,
                                                                            tmp_path):
+    from ecellm.engines.openai_engine import OpenAIOptions
     from ecellm.evaluation import evaluate
-    from ecellm.evaluation.backends_openai import OpenAIOptions
 
     options = OpenAIOptions(base_url=server, concurrency=4, price_input_per_m=0.5, price_output_per_m=1.5)
     first = evaluate("smol", str(built_folder), backend="openai", engine=options, prompt_format="alpaca",
@@ -89,8 +89,8 @@ def test_completions_give_the_transformers_texts_and_resume_from_the_cache(serve
 
 
 def test_chat_api_gives_the_chat_template_texts(server, reference, built_folder, tmp_path):
+    from ecellm.engines.openai_engine import OpenAIOptions
     from ecellm.evaluation import evaluate
-    from ecellm.evaluation.backends_openai import OpenAIOptions
 
     got = evaluate("smol", str(built_folder), backend="openai", prompt_format="chat", out=tmp_path,
                    engine=OpenAIOptions(base_url=server, api="chat", concurrency=8), **FAST)
@@ -100,11 +100,11 @@ def test_chat_api_gives_the_chat_template_texts(server, reference, built_folder,
 def test_loglik_and_structured_outputs_through_the_server(server, smol):
     import re
 
-    from ecellm.evaluation.backends_openai import OpenAIBackend, OpenAIOptions
-    from ecellm.evaluation.constraints import Constraint
-    from ecellm.evaluation.generation_settings import GenerationSettings
+    from ecellm.engines.generation_settings import GenerationSettings
+    from ecellm.engines.openai_engine import OpenAIEngine, OpenAIOptions
+    from ecinstruct.answers.constraint import Constraint
 
-    backend = OpenAIBackend("smol", OpenAIOptions(base_url=server), GenerationSettings())
+    backend = OpenAIEngine("smol", OpenAIOptions(base_url=server), GenerationSettings())
     prompt, conts = "The capital of France is", [" Paris", " a city in Europe"]
     (got,) = backend.loglik([prompt], [conts])
     for cont, ll in zip(conts, got, strict=True):

@@ -12,7 +12,7 @@ _EXPORTS = {
     "evaluate": "ecellm.evaluation.run",
     "EvalConfig": "ecellm.evaluation.config",
     "Results": "ecellm.evaluation.results",
-    "GenerationSettings": "ecellm.evaluation.generation_settings",
+    "GenerationSettings": "ecellm.engines.generation_settings",
     "EvaluationError": "ecellm.evaluation.errors",
     "load_published": "ecellm.evaluation.paper_scores",
     "compare": "ecellm.evaluation.compare",

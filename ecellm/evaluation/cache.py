@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ecellm.evaluation.backends import Generation
+from ecellm.engines.base import Generation
 from ecellm.evaluation.errors import EvaluationError
 from ecinstruct.atomic import atomic_write_text
 

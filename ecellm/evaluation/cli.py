@@ -50,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_eval(subparsers: argparse._SubParsersAction) -> None:
-    from ecellm.evaluation.engines import add_engine_arguments
+    from ecellm.engines.registry import add_engine_arguments
 
     p = subparsers.add_parser("eval", help="Evaluate a model on ECInstruct (tables, chart, per-sample logs).",
                               description=__doc__, epilog=EVAL_EPILOG,
@@ -133,8 +133,8 @@ def _register_compare(subparsers: argparse._SubParsersAction) -> None:
 def cmd_eval(args: argparse.Namespace, rest: list[str] | None = None) -> int:
     from dataclasses import fields
 
+    from ecellm.engines.registry import engine_from_args
     from ecellm.evaluation.config import EvalConfig
-    from ecellm.evaluation.engines import engine_from_args
     from ecellm.evaluation.run import evaluate
 
     parser = getattr(args, "parser", None)

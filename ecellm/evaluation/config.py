@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ecellm.engines.generation_settings import GenerationSettings
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.generation_settings import GenerationSettings
 
 
 def _opt(default: Any, help: str) -> Any:

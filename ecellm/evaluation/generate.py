@@ -15,9 +15,9 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ecellm.evaluation.backends import Backend, batch_seed
+from ecellm.engines.base import Engine, batch_seed
 from ecellm.evaluation.cache import PredictionCache
-from ecellm.evaluation.constraints import Constraint
+from ecinstruct.answers.constraint import Constraint
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def make_batches(jobs: list[Job], batch_size: int) -> list[list[Job]]:
     return batches
 
 
-def run_jobs(backend: Backend, jobs: list[Job], cache: PredictionCache, *, chunk_size: int, seed: int = 0,
+def run_jobs(backend: Engine, jobs: list[Job], cache: PredictionCache, *, chunk_size: int, seed: int = 0,
              progress: bool = True) -> GenerationStats:
     """Generate every job, ``chunk_size`` prompts per backend call, appending each chunk to the cache as soon
     as it is done (the unit a killed run can lose; the backend batches inside a chunk)."""
@@ -101,7 +101,7 @@ def run_jobs(backend: Backend, jobs: list[Job], cache: PredictionCache, *, chunk
 Chooser = Callable[[str, Sequence[str], Sequence[float]], str]
 
 
-def run_loglik_jobs(backend: Backend, jobs: list[Job], cache: PredictionCache, *, chunk_size: int, choose: Chooser,
+def run_loglik_jobs(backend: Engine, jobs: list[Job], cache: PredictionCache, *, chunk_size: int, choose: Chooser,
                     progress: bool = True) -> GenerationStats:
     """Score every job's candidates and cache ``text`` (best by summed log-probability) and ``text_norm`` (best
     by log-probability per byte of the candidate, lm-eval's ``acc_norm``), with the scores themselves.

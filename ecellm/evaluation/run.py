@@ -5,39 +5,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ecellm.evaluation.backends import check_backend
+from ecellm.engines.generation_settings import GenerationSettings, settings_hash, text_key
+from ecellm.engines.methods import Method
+from ecellm.engines.model_loader import ModelSpec, pick_device, pick_dtype
+from ecellm.engines.prompt_formats import adds_special_tokens, choose_prompt_format, render_prompt, user_turn
+from ecellm.engines.registry import get_engine
 from ecellm.evaluation.cache import PredictionCache
 from ecellm.evaluation.config import EvalConfig
 from ecellm.evaluation.data import data_name, load_data, parse_splits, parse_tasks, select_rows
 from ecellm.evaluation.distributed import current_ranks, launcher_ranks
-from ecellm.evaluation.engines import (
-    check_engine,
-    model_context_length,
-    open_backend,
-    open_tokenizer,
-    sends_user_turn,
-    server_fingerprint,
-    server_spec,
-    server_tokenizer,
-    user_turn,
-)
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format, render_prompt
 from ecellm.evaluation.generate import GenerationStats, Job, merge_stats, run_jobs, run_loglik_jobs
-from ecellm.evaluation.generation_settings import GenerationSettings, settings_hash, text_key
-from ecellm.evaluation.models import (
-    ModelSpec,
-    describe_model,
-    fingerprint,
-    pick_device,
-    pick_dtype,
-)
 from ecellm.evaluation.paper_scores import Published, load_published
 from ecellm.evaluation.results import Results
 from ecellm.evaluation.scoring import (
@@ -56,7 +40,6 @@ from ecinstruct.tasks import get_task
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_BATCHES = 4  # default prompts per cache append, in batch sizes: longer chunks keep the batch full
-METHODS = ("generate", "constrained", "loglik")
 # Constrained JSON (AVE) may need more tokens than the paper's 100 to close its brackets; its schema bounds it.
 CONSTRAINED_JSON_BUDGET = 256
 
@@ -102,9 +85,9 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     modes = check_modes(c.modes)
     task_list, explicit = parse_tasks(c.tasks)
     split_list = parse_splits(c.splits)
-    backend = check_backend(c.backend)
-    engine = check_engine(backend, engine)
-    method = _check_method(c.method)
+    backend = get_engine(c.backend)
+    engine = backend.check_options(engine)
+    method = Method.parse(c.method)
     settings = settings.with_overrides(max_new_tokens=c.max_new_tokens)
     guard = validate_eval_options(  # every option, before data, model or generation; holds the --out lock
         out=c.out, cache_dir=c.cache_dir, max_samples=c.max_samples, threads=c.threads, batch_size=c.batch_size,
@@ -120,9 +103,8 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     encoder = resolve_encoder(c.bertscore_model, c.bertscore_layers) if needs_encoder else None
     if encoder is not None:
         check_encoder_reachable(encoder)  # offline without it: fail before generating any answer
-    server = backend == "openai"
-    spec = server_spec(c.model, engine, c.tokenizer) if server else describe_model(c.model, revision=c.revision)
-    tokenizer = server_tokenizer(spec) if server else open_tokenizer(spec)
+    spec = backend.model_spec(c.model, revision=c.revision, options=engine, tokenizer=c.tokenizer)
+    tokenizer = backend.open_tokenizer(spec)
     fmt, fmt_source = choose_prompt_format(spec, c.prompt_format, tokenizer)
     if c.system_prompt is not None and fmt != "chat":
         raise EvaluationError(f"--system-prompt needs the chat prompt format; this run uses {fmt!r}. Add "
@@ -130,24 +112,25 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     ranks = current_ranks()
     device = ranks.device(pick_device(c.device))
     dtype = pick_dtype(c.dtype, device)
-    model_id = server_fingerprint(spec) if server else fingerprint(spec)
-    key_parts = {"model": model_id, "prompt_format": fmt, "generation": settings.cache_key(), "backend": backend,
-                 "dtype": dtype, **({"method": method} if method != "generate" else {}),
+    model_id = backend.fingerprint(spec)
+    key_parts = {"model": model_id, "prompt_format": fmt, "generation": settings.cache_key(), "backend": backend.name,
+                 "dtype": dtype, **({"method": method.value} if method is not Method.GENERATE else {}),
                  **({"system_prompt": c.system_prompt} if c.system_prompt else {})}
     run_hash = settings_hash(**key_parts)
     cache_root = c.cache_dir or (Path(c.out) / "cache" if c.out is not None else None)
     cache = PredictionCache(cache_root, run_hash, {**key_parts, "model_spec": spec.as_dict()}, shard=ranks.shard_name)
 
-    render = (user_turn if sends_user_turn(backend, engine, fmt) and c.system_prompt is None
+    render = (user_turn if backend.sends_user_turn(engine, fmt) and c.system_prompt is None
               else lambda r: render_prompt(r, fmt, tokenizer, c.system_prompt))
     prompts = {pair: [render(r) for r in pair_rows] for pair, pair_rows in rows.items()}
-    jobs, reused = _pending(rows, prompts, tokenizer, fmt, settings, cache, spec, method)
+    jobs, reused = _pending(rows, prompts, tokenizer, fmt, settings, cache, lambda: backend.context_length(spec),
+                            method)
     ranks.barrier()  # every rank has read the cache before any rank appends to it
     stats, generator = GenerationStats(), None
     if jobs:
         _set_threads(c.threads)
-        generator = open_backend(backend, spec, settings, fmt, tokenizer, device, dtype, c.batch_size, engine,
-                                 needed_len=max(j.n_tokens + j.budget for j in jobs))
+        generator = backend.open(spec, settings, fmt, tokenizer, device=device, dtype=dtype, batch_size=c.batch_size,
+                                 options=engine, needed_len=max(j.n_tokens + j.budget for j in jobs))
         chunk = c.checkpoint_every or CHECKPOINT_BATCHES * c.batch_size
         mine = ranks.take(sorted(jobs, key=lambda j: (-j.n_tokens, j.task, j.split, j.row_id)))
         scored = [j for j in mine if j.candidates is not None]
@@ -176,12 +159,11 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
             task_code, split, pair_rows, prompts[(task_code, split)], texts, fmt, modes, method, scoring)
         entries += pair_entries
 
-    facts = _RunFacts(spec, model_id, fmt, fmt_source, settings, run_hash, backend, device, dtype, data, split_list,
-                      rows, modes, encoder)
+    facts = _RunFacts(spec, model_id, fmt, fmt_source, settings, run_hash, backend.name, device, dtype, data,
+                      split_list, rows, modes, encoder)
     meta = _meta(c, facts, stats, reused, time.perf_counter() - started, cache)
-    meta.update(method=method, system_prompt=c.system_prompt, processes=ranks.world,
-                engine=generator.describe() if hasattr(generator, "describe")
-                else {"name": backend, "started": generator is not None})
+    meta.update(method=method.value, system_prompt=c.system_prompt, processes=ranks.world,
+                engine=generator.describe() if generator is not None else {"name": backend.name, "started": False})
     results = Results(meta=meta, entries=entries, samples=samples, published=published_numbers)
     if c.out is not None:
         results.save(c.out, chart=c.chart)
@@ -197,12 +179,6 @@ def _set_threads(threads: int | None) -> None:
         from ecinstruct.machine import bound_workers
 
         torch.set_num_threads(bound_workers(threads, "--threads"))
-
-
-def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise EvaluationError(f"unknown method {method!r}; expected one of: {', '.join(METHODS)}")
-    return method
 
 
 def _check_qpr_labels(rows: dict, name: str) -> None:
@@ -229,15 +205,16 @@ def check_modes(modes: Sequence[str]) -> tuple[str, ...]:
 
 
 def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: GenerationSettings,
-             cache: PredictionCache, spec: ModelSpec, method: str) -> tuple[list[Job], int]:
-    """Jobs for rows without a valid cached prediction (prompt lengths checked against the context)."""
+             cache: PredictionCache, context: Callable[[], int | None], method: Method) -> tuple[list[Job], int]:
+    """Jobs for rows without a valid cached prediction (prompt lengths checked against ``context()``, the model's
+    context length, read only when some row is to run)."""
     jobs, reused = [], 0
     todo = []
     for (task_code, split), pair_rows in rows.items():
         scorer = get_task(task_code).scorer
         for row, prompt in zip(pair_rows, prompts[(task_code, split)], strict=True):
-            candidates = scorer.candidates(row) if method == "loglik" else None
-            constraint = scorer.constraint(row) if method == "constrained" else None
+            candidates = scorer.candidates(row) if method.ranks_candidates else None
+            constraint = scorer.constraint(row) if method.constrains else None
             budget = settings.budget(get_task(task_code).max_new_tokens)
             if constraint is not None and constraint.kind == "json_schema":
                 budget = max(budget, CONSTRAINED_JSON_BUDGET)
@@ -253,7 +230,7 @@ def _pending(rows: dict, prompts: dict, tokenizer: Any, fmt: str, settings: Gene
     else:
         lengths = [len(ids) for ids in tokenizer([t[3] for t in todo], add_special_tokens=adds_special_tokens(fmt))
                    ["input_ids"]]
-        _check_context(todo, lengths, None if spec.kind == "server" else model_context_length(spec))
+        _check_context(todo, lengths, context())
     jobs = [Job(*t[:4], n, *t[4:]) for t, n in zip(todo, lengths, strict=True)]
     return jobs, reused
 
@@ -270,7 +247,7 @@ def _check_context(todo: list[tuple], lengths: list[int], limit: int | None) -> 
 
 
 def score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str], records: list[dict], fmt: str,
-               modes: tuple[str, ...], method: str, options: ScoringOptions) -> tuple[list[dict], list[dict]]:
+               modes: tuple[str, ...], method: Method, options: ScoringOptions) -> tuple[list[dict], list[dict]]:
     """Entries (every reading) and per-sample logs of one task × split; ``ecellm score`` calls it too."""
     task = get_task(task_code)
     labels = option_labels(task, rows)
@@ -292,13 +269,14 @@ def score_pair(task_code: str, split: str, rows: list[dict], prompts: list[str],
     return entries, samples
 
 
-def _answer_sets(task, rows: list[dict], records: list[dict], method: str) -> list[tuple[str, list[str]]]:
+def _answer_sets(task, rows: list[dict], records: list[dict], method: Method) -> list[tuple[str, list[str]]]:
     """``(method label, raw answer texts)`` of one task: log-likelihood runs give the raw and the length-normalised
     pick; a task without a closed answer set (or without a constraint) was generated freely."""
     if records and all("text_norm" in rec for rec in records):
         return [("loglik", [rec["text"] for rec in records]), ("loglik_norm", [rec["text_norm"] for rec in records])]
-    constrained = method == "constrained" and rows and task.scorer.constraint(rows[0]) is not None
-    return [("constrained" if constrained else "generate", [rec["text"] for rec in records])]
+    constrained = method.constrains and rows and task.scorer.constraint(rows[0]) is not None
+    label = Method.CONSTRAINED if constrained else Method.GENERATE
+    return [(label.value, [rec["text"] for rec in records])]
 
 
 def _published(published: str | Path | bool | None) -> Published | None:

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ecellm.engines.methods import Method
 from ecellm.evaluation.data import COLUMNS, data_name, load_data
 from ecellm.evaluation.predictions import Prediction, PredictionsError, read_predictions
 from ecellm.evaluation.results import Results
@@ -23,7 +24,7 @@ from ecellm.evaluation.scoring import MODES, MemoPairScorer, ScoringOptions, res
 from ecinstruct.prompts import response_marker
 
 logger = logging.getLogger(__name__)
-METHOD = "generate"  # predictions made elsewhere are free generations as far as scoring is concerned
+METHOD = Method.GENERATE  # predictions made elsewhere are free generations as far as scoring is concerned
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def _meta(options: ScoreOptions, modes: tuple[str, ...], items: list[Prediction]
         "predictions": {"file": str(source), "rows": len(items)},
         "prompt_format": options.prompt_format,
         "prompt_format_source": "--prompt-format (used to cut a repeated response marker)",
-        "method": METHOD,
+        "method": METHOD.value,
         "data": {"source": str(options.data) if options.data is not None else str(source), "config": options.config,
                  "splits": sorted({s for _, s in samples}), "tasks": sorted({t for t, _ in samples}),
                  "max_samples": None, "rows": {f"{t}.{s}": len(v) for (t, s), v in samples.items()}},

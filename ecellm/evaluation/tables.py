@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ecellm.engines.methods import Method
 from ecellm.evaluation.paper_scores import Published
 from ecinstruct.tasks import TASKS, get_task
 
@@ -47,7 +48,7 @@ def overall_table(entries: list[dict], split: str, label: str, published: Publis
             by_task = {e["task"]: e for e in ours if e["mode"] == mode and e.get("method", "generate") == method}
             if not by_task:
                 continue
-            name = f"{mode}" if methods == ["generate"] else f"{method}, {mode}"
+            name = f"{mode}" if methods == [Method.GENERATE] else f"{method}, {mode}"
             lines.append(row([f"**{label}** ({name})", *(fmt(by_task.get(c, {}).get("score")) for c in codes)]))
     return "\n".join(lines)
 

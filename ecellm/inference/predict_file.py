@@ -60,7 +60,7 @@ def predict_file(model: Any, task: str, input: str | Path, out: str | Path, *, m
     ``mapping``: ``["field=column", ...]`` for columns named differently from the task's fields.
     ``chunk_size``: rows per engine call and per checkpoint (what a kill may lose).
     """
-    from ecellm.evaluation.models import describe_model, fingerprint
+    from ecellm.engines.model_loader import describe_model, fingerprint
     from ecellm.inference.predictor import Predictor, check_method
 
     task_obj = get_task(task)

@@ -2,8 +2,9 @@
 
 A row of user fields becomes an ECInstruct row (the task's own serialisation, ``ecinstruct.tasks.fields``)
 with the task's seed instruction, rendered in the model's prompt format (the one its training summary
-records, as the evaluation picks it). Generation goes through the evaluation's backends, and the answer
-reads through the task's answer reader (``ecinstruct.tasks.results``) into a typed result.
+records, as the evaluation picks it). Generation goes through the engines (:mod:`ecellm.engines`, the
+evaluation's own), and the answer reads through the task's answer reader (``ecinstruct.tasks.results``) into a
+typed result.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecellm.evaluation.backends import batch_seed, check_backend
-from ecellm.evaluation.engines import model_context_length, open_backend, open_tokenizer
+from ecellm.engines.base import batch_seed
+from ecellm.engines.generation_settings import GenerationSettings
+from ecellm.engines.methods import Method
+from ecellm.engines.methods import names as method_names
+from ecellm.engines.model_loader import pick_device, pick_dtype
+from ecellm.engines.prompt_formats import adds_special_tokens, choose_prompt_format, render_prompt
+from ecellm.engines.registry import engine_names, get_engine
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format, render_prompt
-from ecellm.evaluation.generation_settings import GenerationSettings
-from ecellm.evaluation.models import describe_model, pick_device, pick_dtype
 from ecellm.evaluation.scoring import read_answers
 from ecinstruct.errors import ECInstructError, RowFormatError
 from ecinstruct.prompts import clean_generation
@@ -29,7 +32,8 @@ from ecinstruct.tasks import Task, get_task
 logger = logging.getLogger(__name__)
 
 # "auto": constrained decoding where the task has a closed answer set, free generation elsewhere.
-METHODS = ("auto", "generate", "constrained", "loglik")
+AUTO = "auto"
+METHODS = (AUTO, *method_names())
 CONSTRAINED_JSON_BUDGET = 256  # a JSON answer written inside its schema needs more room than 100 tokens
 
 
@@ -63,23 +67,20 @@ class Prepared:
     row: dict[str, Any]
     prompt: str
     n_tokens: int
-    method: str
+    method: Method
 
 
 def check_method(method: str, backend: str = "transformers") -> str:
-    """A known decoding method the backend can run (one clear error otherwise)."""
+    """A known decoding method the backend can run in a predictor (one clear error otherwise): ``auto`` or one
+    of :class:`~ecellm.engines.methods.Method` in the engine's ``predictor_methods``."""
     if method not in METHODS:
         raise EvaluationError(f"unknown method {method!r}; expected one of: {', '.join(METHODS)}")
-    if backend == "vllm" and method in ("constrained", "loglik"):
-        raise EvaluationError(f"method {method!r} runs on the transformers backend; with --backend vllm use "
-                              "'generate' (or 'auto', which generates there)")
+    engine = get_engine(backend)
+    if method != AUTO and Method(method) not in engine.predictor_methods:
+        hosts = [name for name in engine_names() if Method(method) in get_engine(name).predictor_methods]
+        raise EvaluationError(f"method {method!r} runs on the {', '.join(hosts)} backend; with --backend "
+                              f"{engine.name} use 'generate' (or 'auto', which generates there)")
     return method
-
-
-def _constrained_available(backend: str) -> bool:
-    import importlib.util
-
-    return backend == "transformers" and importlib.util.find_spec("xgrammar") is not None
 
 
 class Predictor:
@@ -106,12 +107,15 @@ class Predictor:
                  threads: int | None = None) -> None:
         from ecinstruct.instructions import load_instructions
 
-        self.backend_name = check_backend(backend)
+        engine = get_engine(backend)
+        self.backend_name = engine.name
         self.method = check_method(method, self.backend_name)
-        if self.method == "constrained" and not _constrained_available(self.backend_name):
+        self._fixed = None if self.method == AUTO else Method(self.method)  # None: chosen per item
+        self.can_constrain = Method.CONSTRAINED in engine.predictor_methods and engine.constrained_ready()
+        if self._fixed is not None and self._fixed.constrains and not self.can_constrain:
             raise EvaluationError("method 'constrained' needs the xgrammar package: pip install xgrammar")
-        self.can_constrain = _constrained_available(self.backend_name)
-        if self.method == "auto" and not self.can_constrain:
+        options = engine.check_options(None)  # the engine's defaults
+        if self._fixed is None and not self.can_constrain:
             logger.warning("xgrammar is not installed (or the backend is vLLM): method auto generates freely "
                            "for every task")
         if batch_size < 1:
@@ -126,21 +130,21 @@ class Predictor:
             except ValueError as err:
                 raise EvaluationError(f"{err} (CPU threads for torch; leave it out for torch's choice)") from None
         self.settings = GenerationSettings(max_new_tokens=max_new_tokens)
-        self.spec = describe_model(model, revision=revision)
-        self.tokenizer = open_tokenizer(self.spec)
+        self.spec = engine.model_spec(model, revision=revision, options=options)
+        self.tokenizer = engine.open_tokenizer(self.spec)
         # The format `ecellm eval` would pick: the training summary's, else by model family / chat template.
         self.prompt_format, self.prompt_format_source = choose_prompt_format(self.spec, prompt_format, self.tokenizer)
         self.instructions = {code: entry.seed for code, entry in load_instructions().items()}
-        self.context = model_context_length(self.spec)
+        self.context = engine.context_length(self.spec)
         if max_new_tokens is not None and self.context is not None and max_new_tokens >= self.context:
             raise EvaluationError(f"--max-new-tokens {max_new_tokens} is beyond the model's context of {self.context} "
                                   "tokens (prompt + answer together); pass a smaller budget, e.g. --max-new-tokens "
                                   f"{min(100, self.context // 2)}")
         self.device = pick_device(device)
         self.dtype = pick_dtype(dtype, self.device)
-        # The evaluation's own model loading and backend: same weights, same decoding as `ecellm eval`.
-        self.engine = open_backend(self.backend_name, self.spec, self.settings, self.prompt_format, self.tokenizer,
-                                   self.device, self.dtype, batch_size)
+        # The evaluation's own model loading and engine: same weights, same decoding as `ecellm eval`.
+        self.engine = engine.open(self.spec, self.settings, self.prompt_format, self.tokenizer, device=self.device,
+                                  dtype=self.dtype, batch_size=batch_size, options=options)
         logger.info("predictor ready: %s (%s), prompt format %s (%s), method %s, backend %s", self.spec.name,
                     self.spec.kind, self.prompt_format, self.prompt_format_source, self.method, self.backend_name)
 
@@ -150,22 +154,22 @@ class Predictor:
                 "prompt_format_source": self.prompt_format_source, "method": self.method,
                 "backend": self.backend_name, "device": self.device, "dtype": self.dtype}
 
-    def method_for(self, task: Task, row: dict[str, Any]) -> str:
+    def method_for(self, task: Task, row: dict[str, Any]) -> Method:
         """The method an item gets: log-likelihood and ``auto``'s constrained decoding need a closed answer set
         (AVE and AG are generated; an explicit ``constrained`` also holds AVE to its JSON schema)."""
         closed = task.scorer.candidates(row) is not None
-        if self.method == "auto":
-            return "constrained" if closed and self.can_constrain else "generate"
-        if self.method == "loglik":
-            return "loglik" if closed else "generate"
-        if self.method == "constrained":
-            return "constrained" if task.scorer.constraint(row) is not None else "generate"
-        return "generate"
+        if self._fixed is None:
+            return Method.CONSTRAINED if closed and self.can_constrain else Method.GENERATE
+        if self._fixed.ranks_candidates:
+            return self._fixed if closed else Method.GENERATE
+        if self._fixed.constrains:
+            return self._fixed if task.scorer.constraint(row) is not None else Method.GENERATE
+        return Method.GENERATE
 
     def budget(self, item: Prepared | Task) -> int:
         task = item.task if isinstance(item, Prepared) else item
         budget = self.settings.budget(task.max_new_tokens)
-        if isinstance(item, Prepared) and item.method == "constrained" and task.scorer.constraint(item.row).kind \
+        if isinstance(item, Prepared) and item.method.constrains and task.scorer.constraint(item.row).kind \
                 == "json_schema":
             budget = max(budget, CONSTRAINED_JSON_BUDGET)
         return budget
@@ -205,7 +209,7 @@ class Predictor:
     def run(self, items: Sequence[Prepared], seed: int = 0) -> list[Prediction]:
         """Answer prepared items (tasks and methods may be mixed) in engine calls per method and budget;
         predictions come back in the items' order."""
-        groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+        groups: dict[tuple[Method, int], list[int]] = defaultdict(list)
         for index, item in enumerate(items):
             groups[(item.method, self.budget(item))].append(index)
         raws: list[str] = [""] * len(items)
@@ -215,15 +219,15 @@ class Predictor:
                 raws[i] = text
         return [self._read(item, raw) for item, raw in zip(items, raws, strict=True)]
 
-    def _answer(self, method: str, budget: int, items: list[Prepared], seed: int) -> list[str]:
+    def _answer(self, method: Method, budget: int, items: list[Prepared], seed: int) -> list[str]:
         """The model's text per item: generated (inside each item's constraint), or the candidate ranked best."""
         prompts = [item.prompt for item in items]
-        if method == "loglik":
+        if method.ranks_candidates:
             candidates = [list(item.task.scorer.candidates(item.row)) for item in items]
             scored = self.engine.loglik(prompts, candidates)
             return [item.task.scorer.answer_from_scores(c, [r.logprob for r in results])
                     for item, c, results in zip(items, candidates, scored, strict=True)]
-        constraints = [item.task.scorer.constraint(item.row) for item in items] if method == "constrained" else None
+        constraints = [item.task.scorer.constraint(item.row) for item in items] if method.constrains else None
         outputs = self.engine.generate(prompts, budget, batch_seed(seed, prompts), constraints=constraints) \
             if constraints else self.engine.generate(prompts, budget, batch_seed(seed, prompts))
         return [output.text for output in outputs]
@@ -234,7 +238,7 @@ class Predictor:
         cleaned = clean_generation(raw, self.prompt_format)
         (found,) = read_answers(item.task, "flexible", [cleaned], [item.row])
         result, valid = item.task.result.read(item.task, found, item.values) if found is not None else (None, False)
-        return Prediction(item.task.code, result, valid, raw, cleaned if found is None else found, item.method)
+        return Prediction(item.task.code, result, valid, raw, cleaned if found is None else found, item.method.value)
 
 
 def iter_rows(rows: Any) -> Iterable[Mapping[str, Any]]:

@@ -4,10 +4,11 @@ It runs whenever the Trainer evaluates (``eval_strategy``: every ``eval_steps`` 
 ``eval_task_<CODE>`` (headline metric per task), ``eval_task_score`` (their mean) and
 ``eval_task_invalid`` (share of unparseable answers) to the evaluation metrics, so that
 ``metric_for_best_model: task_score`` selects the best checkpoint by the task metrics instead of the loss.
-Answers come from the evaluation's own decode loop (:class:`ecellm.evaluation.backends.TransformersBackend`)
-and are scored by its one scoring path (:func:`ecellm.evaluation.scoring.score_rows`, strict reading, no
-bootstrap). Every process generates the same greedy answers (sharded setups such as ZeRO-3 need all ranks in
-the forward passes anyway), so every rank takes the same best-checkpoint decision.
+Answers come from the engine layer's decode loop
+(:class:`ecellm.engines.transformers_engine.TransformersEngine`, the evaluation's own) and are scored by the
+evaluation's one scoring path (:func:`ecellm.evaluation.scoring.score_rows`, strict reading, no bootstrap). Every
+process generates the same greedy answers (sharded setups such as ZeRO-3 need all ranks in the forward passes
+anyway), so every rank takes the same best-checkpoint decision.
 """
 
 from __future__ import annotations
@@ -93,11 +94,11 @@ class TaskEvalCallback(TrainerCallback):
 
     @torch.no_grad()
     def generate(self) -> list[str]:
-        """Strict answers of every row, greedy, through the evaluation's continuous-batching decode loop."""
-        from ecellm.evaluation.backends import TransformersBackend
-        from ecellm.evaluation.formats import adds_special_tokens, render_prompt
-        from ecellm.evaluation.generation_settings import GenerationSettings
-        from ecellm.evaluation.models import LoadedModel
+        """Strict answers of every row, greedy, through the transformers engine's continuous-batching decode loop."""
+        from ecellm.engines.generation_settings import GenerationSettings
+        from ecellm.engines.model_loader import LoadedModel
+        from ecellm.engines.prompt_formats import adds_special_tokens, render_prompt
+        from ecellm.engines.transformers_engine import TransformersEngine
 
         trainer = self.trainer
         model = trainer.accelerator.unwrap_model(trainer.model)
@@ -107,10 +108,10 @@ class TaskEvalCallback(TrainerCallback):
         prompts = [render_prompt(r, self.prompt_format, tokenizer) for r in self.rows]
         settings = GenerationSettings(max_new_tokens=self.max_new_tokens)
         loaded = LoadedModel(spec=None, model=model, tokenizer=tokenizer, device=str(model.device), dtype="")
-        backend = TransformersBackend(loaded, settings, add_special_tokens=adds_special_tokens(self.prompt_format),
-                                      stop_strings=settings.stop_strings(self.prompt_format), max_rows=self.batch_size)
+        engine = TransformersEngine(loaded, settings, add_special_tokens=adds_special_tokens(self.prompt_format),
+                                    stop_strings=settings.stop_strings(self.prompt_format), max_rows=self.batch_size)
         try:
-            outputs = backend.generate(prompts, self.max_new_tokens, seed=0)
+            outputs = engine.generate(prompts, self.max_new_tokens, seed=0)
         finally:
             model.train(was_training)
         return [answer(p, o.text, self.prompt_format, "strict") for p, o in zip(prompts, outputs, strict=True)]

@@ -45,7 +45,7 @@ def run(recipe: Recipe) -> TrainResult:
     from transformers import AutoTokenizer
     from trl import get_quantization_config
 
-    from ecellm.models import resolve_model_path
+    from ecellm.offline_models import resolve_model_path
     from ecellm.training.callbacks import TaskEvalCallback
     from ecellm.training.data import load_rows, select_train_rows, task_eval_rows, to_prompt_completion
     from ecellm.training.trainer import ECellmSFTTrainer

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from ecellm.artifacts import read_adapter_config
-from ecellm.evaluation.backends import Generation
-from ecellm.evaluation.constraints import Constraint, LogLik
+from ecellm.engines.base import Engine, Generation
+from ecellm.engines.generation_settings import GenerationSettings
+from ecellm.engines.model_loader import ModelSpec, fingerprint
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.generation_settings import GenerationSettings
-from ecellm.evaluation.models import ModelSpec, fingerprint
+from ecinstruct.answers.constraint import Constraint, LogLik
 
 logger = logging.getLogger(__name__)
 
@@ -126,13 +126,13 @@ def servable(spec: ModelSpec) -> ModelSpec:
     """``spec`` itself, or for a head adapter a cached merged folder that vLLM can load as a plain model."""
     if spec.kind != "adapter" or not adapts_head(spec.path):
         return spec
-    from ecellm.models import cache_root
+    from ecellm.offline_models import cache_root
     from ecinstruct.atomic import atomic_folder
 
     target = cache_root() / "merged" / fingerprint(spec)
 
     def write(folder: Path) -> None:
-        from ecellm.evaluation.models import load_model
+        from ecellm.engines.model_loader import load_model
 
         logger.info("merging head adapter %s into its base for vLLM (once; cached in %s)", spec.path, target)
         loaded = load_model(spec, device="cpu", dtype="float32")
@@ -143,7 +143,7 @@ def servable(spec: ModelSpec) -> ModelSpec:
     return replace(spec, kind="merged", path=str(merged), base=None, base_path=None)
 
 
-class VllmBackend:
+class VllmEngine(Engine):
     """vLLM's offline ``LLM``: free, constrained (structured outputs) and log-likelihood calls."""
 
     name = "vllm"
@@ -170,6 +170,44 @@ class VllmBackend:
             from vllm.lora.request import LoRARequest
 
             self.lora = LoRARequest("ecellm-adapter", 1, self.spec.path)
+
+    @classmethod
+    def check_options(cls, options: Any) -> VllmOptions:
+        if options is not None and not isinstance(options, VllmOptions):
+            raise EvaluationError("--base-url and the other server options only apply to --backend openai")
+        return options or VllmOptions()
+
+    @classmethod
+    def open(cls, spec: ModelSpec, settings: GenerationSettings, prompt_format: str, tokenizer: Any, *, device: str,
+             dtype: str, batch_size: int, options: Any = None, needed_len: int | None = None) -> VllmEngine:
+        from ecellm.engines.prompt_formats import adds_special_tokens
+
+        return cls(spec, settings, device=device, dtype=dtype, stop_strings=settings.stop_strings(prompt_format),
+                   options=options, batch_size=batch_size, needed_len=needed_len,
+                   add_special_tokens=adds_special_tokens(prompt_format))
+
+    @classmethod
+    def add_arguments(cls, parser: Any) -> None:
+        import argparse
+
+        vllm = parser.add_argument_group("vLLM engine (--backend vllm)")
+        vllm.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs one model copy is split over.")
+        vllm.add_argument("--data-parallel-size", type=int, default=1, help="Model copies vLLM runs side by side.")
+        vllm.add_argument("--max-model-len", type=int,
+                          help="Context the engine reserves (default: the longest prompt + its budget).")
+        vllm.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=None,
+                          help="Run without graph capture/compilation (default: eager on CPU, compiled on GPU).")
+        vllm.add_argument("--kv-cache-gb", type=float,
+                          help="KV-cache size in GiB (default: 1 on CPU; on GPU vLLM's share of free memory).")
+        vllm.add_argument("--engine-arg", action="append", default=[], metavar="KEY=VALUE",
+                          help="Any other vllm.LLM argument, JSON value (repeatable), e.g. max_num_seqs=64.")
+
+    @classmethod
+    def options_from_args(cls, args: Any) -> VllmOptions:
+        return VllmOptions(tensor_parallel_size=args.tensor_parallel_size,
+                           data_parallel_size=args.data_parallel_size, max_model_len=args.max_model_len,
+                           enforce_eager=args.enforce_eager, kv_cache_gb=args.kv_cache_gb,
+                           engine_args=parse_engine_args(args.engine_arg))
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "options": asdict(self.options),

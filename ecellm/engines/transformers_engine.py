@@ -1,56 +1,41 @@
-"""Generation backends. Same contract: a batch of prompt strings in, one :class:`Generation` per prompt out.
+"""``--backend transformers`` (the default): the model loaded in this process with transformers.
 
-``transformers`` (default): left-padded batches decoded by our loop (finished rows leave the batch),
-stopping on EOS or the format's stop marker. ``vllm`` (:mod:`ecellm.evaluation.backends_vllm`, GPU or CPU,
-its own venv) and ``openai`` (:mod:`ecellm.evaluation.backends_openai`, any OpenAI-compatible server) are
-imported only when chosen.
+Left-padded batches decoded by :func:`ecellm.engines.decode.decode` (finished rows leave the batch), stopping on
+EOS or the format's stop marker; constrained decoding through xgrammar
+(:mod:`ecellm.engines.constrained_decoding`); log-likelihoods with one prefill per prompt
+(:mod:`ecellm.engines.loglik`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
-import zlib
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any
 
-from ecellm.evaluation.constraints import Constraint, LogLik
-from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.generation_settings import GenerationSettings
-from ecellm.evaluation.models import LoadedModel
+from ecellm.engines.base import Engine, Generation
+from ecellm.engines.generation_settings import GenerationSettings
+from ecellm.engines.methods import Method
+from ecellm.engines.model_loader import LoadedModel, ModelSpec
+from ecinstruct.answers.constraint import Constraint, LogLik
 
 logger = logging.getLogger(__name__)
 
-BACKENDS = ("transformers", "vllm", "openai")
 
-
-@dataclass(frozen=True)
-class Generation:
-    """The new text of one prompt (special tokens skipped), its token count, and whether it hit EOS."""
-
-    text: str
-    new_tokens: int
-    finished: bool
-
-
-class Backend(Protocol):
-    name: str
-
-    def generate(self, prompts: list[str], max_new_tokens: int, seed: int,
-                 constraints: list[Constraint | None] | None = None) -> list[Generation]: ...
-
-    def loglik(self, prompts: list[str], continuations: list[list[str]]) -> list[list[LogLik]]: ...
-
-
-class TransformersBackend:
-    """Continuous batching through :func:`ecellm.evaluation.decode.decode`: at most ``max_rows`` rows decode
+class TransformersEngine(Engine):
+    """Continuous batching through :func:`ecellm.engines.decode.decode`: at most ``max_rows`` rows decode
     together, a finished row leaves at once and a queued prompt takes its place; greedy unless the settings
-    sample; rows also stop on ``stop_strings`` when given."""
+    sample; rows also stop on ``stop_strings`` when given.
+
+    Built from a :class:`~ecellm.engines.model_loader.LoadedModel`, so the training callback hands it the model
+    being trained; :meth:`open` loads one from a :class:`~ecellm.engines.model_loader.ModelSpec`."""
 
     name = "transformers"
+    predictor_methods = frozenset(Method)
 
     def __init__(self, loaded: LoadedModel, settings: GenerationSettings, add_special_tokens: bool = True,
                  stop_strings: tuple[str, ...] = (), max_rows: int = 16) -> None:
-        from ecellm.evaluation.decode import stop_on_strings
+        from ecellm.engines.decode import stop_on_strings
 
         self.loaded, self.settings, self.add_special_tokens = loaded, settings, add_special_tokens
         tokenizer = loaded.tokenizer
@@ -61,22 +46,37 @@ class TransformersBackend:
         self.should_stop = stop_on_strings(tokenizer, stop_strings)
         self.max_rows = max_rows
 
+    @classmethod
+    def constrained_ready(cls) -> bool:
+        return importlib.util.find_spec("xgrammar") is not None
+
+    @classmethod
+    def open(cls, spec: ModelSpec, settings: GenerationSettings, prompt_format: str, tokenizer: Any, *, device: str,
+             dtype: str, batch_size: int, options: Any = None, needed_len: int | None = None) -> TransformersEngine:
+        from ecellm.engines.model_loader import load_model
+        from ecellm.engines.prompt_formats import adds_special_tokens
+
+        loaded = load_model(spec, device=device, dtype=dtype)
+        loaded.tokenizer = tokenizer
+        return cls(loaded, settings, add_special_tokens=adds_special_tokens(prompt_format),
+                   stop_strings=settings.stop_strings(prompt_format), max_rows=batch_size)
+
     def _picker(self, seed: int):
-        from ecellm.evaluation.decode import greedy_picker, sampling_picker
+        from ecellm.engines.decode import greedy_picker, sampling_picker
 
         if self.settings.do_sample:  # the batch's own seed: a rerun of the same batch samples the same text
             return sampling_picker(self.settings.temperature, self.settings.top_p, seed)
         return greedy_picker()
 
     def generate(self, prompts: list[str], max_new_tokens: int, seed: int,
-                 constraints: list[Constraint | None] | None = None) -> list[Generation]:
-        from ecellm.evaluation.decode import decode
+                 constraints: Sequence[Constraint | None] | None = None) -> list[Generation]:
+        from ecellm.engines.decode import decode
 
         tokenizer = self.loaded.tokenizer
         ids = tokenizer(prompts, add_special_tokens=self.add_special_tokens)["input_ids"]
         guide = None
         if constraints is not None and any(c is not None for c in constraints):
-            from ecellm.evaluation.constrained import GrammarGuide
+            from ecellm.engines.constrained_decoding import GrammarGuide
 
             guide = GrammarGuide(tokenizer, self.loaded.model.config.get_text_config().vocab_size, self.eos_ids,
                                  constraints, memo=self.__dict__.setdefault("_grammar_memo", {}))
@@ -87,10 +87,9 @@ class TransformersBackend:
                            new_tokens=len(s.tokens) + s.hit_eos, finished=s.hit_eos or s.hit_stop)
                 for s in states]
 
-
     def loglik(self, prompts: list[str], continuations: list[list[str]]) -> list[list[LogLik]]:
         """Summed log-probabilities of each prompt's candidate continuations (one prefill per prompt)."""
-        from ecellm.evaluation.loglik import score_continuations
+        from ecellm.engines.loglik import score_continuations
 
         tokenizer = self.loaded.tokenizer
         prompt_ids = tokenizer(prompts, add_special_tokens=self.add_special_tokens)["input_ids"]
@@ -99,14 +98,3 @@ class TransformersBackend:
             cont_ids = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in conts]
             out.append(score_continuations(self.loaded.model, ids, cont_ids, self.pad_id))
         return out
-
-
-def batch_seed(seed: int, ids: list[str]) -> int:
-    """A sampling seed fixed by the run seed and the batch's row ids (stable across processes)."""
-    return (seed * 1_000_003 + zlib.crc32("\x00".join(ids).encode("utf-8"))) % (2**31)
-
-
-def check_backend(name: str) -> str:
-    if name not in BACKENDS:
-        raise EvaluationError(f"unknown backend {name!r}; expected one of: {', '.join(BACKENDS)}")
-    return name

@@ -22,7 +22,7 @@ def _literal(text: str) -> str:
 
 
 class GrammarGuide:
-    """Per-row grammar state for :func:`ecellm.evaluation.decode.decode` (``mask`` before each pick,
+    """Per-row grammar state for :func:`ecellm.engines.decode.decode` (``mask`` before each pick,
     ``accept`` after it); rows without a constraint decode freely."""
 
     def __init__(self, tokenizer, vocab_size: int, eos_ids: set[int], constraints: Sequence[Constraint | None],

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ecellm.evaluation.decode import cache_kwargs
+from ecellm.engines.decode import cache_kwargs
 from ecinstruct.answers.constraint import LogLik
 
 

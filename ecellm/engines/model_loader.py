@@ -2,7 +2,7 @@
 
 A folder with ``adapter_config.json`` is a PEFT adapter: its base comes from ``training_summary.json``
 (written by ``ecellm train``) or from the adapter config, and is resolved with
-:func:`ecellm.models.resolve_model_path` (so the offline SmolLM2 works). A folder with ``config.json``
+:func:`ecellm.offline_models.resolve_model_path` (so the offline SmolLM2 works). A folder with ``config.json``
 is a full or merged model. Anything else is a Hub id, loaded by ``from_pretrained`` (which also
 attaches Hub adapters when ``peft`` is installed).
 """
@@ -30,7 +30,7 @@ class ModelSpec:
     """A resolved ``model`` argument (nothing loaded yet)."""
 
     name: str
-    kind: str  # "adapter" | "full" | "merged" | "hub"
+    kind: str  # "adapter" | "full" | "merged" | "hub" | "server" (a model behind an OpenAI-compatible server)
     path: str  # folder (or Hub id) of the model; the adapter folder for adapters
     base: str | None = None  # adapters: the base id as recorded; else None
     base_path: str | None = None  # adapters: loadable location of the base
@@ -44,7 +44,7 @@ class ModelSpec:
 
 def describe_model(model: str | Path, revision: str | None = None) -> ModelSpec:
     """Classify ``model`` without loading weights."""
-    from ecellm.models import resolve_model_path
+    from ecellm.offline_models import resolve_model_path
 
     name = str(model)
     folder = Path(name).expanduser()
@@ -185,3 +185,33 @@ def load_model(spec: ModelSpec, *, device: str | None = None, dtype: str | None 
     if model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     return LoadedModel(spec=spec, model=model, tokenizer=tokenizer, device=device, dtype=dtype)
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def open_tokenizer(spec: ModelSpec) -> Any:
+    """The model's tokenizer, or one clear error naming the model."""
+    folder = Path(spec.path) if spec.kind in ("full", "merged") else None
+    if folder is not None and folder.is_dir() and not any((folder / f).is_file() for f in TOKENIZER_FILES):
+        raise EvaluationError(f"model folder {folder} has no tokenizer files ({', '.join(TOKENIZER_FILES[:2])}, ...); "
+                              f"save the tokenizer next to the weights with tokenizer.save_pretrained('{folder}')")
+    try:
+        return load_tokenizer(spec)
+    except Exception as err:
+        raise EvaluationError(f"cannot load the tokenizer of model {spec.name!r} ({spec.kind}: {spec.path}): "
+                              f"{type(err).__name__}: {err}. Expected a Hub id reachable from this machine, or a "
+                              "folder with the tokenizer files") from None
+
+
+def model_context_length(spec: ModelSpec) -> int | None:
+    """Most tokens (prompt + answer) the model takes, from its config (an adapter's: its base's)."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(spec.base_path if spec.kind == "adapter" else spec.path,
+                                            revision=spec.revision)
+    except Exception as err:
+        raise EvaluationError(f"cannot load the config of model {spec.name!r}: {type(err).__name__}: {err}. "
+                              "Expected a Hub id reachable from this machine, or a folder with config.json") from None
+    return context_length(config)

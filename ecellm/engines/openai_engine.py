@@ -23,12 +23,14 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ecellm.evaluation.backends import Generation
-from ecellm.evaluation.constraints import Constraint, LogLik
+from ecellm.engines.base import Engine, Generation
+from ecellm.engines.generation_settings import GenerationSettings, settings_hash
+from ecellm.engines.model_loader import ModelSpec
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.generation_settings import GenerationSettings
+from ecinstruct.answers.constraint import Constraint, LogLik
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +100,12 @@ class Usage:
         return out
 
 
-class OpenAIBackend:
-    """Generation and log-likelihoods through an OpenAI-compatible HTTP API."""
+class OpenAIEngine(Engine):
+    """Generation and log-likelihoods through an OpenAI-compatible HTTP API. The model is the server's: ``model``
+    is the name the server knows it by, its identity in the cache is the server URL and that name."""
 
     name = "openai"
+    is_server = True
 
     def __init__(self, model: str, options: OpenAIOptions, settings: GenerationSettings,
                  stop_strings: tuple[str, ...] = ()) -> None:
@@ -115,6 +119,81 @@ class OpenAIBackend:
         # A local server needs no key; the client insists on one, so a placeholder stands in.
         self.client = OpenAI(base_url=options.base_url, api_key=os.environ.get(options.api_key_env) or "EMPTY",
                              timeout=options.timeout_s, max_retries=options.max_retries)
+
+    # -- before the first request ---------------------------------------------------------------------
+
+    @classmethod
+    def check_options(cls, options: Any) -> OpenAIOptions:
+        """A server needs its URL."""
+        if not isinstance(options, OpenAIOptions):
+            raise EvaluationError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1); --model is "
+                                  "the name the server knows the model by")
+        return options
+
+    @classmethod
+    def model_spec(cls, model: str | Path, *, revision: str | None = None, options: Any = None,
+                   tokenizer: str | None = None) -> ModelSpec:
+        """A model behind a server: identified by its name and the server's URL (the cache key)."""
+        return ModelSpec(name=str(model), kind="server", path=cls.check_options(options).base_url, base=tokenizer)
+
+    @classmethod
+    def open_tokenizer(cls, spec: ModelSpec) -> Any:
+        """The tokenizer given with ``--tokenizer`` (context checks, chat templates), or None."""
+        if spec.base is None:
+            return None
+        from ecellm.engines.model_loader import describe_model, load_tokenizer
+
+        try:
+            return load_tokenizer(describe_model(spec.base))
+        except EvaluationError:
+            raise
+        except Exception as err:
+            raise EvaluationError(f"cannot load --tokenizer {spec.base!r}: {type(err).__name__}: {err}") from None
+
+    @classmethod
+    def fingerprint(cls, spec: ModelSpec) -> str:
+        return settings_hash(server=spec.path, model=spec.name)
+
+    @classmethod
+    def context_length(cls, spec: ModelSpec) -> int | None:
+        return None  # the server checks its own context
+
+    @classmethod
+    def sends_user_turn(cls, options: Any, prompt_format: str) -> bool:
+        """The chat API with the chat format: the prompt is the user turn; the server applies the template."""
+        return isinstance(options, OpenAIOptions) and options.api == "chat" and prompt_format == "chat"
+
+    @classmethod
+    def add_arguments(cls, parser: Any) -> None:
+        server = parser.add_argument_group("OpenAI-compatible server (--backend openai; --model is the server's name)")
+        server.add_argument("--base-url",
+                            help="Server URL, e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1.")
+        server.add_argument("--openai-api", default="completions", choices=list(APIS),
+                            help="Text completions (the rendered prompt) or chat (the prompt as one user turn).")
+        server.add_argument("--concurrency", type=int, default=8, help="Requests in flight at once.")
+        server.add_argument("--request-timeout", type=float, default=120.0, help="Seconds per request.")
+        server.add_argument("--max-retries", type=int, default=5,
+                            help="Retries (exponential backoff) on 429/5xx/errors.")
+        server.add_argument("--api-key-env", default="OPENAI_API_KEY",
+                            help="Environment variable holding the API key.")
+        server.add_argument("--price-input", type=float, help="USD per million prompt tokens (adds a cost line).")
+        server.add_argument("--price-output", type=float, help="USD per million completion tokens.")
+        server.add_argument("--tokenizer", help="Tokenizer of the served model (context checks, chat format with the "
+                                                "completions API); optional.")
+
+    @classmethod
+    def options_from_args(cls, args: Any) -> OpenAIOptions:
+        if not args.base_url:
+            raise EvaluationError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+        return OpenAIOptions(base_url=args.base_url, api=args.openai_api, concurrency=args.concurrency,
+                             timeout_s=args.request_timeout, max_retries=args.max_retries,
+                             api_key_env=args.api_key_env, price_input_per_m=args.price_input,
+                             price_output_per_m=args.price_output)
+
+    @classmethod
+    def open(cls, spec: ModelSpec, settings: GenerationSettings, prompt_format: str, tokenizer: Any, *, device: str,
+             dtype: str, batch_size: int, options: Any = None, needed_len: int | None = None) -> OpenAIEngine:
+        return cls(spec.name, options, settings, stop_strings=settings.stop_strings(prompt_format))
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "model": self.model, **self.options.public(),

@@ -202,7 +202,7 @@ def decode(model, prompts: Sequence[Sequence[int]], *, max_new_tokens: int, pad_
     Prompts are prefilled longest first in groups of similar length (little padding), at most ``max_rows``
     decode together, a row leaves as soon as it stops and queued prompts take the free places (once a
     quarter of them is free, so each merge serves several rows). ``guide`` (constrained decoding,
-    :class:`ecellm.evaluation.constrained.GrammarGuide`) masks each step's logits per row and follows the picks.
+    :class:`ecellm.engines.constrained_decoding.GrammarGuide`) masks each step's logits per row and follows the picks.
     """
     states = [RowState() for _ in prompts]
     queue = deque(sorted(range(len(prompts)), key=lambda i: -len(prompts[i])))

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ecellm.artifacts import SUMMARY_FILE
+from ecellm.engines.model_loader import ModelSpec
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.models import ModelSpec
 from ecinstruct.prompts import PROMPT_FORMATS, build_prompt, chat_messages
 
 
@@ -69,3 +69,9 @@ def render_prompt(row: dict, prompt_format: str, tokenizer: Any, system_prompt: 
 def adds_special_tokens(prompt_format: str) -> bool:
     """Chat templates write BOS themselves; text templates get the tokenizer's default (BOS for Llama)."""
     return prompt_format != "chat"
+
+
+def user_turn(row: dict) -> str:
+    """The row's instruction and input as the one user turn of a chat (a server's chat API applies the template)."""
+    (message,) = chat_messages(row)
+    return message["content"]

@@ -1,0 +1,116 @@
+"""The engine registry and the answer methods: every backend is found by name and says what it can do; an
+unknown name is one clear line; no backend or method name is compared as a string outside ``ecellm/engines``."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+from pathlib import Path
+
+import pytest
+
+from ecellm.engines.base import Engine
+from ecellm.engines.methods import Method
+from ecellm.engines.registry import engine_names, get_engine, register
+from ecellm.evaluation.errors import EvaluationError
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMES = {"transformers", "vllm", "openai", "generate", "constrained", "loglik"}
+
+
+def test_every_backend_is_found_by_name_and_the_default_comes_first():
+    assert engine_names() == ("transformers", "vllm", "openai")
+    for name in engine_names():
+        engine = get_engine(name)
+        assert issubclass(engine, Engine) and engine.name == name
+        assert engine.methods <= set(Method) and engine.predictor_methods <= engine.methods
+    assert [n for n in engine_names() if get_engine(n).is_server] == ["openai"]
+    assert get_engine("transformers").predictor_methods == set(Method)
+    assert get_engine("vllm").predictor_methods == {Method.GENERATE}
+
+
+def test_an_unknown_backend_is_one_clear_line():
+    with pytest.raises(EvaluationError) as err:
+        get_engine("onnx")
+    assert str(err.value) == "unknown backend 'onnx'; expected one of: transformers, vllm, openai"
+    assert "\n" not in str(err.value)
+
+
+def test_an_unknown_method_is_one_clear_line_and_a_method_is_its_name():
+    with pytest.raises(EvaluationError) as err:
+        Method.parse("beam")
+    assert str(err.value) == "unknown method 'beam'; expected one of: generate, constrained, loglik"
+    assert Method.parse("loglik") is Method.LOGLIK and Method.LOGLIK == "loglik"
+    assert f"{Method.CONSTRAINED}" == str(Method.CONSTRAINED) == "constrained"
+    assert Method.LOGLIK.ranks_candidates and not Method.LOGLIK.constrains and Method.CONSTRAINED.constrains
+
+
+def test_options_of_another_backend_are_refused():
+    from ecellm.engines.openai_engine import OpenAIOptions
+    from ecellm.engines.vllm_engine import VllmOptions
+
+    assert get_engine("transformers").check_options(None) is None
+    assert get_engine("vllm").check_options(None) == VllmOptions()
+    with pytest.raises(EvaluationError, match="do not apply to --backend transformers"):
+        get_engine("transformers").check_options(VllmOptions())
+    with pytest.raises(EvaluationError, match="only apply to --backend openai"):
+        get_engine("vllm").check_options(OpenAIOptions(base_url="http://h/v1"))
+    with pytest.raises(EvaluationError, match="needs --base-url"):
+        get_engine("openai").check_options(None)
+
+
+def test_a_new_backend_is_one_class_and_its_registration():
+    from ecellm.engines import registry
+
+    class EchoEngine(Engine):
+        name = "echo"
+
+        @classmethod
+        def open(cls, spec, settings, prompt_format, tokenizer, **kwargs):
+            return cls()
+
+        def generate(self, prompts, max_new_tokens, seed, constraints=None):
+            return []
+
+        def loglik(self, prompts, continuations):
+            return []
+
+    try:
+        register(EchoEngine)
+        assert get_engine("echo") is EchoEngine and engine_names()[-1] == "echo"
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--backend")
+        registry.add_engine_arguments(parser)  # the new backend adds no flags of its own
+        assert registry.engine_from_args(parser.parse_args(["--backend", "echo"])) is None
+    finally:
+        registry._ENGINES.pop("echo", None)
+    with pytest.raises(TypeError):
+        register(object)
+
+
+def _compared_names(tree: ast.AST) -> list[tuple[int, str]]:
+    """``(line, literal)`` of every comparison against a backend or method name (``==``, ``!=``, ``in (...)``)."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        for operand in [node.left, *node.comparators]:
+            values = operand.elts if isinstance(operand, ast.Tuple | ast.List | ast.Set) else [operand]
+            found += [(node.lineno, v.value) for v in values
+                      if isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value in NAMES]
+    return found
+
+
+def test_no_backend_or_method_name_is_compared_outside_the_engines():
+    found = []
+    for path in sorted((ROOT / "ecellm").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith("ecellm/engines/"):
+            continue
+        found += [f"{relative}:{line}: {value!r}" for line, value in _compared_names(ast.parse(path.read_text()))]
+    assert not found, "ask the engine class or Method instead (ecellm.engines): " + "; ".join(found)
+
+
+def test_the_scan_sees_each_kind_of_comparison():
+    source = 'a == "vllm"\nb != "loglik"\nc in ("constrained", "x")\nd == "other"\n"openai" == e\n'
+    assert _compared_names(ast.parse(source)) == [(1, "vllm"), (2, "loglik"), (3, "constrained"), (5, "openai")]
