@@ -809,14 +809,15 @@ def test_eval_without_a_reachable_encoder_fails_before_generating(assets, tmp_pa
     import huggingface_hub
 
     from ecellm.cli import main
-    from ecellm.evaluation import run, scoring
+    from ecellm.engines import model_loader
+    from ecellm.evaluation import scoring
 
     def offline(*args, **kwargs):
         raise OSError("offline")
 
     monkeypatch.setattr(scoring, "_cached", lambda repo_id: False)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
-    monkeypatch.setattr(run, "describe_model", lambda *a, **k: pytest.fail("the model was touched"))
+    monkeypatch.setattr(model_loader, "describe_model", lambda *a, **k: pytest.fail("the model was touched"))
     status = main(["eval", "--model", "org/any", "--data", str(assets / "built"), "--tasks", "AG", "--max-samples",
                    "1", "--bertscore-model", "paper", "--out", str(tmp_path / "eval")])
     err = capsys.readouterr().err

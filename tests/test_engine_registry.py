@@ -64,6 +64,7 @@ def test_a_new_backend_is_one_class_and_its_registration():
 
     class EchoEngine(Engine):
         name = "echo"
+        methods = frozenset({Method.GENERATE})
 
         @classmethod
         def open(cls, spec, settings, prompt_format, tokenizer, **kwargs):
@@ -82,6 +83,11 @@ def test_a_new_backend_is_one_class_and_its_registration():
         parser.add_argument("--backend")
         registry.add_engine_arguments(parser)  # the new backend adds no flags of its own
         assert registry.engine_from_args(parser.parse_args(["--backend", "echo"])) is None
+        from ecellm.evaluation.run import evaluate
+
+        message = r"^--method loglik does not run on --backend echo; it runs generate$"
+        with pytest.raises(EvaluationError, match=message):
+            evaluate("some/model", "some/data", backend="echo", method="loglik")
     finally:
         registry._ENGINES.pop("echo", None)
     with pytest.raises(TypeError):

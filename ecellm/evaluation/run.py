@@ -86,8 +86,11 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     task_list, explicit = parse_tasks(c.tasks)
     split_list = parse_splits(c.splits)
     backend = get_engine(c.backend)
-    engine = backend.check_options(engine)
+    options = backend.check_options(engine)  # engine: the backend's options (VllmOptions, OpenAIOptions)
     method = Method.parse(c.method)
+    if method not in backend.methods:
+        raise EvaluationError(f"--method {method} does not run on --backend {backend.name}; it runs "
+                              f"{', '.join(m.value for m in Method if m in backend.methods)}")
     settings = settings.with_overrides(max_new_tokens=c.max_new_tokens)
     guard = validate_eval_options(  # every option, before data, model or generation; holds the --out lock
         out=c.out, cache_dir=c.cache_dir, max_samples=c.max_samples, threads=c.threads, batch_size=c.batch_size,
@@ -103,7 +106,7 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     encoder = resolve_encoder(c.bertscore_model, c.bertscore_layers) if needs_encoder else None
     if encoder is not None:
         check_encoder_reachable(encoder)  # offline without it: fail before generating any answer
-    spec = backend.model_spec(c.model, revision=c.revision, options=engine, tokenizer=c.tokenizer)
+    spec = backend.model_spec(c.model, revision=c.revision, options=options, tokenizer=c.tokenizer)
     tokenizer = backend.open_tokenizer(spec)
     fmt, fmt_source = choose_prompt_format(spec, c.prompt_format, tokenizer)
     if c.system_prompt is not None and fmt != "chat":
@@ -120,7 +123,7 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     cache_root = c.cache_dir or (Path(c.out) / "cache" if c.out is not None else None)
     cache = PredictionCache(cache_root, run_hash, {**key_parts, "model_spec": spec.as_dict()}, shard=ranks.shard_name)
 
-    render = (user_turn if backend.sends_user_turn(engine, fmt) and c.system_prompt is None
+    render = (user_turn if backend.sends_user_turn(options, fmt) and c.system_prompt is None
               else lambda r: render_prompt(r, fmt, tokenizer, c.system_prompt))
     prompts = {pair: [render(r) for r in pair_rows] for pair, pair_rows in rows.items()}
     jobs, reused = _pending(rows, prompts, tokenizer, fmt, settings, cache, lambda: backend.context_length(spec),
@@ -130,7 +133,7 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     if jobs:
         _set_threads(c.threads)
         generator = backend.open(spec, settings, fmt, tokenizer, device=device, dtype=dtype, batch_size=c.batch_size,
-                                 options=engine, needed_len=max(j.n_tokens + j.budget for j in jobs))
+                                 options=options, needed_len=max(j.n_tokens + j.budget for j in jobs))
         chunk = c.checkpoint_every or CHECKPOINT_BATCHES * c.batch_size
         mine = ranks.take(sorted(jobs, key=lambda j: (-j.n_tokens, j.task, j.split, j.row_id)))
         scored = [j for j in mine if j.candidates is not None]
