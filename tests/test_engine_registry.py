@@ -120,3 +120,13 @@ def test_no_backend_or_method_name_is_compared_outside_the_engines():
 def test_the_scan_sees_each_kind_of_comparison():
     source = 'a == "vllm"\nb != "loglik"\nc in ("constrained", "x")\nd == "other"\n"openai" == e\n'
     assert _compared_names(ast.parse(source)) == [(1, "vllm"), (2, "loglik"), (3, "constrained"), (5, "openai")]
+
+
+def test_the_literal_types_name_the_same_methods():
+    from typing import get_args
+
+    from ecellm.engines.methods import MethodName, names
+    from ecellm.inference.predictor import METHODS, PredictorMethod
+
+    assert get_args(MethodName) == names() == tuple(m.value for m in Method)
+    assert get_args(PredictorMethod) == METHODS

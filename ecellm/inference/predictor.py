@@ -14,11 +14,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ecellm.engines.base import batch_seed
 from ecellm.engines.generation_settings import GenerationSettings
-from ecellm.engines.methods import Method
+from ecellm.engines.methods import Method, MethodName
 from ecellm.engines.methods import names as method_names
 from ecellm.engines.model_loader import pick_device, pick_dtype
 from ecellm.engines.prompt_formats import adds_special_tokens, choose_prompt_format, render_prompt
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 # "auto": constrained decoding where the task has a closed answer set, free generation elsewhere.
 AUTO = "auto"
 METHODS = (AUTO, *method_names())
+PredictorMethod = Literal["auto", "generate", "constrained", "loglik"]
 CONSTRAINED_JSON_BUDGET = 256  # a JSON answer written inside its schema needs more room than 100 tokens
 
 
@@ -51,7 +52,7 @@ class Prediction:
     valid: bool
     raw: str
     answer: str
-    method: str
+    method: MethodName
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.task, "result": self.result, "valid": self.valid, "raw": self.raw,
@@ -101,7 +102,7 @@ class Predictor:
     'very negative'
     """
 
-    def __init__(self, model: str | Path, *, backend: str = "transformers", method: str = "auto",
+    def __init__(self, model: str | Path, *, backend: str = "transformers", method: PredictorMethod = "auto",
                  prompt_format: str | None = None, batch_size: int = 16, max_new_tokens: int | None = None,
                  device: str | None = None, dtype: str | None = None, revision: str | None = None,
                  threads: int | None = None) -> None:
