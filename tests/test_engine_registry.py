@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ def test_an_unknown_method_is_one_clear_line_and_a_method_is_its_name():
     assert Method.parse("loglik") is Method.LOGLIK and Method.LOGLIK == "loglik"
     assert f"{Method.CONSTRAINED}" == str(Method.CONSTRAINED) == "constrained"
     assert Method.LOGLIK.ranks_candidates and not Method.LOGLIK.constrains and Method.CONSTRAINED.constrains
+    assert "loglik" in {Method.LOGLIK} and json.dumps({"method": Method.LOGLIK}) == '{"method": "loglik"}'
 
 
 def test_options_of_another_backend_are_refused():
