@@ -246,6 +246,24 @@ def test_chat_api_refuses_loglik(flaky_server):
         backend.loglik(["p"], [["a"]])
 
 
+def test_eval_through_a_server_records_it_and_resumes_from_its_cache(flaky_server, built_folder, tmp_path):
+    from ecellm.engines.generation_settings import settings_hash
+    from ecellm.evaluation.run import evaluate
+
+    options = OpenAIOptions(base_url=flaky_server, max_retries=0)
+    run = {"backend": "openai", "engine": options, "tasks": "SR", "splits": "test_ind", "max_samples": 2,
+           "prompt_format": "alpaca", "out": tmp_path, "n_resamples": 20, "progress": False, "chart": False,
+           "published": False}
+    first = evaluate("served", str(built_folder), **run)
+    assert first.meta["backend"] == "openai" and first.meta["model"]["kind"] == "server"
+    assert first.meta["model"]["fingerprint"] == settings_hash(server=flaky_server, model="served")
+    assert first.meta["engine"]["name"] == "openai" and first.meta["engine"]["usage"]["requests"] == 2
+    assert [s["body"]["model"] for s in _FlakyServer.seen] == ["served", "served"]
+    again = evaluate("served", str(built_folder), **run)
+    assert again.meta["timing"]["reused_prompts"] == 2 and len(_FlakyServer.seen) == 2
+    assert again.meta["engine"] == {"name": "openai", "started": False}
+
+
 def test_server_model_keys_the_cache_by_name_and_url():
     from ecellm.engines.openai_engine import OpenAIEngine
 
