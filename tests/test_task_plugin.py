@@ -22,7 +22,7 @@ TOY_INIT = '''
 from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
-from ecinstruct.tasks.results import YesNo
+from ecinstruct.tasks.typed_results import YesNo
 
 TASK = Task(
     code="TOY",
