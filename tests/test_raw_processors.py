@@ -57,11 +57,11 @@ def test_ave_mave_rows_and_held_out_attributes():
 
 
 def test_ave_negative_record_gives_none():
-    from ecinstruct.tasks.ave.raw import product_from_mave, sample_of
+    from ecinstruct.tasks.ave.raw import example_of, product_from_mave
 
     product = product_from_mave({"id": "x", "paragraphs": [{"text": "Jar &amp; Lid", "source": "title"}],
                                  "attributes": [{"key": "Color", "evidences": []}]})
-    sample = sample_of(product)
+    sample = example_of(product)
     assert json.loads(sample["input"]) == {"product title": "Jar & Lid", "target attributes": "Color"}
     assert json.loads(sample["output"]) == [{"attribute": "color", "value": "None", "source": "None"}]
 
