@@ -178,7 +178,7 @@ def test_sr_leave_last_out_targets():
 
     seq = [f"i{k}" for k in range(6)]
     for from_end, target in ((3, "Item 3."), (2, "Item 4."), (1, "Item 5.")):
-        s = processor.sample(seq, from_end, texts, pool, random.Random(0))
+        s = processor.make_example(seq, from_end, texts, pool, random.Random(0))
         picked = next(o for o in s["options"] if o.startswith(s["output"] + ":"))
         assert picked.endswith(target)
         assert len(ast.literal_eval(s["input"])) == 6 - from_end

@@ -203,12 +203,12 @@ class SRProcessor(RawProcessor):
             items = domain.sequences[user]
             for split, n in wanted.items():
                 if len(out[split]) < n:
-                    out[split].append(self.example(items, SPLIT_TARGET[split], domain.texts, pool, rng))
+                    out[split].append(self.make_example(items, SPLIT_TARGET[split], domain.texts, pool, rng))
             if all(len(out[s]) >= n for s, n in wanted.items()):
                 break
         return out
 
-    def example(self, items: list, from_end: int, texts: Mapping | list[str], pool: list[str], rng) -> dict:
+    def make_example(self, items: list, from_end: int, texts: Mapping | list[str], pool: list[str], rng) -> dict:
         """History = items before the target; 20 candidates = target + 19 negatives, lettered A–T."""
         target_at = len(items) - from_end
         history = [texts[i] for i in items[:target_at]]
