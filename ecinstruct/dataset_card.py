@@ -6,28 +6,20 @@ dataset`` names the real repository). Offline metadata checks: :mod:`ecinstruct.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import datasets
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from ecinstruct.card_checks import size_category, template_path
-
-if TYPE_CHECKING:
-    from ecinstruct.export import BuildReport
-    from ecinstruct.tasks import Task
-
-FilePath = Callable[[str, "Task", str], str]  # (config group, task, split) -> the data file's repository path
+from ecinstruct.hub_layout import BuildReport, file_path
+from ecinstruct.schema import FEATURES
+from ecinstruct.settings import CONFIGS, SETTINGS, SPLITS
+from ecinstruct.tasks import TASKS
 
 DEFAULT_REPO_ID = "<your-org>/ECInstruct"
 
 
-def _config_entries(report: BuildReport, file_path: FilePath) -> tuple[list[dict], list[dict], list[dict]]:
+def _config_entries(report: BuildReport) -> tuple[list[dict], list[dict], list[dict]]:
     """YAML ``configs`` and ``dataset_info`` entries, and the per-config count tables of the card body."""
-    from ecinstruct.schema import FEATURES
-    from ecinstruct.settings import CONFIGS, SPLITS
-
     configs, infos, tables = [], [], []
     for spec in CONFIGS.values():
         counts = report.config_counts(spec.name)
@@ -55,8 +47,6 @@ def _config_entries(report: BuildReport, file_path: FilePath) -> tuple[list[dict
 
 
 def _settings_rows() -> list[dict[str, str]]:
-    from ecinstruct.settings import SETTINGS
-
     rows = []
     for s in SETTINGS:
         kind = {"diverse": "one of five instruction paraphrases per row", "single": "the seed instruction on every row",
@@ -73,18 +63,14 @@ def retarget_dataset_card(text: str, repo_id: str) -> str:
 
 def render_dataset_card(
     report: BuildReport,
-    file_path: FilePath,
     *,
     source_name: str,
     license: str = "cc-by-4.0",
     sections: dict[str, str] | None = None,
     repo_id: str = DEFAULT_REPO_ID,
 ) -> str:
-    """The README.md of a Hub-layout folder: YAML metadata (configs, counts, license) + the card body.
-    ``file_path`` is the build's file layout (:func:`ecinstruct.export.file_path`)."""
-    from ecinstruct.tasks import TASKS
-
-    configs, infos, tables = _config_entries(report, file_path)
+    """The README.md of a Hub-layout folder: YAML metadata (configs, counts, license) + the card body."""
+    configs, infos, tables = _config_entries(report)
     card_data = DatasetCardData(
         language=["en"],
         license=license,

@@ -17,7 +17,6 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,10 +24,12 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from ecinstruct.atomic import replace_folder
+from ecinstruct.dataset_card import render_dataset_card
 from ecinstruct.errors import SourceError
+from ecinstruct.hub_layout import BuildReport, FileKey, file_path, order_key, read_counts
 from ecinstruct.published import normalize_records
-from ecinstruct.schema import COLUMNS, FEATURES, RowReport
-from ecinstruct.settings import CONFIGS, GROUPS, SPLITS, Setting
+from ecinstruct.schema import COLUMNS, FEATURES
+from ecinstruct.settings import Setting
 from ecinstruct.tasks import TASKS, Task
 
 logger = logging.getLogger(__name__)
@@ -37,32 +38,6 @@ FLUSH_ROWS = 1000  # rows buffered per file before a row group is written (bound
 _SCHEMA = FEATURES.arrow_schema.with_metadata(
     {"huggingface": json.dumps({"info": {"features": FEATURES.to_dict()}})}
 )
-
-FileKey = tuple[str, str, str]  # (group, task code, split)
-
-
-@dataclass
-class BuildReport:
-    """What a build wrote: rows per (group, task, split) file, and what was skipped."""
-
-    out_dir: Path
-    counts: dict[FileKey, int] = field(default_factory=dict)
-    rows: RowReport = field(default_factory=RowReport)
-
-    def config_counts(self, config: str) -> dict[str, dict[str, int]]:
-        """``{task code: {split: rows}}`` of one config."""
-        spec = CONFIGS[config]
-        table: dict[str, dict[str, int]] = {}
-        for (group, code, split), n in self.counts.items():
-            if group == spec.group and code in {t.code for t in spec.tasks}:
-                table.setdefault(code, {})[split] = n
-        return table
-
-
-def file_path(group: str, task: Task, split: str) -> str:
-    """Repository-relative path of one data file."""
-    return f"data/{group}/{task.config_name}-{split}.parquet"
-
 
 class _FileWriters:
     """Lazily opened parquet writers, one per (group, task, split), fed in bounded batches."""
@@ -130,8 +105,6 @@ def write_hub_layout(
     empty or an earlier output of ours, and may not hold ``inputs`` (:func:`ecinstruct.atomic.replace_folder`;
     ``overwrite=True`` moves a folder of other files aside).
     """
-    from ecinstruct.dataset_card import render_dataset_card
-
     out_dir = Path(out_dir)
     report = BuildReport(out_dir)
 
@@ -147,11 +120,11 @@ def write_hub_layout(
                 unlabeled[task.code] = unlabeled.get(task.code, 0) + 1
             writers.add(key, row)
         _warn_unlabeled(unlabeled)
-        report.counts = dict(sorted(writers.close().items(), key=_order))
+        report.counts = dict(sorted(writers.close().items(), key=order_key))
         if not report.counts:
             raise SourceError(f"no rows were written: {source_name} holds no valid ECInstruct rows "
                               f"({report.rows.summary()}). Check that it is the published ECInstruct data")
-        card = render_dataset_card(report, file_path, source_name=source_name, license=license,
+        card = render_dataset_card(report, source_name=source_name, license=license,
                                    sections=card_sections or {})
         (staging / "README.md").write_text(card, encoding="utf-8")
 
@@ -167,25 +140,4 @@ def _warn_unlabeled(unlabeled: dict[str, int]) -> None:
                        count, code, code)
 
 
-def _order(item: tuple[FileKey, int]) -> tuple[int, int, int]:
-    (group, code, split), _ = item
-    return GROUPS.index(group), [t.code for t in TASKS].index(code), SPLITS.index(split)
-
-
-def read_counts(folder: str | Path) -> dict[FileKey, int]:
-    """Rows per (group, task, split) of a Hub-layout folder, read from parquet metadata only."""
-    counts = {}
-    codes = {t.code for t in TASKS}
-    for path in sorted(Path(folder).glob("data/*/*.parquet")):
-        code, _, split = path.stem.partition("-")
-        key = (path.parent.name, code.upper(), split)
-        if key[0] not in GROUPS or key[1] not in codes or split not in SPLITS:
-            logger.warning("%s: not a file of the ECInstruct layout (data/<group>/<task>-<split>.parquet); ignored",
-                           path)
-            continue
-        try:
-            counts[key] = pq.ParquetFile(path).metadata.num_rows
-        except (pa.ArrowException, OSError) as err:
-            raise SourceError(f"{path}: not a readable parquet file ({type(err).__name__}); rebuild the folder "
-                              "with `ecinstruct build`") from None
-    return dict(sorted(counts.items(), key=_order))
+__all__ = ["BuildReport", "FileKey", "file_path", "read_counts", "write_hub_layout"]

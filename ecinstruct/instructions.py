@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecinstruct.errors import ECInstructError
-from ecinstruct.settings import Setting
+from ecinstruct.settings import Setting, get_setting
 from ecinstruct.tasks import TASKS, Task, get_task, task_folder
 
 N_PARAPHRASES = 5
@@ -100,8 +100,6 @@ def extract_instructions(rows: Iterable[dict]) -> dict[str, dict]:
     one) and ``diverse_pool`` (the distinct diverse-setting instructions, most frequent first, with
     counts). Works on normalised or published rows (needs ``task``, ``setting``, ``instruction``).
     """
-    from ecinstruct.settings import get_setting
-
     seen: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
     for row in rows:
         task: Task = get_task(row["task"])

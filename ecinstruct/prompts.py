@@ -18,6 +18,7 @@ from typing import Literal
 
 from ecinstruct.errors import ECInstructError, UnknownNameError
 from ecinstruct.tasks import Task, get_task
+from ecinstruct.text import parse_options
 
 PromptFormat = Literal["alpaca", "mistral", "chat"]
 
@@ -111,8 +112,6 @@ def chat_messages(row: dict) -> list[dict[str, str]]:
         parts.append(_chat_block("Example input", ex_input, ex_options) + f"\n\nExample answer:\n{ex_answer}")
     options = row.get("options")
     if isinstance(options, str):
-        from ecinstruct.schema import parse_options
-
         options = parse_options(options)
     parts.append(_chat_block("Input", row["input"], "\n".join(options) if options else None))
     return [{"role": "user", "content": "\n\n".join(parts)}]

@@ -20,7 +20,7 @@ import ijson
 
 from ecinstruct.cli_support import one_line
 from ecinstruct.errors import RowFormatError, SourceError
-from ecinstruct.schema import RowReport, normalize_row
+from ecinstruct.schema import RowReport, make_id, normalize_row
 from ecinstruct.settings import Setting
 from ecinstruct.tasks import Task
 
@@ -188,8 +188,6 @@ def normalize_records(
 
 
 def _make_id(row: dict, task: Task, setting: Setting, index: int) -> str:
-    from ecinstruct.schema import make_id
-
     return make_id(task, setting, row["split"], index)
 
 

@@ -8,15 +8,14 @@ labels of a QPR row when known; ``None`` otherwise).
 
 from __future__ import annotations
 
-import ast
-import json
 from dataclasses import dataclass, field
 
 import datasets
 
 from ecinstruct.errors import RowFormatError, UnknownNameError
 from ecinstruct.settings import PUBLISHED_SPLITS, Setting, get_setting
-from ecinstruct.tasks import Task, get_task
+from ecinstruct.tasks import TASKS, Task, get_task
+from ecinstruct.text import parse_options
 
 PUBLISHED_COLUMNS: tuple[str, ...] = (
     "output", "input", "options", "task", "setting", "split", "few_shot_example", "instruction",
@@ -39,34 +38,6 @@ FEATURES = datasets.Features(
     }
 )
 COLUMNS: tuple[str, ...] = tuple(FEATURES)
-
-
-def parse_options(value: object, row: int | str = "?") -> list[str] | None:
-    """Parse a published ``options`` value into a list of strings (``None`` for null/empty).
-
-    Accepts a JSON list string (PRP, SA, MPC), a Python-literal list string (SR; parsed with
-    ``ast.literal_eval``, which evaluates literals only), or an already-parsed list.
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    parsed = value
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            try:
-                parsed = ast.literal_eval(value.strip())
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
-                raise RowFormatError(
-                    row, f"options {value[:80]!r} is neither a JSON list nor a Python list literal",
-                    "Write options as a JSON list of strings, e.g. [\"A: ...\", \"B: ...\"], or null.",
-                ) from None
-    if not isinstance(parsed, list) or not all(isinstance(o, str) for o in parsed):
-        raise RowFormatError(
-            row, f"options must be a list of strings, got {type(parsed).__name__}: {str(value)[:80]!r}",
-            "Write options as a list of option strings such as [\"A: ...\", \"B: ...\"], or null.",
-        )
-    return parsed or None
 
 
 def _check_types(record: dict, row: int | str) -> None:
@@ -107,8 +78,6 @@ def _lookup(record: dict, row: int | str) -> tuple[Task, Setting]:
 
 
 def _ood_tasks() -> list[Task]:
-    from ecinstruct.tasks import TASKS
-
     return [t for t in TASKS if t.has_ood]
 
 

@@ -1,9 +1,13 @@
-"""The published data's string conventions (word cuts, ordinals, option letters, category names), shared by task
-definitions, raw builders and sample generators."""
+"""The published data's string conventions (word cuts, ordinals, option letters, option lists, category names),
+shared by task definitions, scorers, raw builders and sample generators."""
 
 from __future__ import annotations
 
+import ast
+import json
 import string
+
+from ecinstruct.errors import RowFormatError
 
 LETTERS = string.ascii_uppercase
 
@@ -33,3 +37,31 @@ def lettered(items: list[str]) -> list[str]:
 def canonical_category(name: str) -> str:
     """``"Cell Phones & Accessories"``, ``"Cell_Phones_and_Accessories"`` → ``"cell_phones_and_accessories"``."""
     return "_".join(name.replace("&", "and").replace("_", " ").lower().split())
+
+
+def parse_options(value: object, row: int | str = "?") -> list[str] | None:
+    """Parse a published ``options`` value into a list of strings (``None`` for null/empty).
+
+    Accepts a JSON list string (PRP, SA, MPC), a Python-literal list string (SR; parsed with
+    ``ast.literal_eval``, which evaluates literals only), or an already-parsed list.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    parsed = value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            try:
+                parsed = ast.literal_eval(value.strip())
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                raise RowFormatError(
+                    row, f"options {value[:80]!r} is neither a JSON list nor a Python list literal",
+                    "Write options as a JSON list of strings, e.g. [\"A: ...\", \"B: ...\"], or null.",
+                ) from None
+    if not isinstance(parsed, list) or not all(isinstance(o, str) for o in parsed):
+        raise RowFormatError(
+            row, f"options must be a list of strings, got {type(parsed).__name__}: {str(value)[:80]!r}",
+            "Write options as a list of option strings such as [\"A: ...\", \"B: ...\"], or null.",
+        )
+    return parsed or None

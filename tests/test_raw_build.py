@@ -11,7 +11,7 @@ import pytest
 
 from ecinstruct.errors import SourceError
 from ecinstruct.raw.base import Sizes
-from ecinstruct.raw.pipeline import available_tasks, build_samples
+from ecinstruct.raw.pipeline import available_tasks, build_examples
 from ecinstruct.schema import normalize_row
 
 FIXTURES = Path(__file__).parent / "fixtures" / "raw"
@@ -24,7 +24,7 @@ def test_available_tasks_on_fixtures():
 
 
 def test_rows_are_valid_published_rows():
-    build = build_samples(FIXTURES, ["SA", "SR"], SMALL, seed=3)
+    build = build_examples(FIXTURES, ["SA", "SR"], SMALL, seed=3)
     rows = list(build.rows())
     for number, row in enumerate(rows):
         normalize_row({k: v for k, v in row.items() if k != "option_labels"}, number)
@@ -36,23 +36,23 @@ def test_rows_are_valid_published_rows():
 
 
 def test_same_seed_same_rows_other_seed_differs():
-    first = list(build_samples(FIXTURES, FIXTURE_TASKS, SMALL, seed=1).rows())
-    again = list(build_samples(FIXTURES, FIXTURE_TASKS, SMALL, seed=1).rows())
-    other = list(build_samples(FIXTURES, FIXTURE_TASKS, SMALL, seed=2).rows())
+    first = list(build_examples(FIXTURES, FIXTURE_TASKS, SMALL, seed=1).rows())
+    again = list(build_examples(FIXTURES, FIXTURE_TASKS, SMALL, seed=1).rows())
+    other = list(build_examples(FIXTURES, FIXTURE_TASKS, SMALL, seed=2).rows())
     assert first == again
     assert first != other
 
 
 def test_explicit_task_without_source_is_an_error():
     with pytest.raises(SourceError, match=r"MPC .*esci/shopping_queries_dataset_examples\.parquet.*Apache-2\.0"):
-        build_samples(FIXTURES, ["MPC"], SMALL)
+        build_examples(FIXTURES, ["MPC"], SMALL)
     with pytest.raises(SourceError, match="no such directory"):
-        build_samples(FIXTURES / "nope", None, SMALL)
+        build_examples(FIXTURES / "nope", None, SMALL)
 
 
 def test_missing_tasks_are_skipped_and_listed():
-    build = build_samples(FIXTURES, None, SMALL)
-    assert list(build.samples) == FIXTURE_TASKS
+    build = build_examples(FIXTURES, None, SMALL)
+    assert list(build.examples) == FIXTURE_TASKS
     assert set(build.skipped) == {"MPC", "PSI", "QPR"}
     sections = build.card_sections()
     assert set(sections) == {"Raw build", "Quality control", "Decontamination"}

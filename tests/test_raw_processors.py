@@ -57,11 +57,11 @@ def test_ave_mave_rows_and_held_out_attributes():
 
 
 def test_ave_negative_record_gives_none():
-    from ecinstruct.tasks.ave.raw import product_from_mave, sample_of
+    from ecinstruct.tasks.ave.raw import example_of, product_from_mave
 
     product = product_from_mave({"id": "x", "paragraphs": [{"text": "Jar &amp; Lid", "source": "title"}],
                                  "attributes": [{"key": "Color", "evidences": []}]})
-    sample = sample_of(product)
+    sample = example_of(product)
     assert json.loads(sample["input"]) == {"product title": "Jar & Lid", "target attributes": "Color"}
     assert json.loads(sample["output"]) == [{"attribute": "color", "value": "None", "source": "None"}]
 
@@ -178,7 +178,7 @@ def test_sr_leave_last_out_targets():
 
     seq = [f"i{k}" for k in range(6)]
     for from_end, target in ((3, "Item 3."), (2, "Item 4."), (1, "Item 5.")):
-        s = processor.sample(seq, from_end, texts, pool, random.Random(0))
+        s = processor.make_example(seq, from_end, texts, pool, random.Random(0))
         picked = next(o for o in s["options"] if o.startswith(s["output"] + ":"))
         assert picked.endswith(target)
         assert len(ast.literal_eval(s["input"])) == 6 - from_end

@@ -16,7 +16,7 @@ import pytest
 
 from ecinstruct.raw.esci import read_judgments
 from ecinstruct.raw.io import iter_jsonl
-from ecinstruct.raw.pipeline import build_samples
+from ecinstruct.raw.pipeline import build_examples
 from ecinstruct.raw.qc import TaskQC, clean_fields
 from ecinstruct.schema import normalize_row
 from ecinstruct.tasks.prp.raw import relation_pairs
@@ -32,7 +32,7 @@ def raw_dir(shared_dir):
 
 @pytest.fixture(scope="module")
 def build(raw_dir):
-    return build_samples(raw_dir)
+    return build_examples(raw_dir)
 
 
 def steps(build, code):
@@ -40,7 +40,7 @@ def steps(build, code):
 
 
 def test_buildable_tasks(build):
-    assert list(build.samples) == ["AVE", "PM", "SA", "SR", "AG"]
+    assert list(build.examples) == ["AVE", "PM", "SA", "SR", "AG"]
     assert set(build.skipped) == {"PRP", "MPC", "PSI", "QPR", "AP"}
     assert all(qc.fidelity == "variant" and qc.caveat for qc in build.qc.tasks.values())
 
@@ -49,7 +49,7 @@ def test_sa_counts_and_labels(build):
     assert steps(build, "SA")[:5] == [
         ("dedupe", 2036, 443), ("has text and rating", 443, 441), ("min-words", 441, 269),
         ("clean-up", 269, 269), ("english-only", 269, 269)]
-    samples = build.samples["SA"]
+    samples = build.examples["SA"]
     assert {k: len(v) for k, v in samples.items()} == {"train": 215, "validation": 26, "test_ind": 28}
     labels = Counter(s["output"][0] for rows in samples.values() for s in rows)
     assert labels == {"A": 159, "B": 46, "C": 38, "D": 15, "E": 11}
@@ -58,7 +58,7 @@ def test_sa_counts_and_labels(build):
 def test_pm_counts_and_balance(build):
     assert steps(build, "PM")[:3] == [("matches of the benchmark", 9167, 933), ("dedupe", 933, 911),
                                       ("random negatives", 911, 911)]
-    samples = build.samples["PM"]
+    samples = build.examples["PM"]
     everything = [s for rows in samples.values() for s in rows]
     assert len(everything) == 1822 and Counter(s["output"] for s in everything) == {"yes": 911, "no": 911}
     for split in samples:
@@ -67,7 +67,7 @@ def test_pm_counts_and_balance(build):
 
 
 def test_sr_leave_last_out_on_recbole(build, raw_dir):
-    samples = build.samples["SR"]
+    samples = build.examples["SR"]
     assert [len(samples[s]) for s in ("train", "validation", "test_ind")] == [2342, 1000, 1000]
     for s in samples["test_ind"][:200]:
         assert len(s["options"]) == 20 and s["output"] in "ABCDEFGHIJKLMNOPQRST"
@@ -82,7 +82,7 @@ def test_ave_implicit_ood_attributes(build):
     qc = build.qc.tasks["AVE"]
     held = qc.step("held-out attributes").detail.split(": ", 1)[1].split(", ")
     assert len(held) == 3  # 25% of the 12 attribute names
-    samples = build.samples["AVE"]
+    samples = build.examples["AVE"]
     for split, rows in samples.items():
         for s in rows:
             attribute = json.loads(s["input"])["target attributes"]
@@ -92,9 +92,9 @@ def test_ave_implicit_ood_attributes(build):
 def test_ag_pairs_variant(build):
     assert steps(build, "AG")[2] == ("english-only", 7026, 7026)  # lingua and the heuristic agree here
     assert steps(build, "AG")[3] == ("dedupe", 7026, 6826)
-    s = build.samples["AG"]["test_ind"][0]
+    s = build.examples["AG"]["test_ind"][0]
     assert json.loads(s["input"])["document"] == [] and s["output"]
-    assert "& #" not in json.dumps(build.samples["AG"])  # tokenised entities repaired
+    assert "& #" not in json.dumps(build.examples["AG"])  # tokenised entities repaired
 
 
 def test_no_train_test_overlap_and_valid_rows(build):
@@ -107,10 +107,10 @@ def test_no_train_test_overlap_and_valid_rows(build):
 
 
 def test_deterministic(raw_dir, build):
-    again = build_samples(raw_dir, ["SA", "PM"])
-    assert again.samples["SA"] == build.samples["SA"] and again.samples["PM"] == build.samples["PM"]
-    other = build_samples(raw_dir, ["SA"], seed=2)
-    assert other.samples["SA"] != build.samples["SA"]
+    again = build_examples(raw_dir, ["SA", "PM"])
+    assert again.examples["SA"] == build.examples["SA"] and again.examples["PM"] == build.examples["PM"]
+    other = build_examples(raw_dir, ["SA"], seed=2)
+    assert other.examples["SA"] != build.examples["SA"]
 
 
 def test_prp_pair_rules_on_real_metadata(raw_dir):

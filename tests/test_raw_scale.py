@@ -19,7 +19,7 @@ import pytest
 
 from ecinstruct.raw.base import Sizes
 from ecinstruct.raw.io import iter_jsonl
-from ecinstruct.raw.pipeline import build_samples
+from ecinstruct.raw.pipeline import build_examples
 from ecinstruct.raw.qc import TaskQC, clean_fields
 from ecinstruct.raw.sampling import mix64
 from ecinstruct.raw.synthetic import Shape, write_raw_tree
@@ -165,8 +165,8 @@ def test_too_few_single_pairs_draws_a_larger_sample(big_meta):
 
 def test_prp_output_does_not_depend_on_num_proc():
     sizes = Sizes(train=6, validation=2, test=2, ood=2)
-    one = build_samples(FIXTURES, ["PRP"], sizes, seed=4, num_proc=1)
-    two = build_samples(FIXTURES, ["PRP"], sizes, seed=4, num_proc=2)
+    one = build_examples(FIXTURES, ["PRP"], sizes, seed=4, num_proc=1)
+    two = build_examples(FIXTURES, ["PRP"], sizes, seed=4, num_proc=2)
     assert list(one.rows()) == list(two.rows())
 
 
@@ -199,10 +199,10 @@ def test_synthetic_tree_is_deterministic_and_builds(tmp_path):
             lines = plain.read_text().splitlines()
             assert len(lines) == (shape.items if "meta_" in name else shape.reviews)
             assert all(json.loads(line)["asin"] for line in lines[:50])
-    build = build_samples(tmp_path / "a", ["SR", "PRP"], Sizes(40, 10, 10, 10), language_detector="heuristic")
-    assert {k: len(v) for k, v in build.samples["SR"].items()} == {"train": 40, "validation": 10, "test_ind": 10,
+    build = build_examples(tmp_path / "a", ["SR", "PRP"], Sizes(40, 10, 10, 10), language_detector="heuristic")
+    assert {k: len(v) for k, v in build.examples["SR"].items()} == {"train": 40, "validation": 10, "test_ind": 10,
                                                                    "test_ood": 10}
-    assert len(build.samples["PRP"]["test_ood"]) == 10
+    assert len(build.examples["PRP"]["test_ood"]) == 10
 
 
 # --------------------------------------------------------------------------------------------- RSS

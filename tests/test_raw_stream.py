@@ -20,7 +20,7 @@ import pytest
 from ecinstruct.errors import SourceError
 from ecinstruct.raw.base import Sizes
 from ecinstruct.raw.io import iter_csv, iter_jsonl, iter_parquet, read_csv, read_parquet
-from ecinstruct.raw.pipeline import build_samples
+from ecinstruct.raw.pipeline import build_examples
 from ecinstruct.raw.sampling import BottomK, CountMinSketch, priority
 
 FIXTURES = Path(__file__).parent / "fixtures" / "raw"
@@ -119,8 +119,8 @@ def test_count_min_never_undercounts():
 def test_num_proc_does_not_change_the_output():
     tasks = ["SA", "AP", "AG", "PM"]  # the tasks with clean-up and language ID steps
     sizes = Sizes(train=6, validation=2, test=2, ood=2)
-    one = build_samples(FIXTURES, tasks, sizes, seed=4, num_proc=1)
-    two = build_samples(FIXTURES, tasks, sizes, seed=4, num_proc=2)
+    one = build_examples(FIXTURES, tasks, sizes, seed=4, num_proc=1)
+    two = build_examples(FIXTURES, tasks, sizes, seed=4, num_proc=2)
     assert list(one.rows()) == list(two.rows())
     for code in tasks:
         assert [(s.name, s.rows_in, s.rows_out, s.detail) for s in one.qc.tasks[code].steps] == \
@@ -129,7 +129,7 @@ def test_num_proc_does_not_change_the_output():
 
 
 def test_qc_report_has_step_times_on_the_console_only():
-    build = build_samples(FIXTURES, ["SA"], Sizes(6, 2, 2, 2), seed=1)
+    build = build_examples(FIXTURES, ["SA"], Sizes(6, 2, 2, 2), seed=1)
     timed = build.qc.markdown(times=True)
     assert "rows/s" in timed and "rows/s" not in build.qc.markdown()
     assert all(step.seconds >= 0 for step in build.qc.tasks["SA"].steps)
@@ -141,7 +141,7 @@ _MEMORY_SCRIPT = textwrap.dedent("""
     from pathlib import Path
     import pyarrow as pa, pyarrow.parquet as pq
     from ecinstruct.raw.base import Sizes
-    from ecinstruct.raw.pipeline import build_samples
+    from ecinstruct.raw.pipeline import build_examples
 
     LABELS = ("exact", "substitute", "complement", "irrelevant")
 
@@ -173,13 +173,13 @@ _MEMORY_SCRIPT = textwrap.dedent("""
     esci(root / "small", 4000)
     decoded = esci(root / "large", n)
     sizes = Sizes(300, 50, 50, 0)
-    build_samples(root / "small", ["MPC"], sizes, language_detector="heuristic")  # imports, first-use caches
+    build_examples(root / "small", ["MPC"], sizes, language_detector="heuristic")  # imports, first-use caches
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    build = build_samples(root / "large", ["MPC"], sizes, language_detector="heuristic")
+    build = build_examples(root / "large", ["MPC"], sizes, language_detector="heuristic")
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"growth_mib": (after - before) / 1024, "decoded_mib": decoded / 2**20,
                       "labelled": build.qc.tasks["MPC"].step("US examples with an ESCI label").rows_out,
-                      "train": len(build.samples["MPC"]["train"])}))
+                      "train": len(build.examples["MPC"]["train"])}))
 """)
 
 
@@ -210,13 +210,13 @@ def test_mave_stream_dedupes_ids_and_keeps_split_folders(tmp_path):
             "\n".join(product(f"{split}{i}", keys[i % 4], f"Item{i} jar for {split}") for i in range(n)) + "\n")
         (folder / "mave_negatives.jsonl").write_text(
             "\n".join(product(f"{split}{i}", "Color", f"Again{i} jar") for i in range(3)) + "\n")
-    build = build_samples(tmp_path, ["AVE"], Sizes(train=20, validation=5, test=5, ood=3), seed=2)
+    build = build_examples(tmp_path, ["AVE"], Sizes(train=20, validation=5, test=5, ood=3), seed=2)
     qc = build.qc.tasks["AVE"]
     assert qc.layout == "mave-splits"
     assert (qc.step("dedupe").rows_in, qc.step("dedupe").rows_out) == (64 + 9, 64)
     held = qc.step("held-out attributes").detail.split(": ", 1)[1].split(", ")
     assert len(held) == 1 and held[0] in keys
-    samples = build.samples["AVE"]
+    samples = build.examples["AVE"]
     titles = [json.loads(s["input"])["product title"] for rows in samples.values() for s in rows]
     assert not any(t.startswith("Again") for t in titles)  # the repeated ids' second records were dropped
     assert all(t.endswith("for train") for t in (json.loads(s["input"])["product title"] for s in samples["train"]))

@@ -12,7 +12,7 @@ import pytest
 from ecinstruct.sample import (
     DEFAULT_SIZES,
     default_sample_path,
-    generate_samples,
+    generate_examples,
     load_sample,
     sample_rows,
     write_published,
@@ -118,8 +118,8 @@ def test_no_test_input_occurs_in_train(by_task):
         assert len(train) == DEFAULT_SIZES["train"]
 
 
-def test_generate_samples_splits():
-    samples = generate_samples("pm", {"train": 4, "validation": 1, "test_ind": 2}, seed=3)
+def test_generate_examples_splits():
+    samples = generate_examples("pm", {"train": 4, "validation": 1, "test_ind": 2}, seed=3)
     assert list(samples) == ["train", "validation", "test_ind"]  # PM has no OOD test
     assert [len(v) for v in samples.values()] == [4, 1, 2]
 

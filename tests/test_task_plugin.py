@@ -22,7 +22,7 @@ TOY_INIT = '''
 from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
-from ecinstruct.tasks.results import YesNo
+from ecinstruct.tasks.typed_results import YesNo
 
 TASK = Task(
     code="TOY",
@@ -61,9 +61,9 @@ class ToyProcessor(RawProcessor):
     def layouts(self):
         return (Layout("toy-jsonl", (("toy/titles.jsonl",),), lambda paths, qc: list(iter_jsonl(paths[0]))),)
 
-    def make_samples(self, records, sizes, seed, qc):
-        samples = [{"input": r["title"], "options": None, "output": "yes" if r["bottle"] else "no"} for r in records]
-        train, validation, test = split_80_10_10(samples, rng_for(seed, self.code, "split"))
+    def make_examples(self, records, sizes, seed, qc):
+        examples = [{"input": r["title"], "options": None, "output": "yes" if r["bottle"] else "no"} for r in records]
+        train, validation, test = split_80_10_10(examples, rng_for(seed, self.code, "split"))
         return {"train": train[:sizes.train], "validation": validation[:sizes.validation],
                 "test_ind": test[:sizes.test]}
 
@@ -148,15 +148,15 @@ def test_bad_folders_say_what_is_expected(tmp_path):
 
 def test_raw_build_of_the_toy_task(toy_task, tmp_path):
     from ecinstruct.raw.base import Sizes
-    from ecinstruct.raw.pipeline import build_samples
+    from ecinstruct.raw.pipeline import build_examples
 
     raw = tmp_path / "raw" / "toy"
     raw.mkdir(parents=True)
     lines = [json.dumps({"title": f"Kelso {i} {'Water Bottle' if i % 3 else 'Desk Lamp'}", "bottle": bool(i % 3)})
              for i in range(50)]
     (raw / "titles.jsonl").write_text("\n".join(lines) + "\n")
-    build = build_samples(raw.parent, ["TOY"], Sizes(train=20, validation=3, test=4), seed=1)
-    assert {split: len(rows) for split, rows in build.samples["TOY"].items()} == {
+    build = build_examples(raw.parent, ["TOY"], Sizes(train=20, validation=3, test=4), seed=1)
+    assert {split: len(rows) for split, rows in build.examples["TOY"].items()} == {
         "train": 20, "validation": 3, "test_ind": 4}
     rows = list(build.rows())
     # diverse and single instruction (train/validation/test), unseen instruction and 1-shot (test only)

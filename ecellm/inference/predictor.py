@@ -3,7 +3,7 @@
 A row of user fields becomes an ECInstruct row (the task's own serialisation, ``ecinstruct.tasks.fields``)
 with the task's seed instruction, rendered in the model's prompt format (the one its training summary
 records, as the evaluation picks it). Generation goes through the engines (:mod:`ecellm.engines`, the
-evaluation's own), and the answer reads through the task's answer reader (``ecinstruct.tasks.results``) into a
+evaluation's own), and the answer reads through the task's answer reader (``ecinstruct.tasks.typed_results``) into a
 typed result.
 """
 

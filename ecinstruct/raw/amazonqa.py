@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, Source, rng_for, test_texts
+from ecinstruct.raw.base import Examples, Layout, RawProcessor, Sizes, Source, rng_for, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.qc import TaskQC, clean_fields, dedupe, english_only
@@ -61,7 +61,7 @@ SAMPLE_SPLIT = {"train": "train", "validation": "validation", "test": "test_ind"
 @dataclass(frozen=True)
 class QAProcessor(RawProcessor):
     """AP and AG: IND categories' splits sampled at random, OOD = a category's test. Subclasses set
-    ``task`` and ``ind_categories`` and implement :meth:`to_sample`."""
+    ``task`` and ``ind_categories`` and implement :meth:`to_example`."""
 
     source = SOURCE
 
@@ -72,13 +72,13 @@ class QAProcessor(RawProcessor):
         return (Layout("amazonqa-jsonl", required_files(), self._load),)
 
     def _load(self, paths: list[Path], qc: TaskQC) -> dict[str, Path]:
-        return dict(zip(SPLIT_FILES, paths, strict=True))  # streamed by make_samples
+        return dict(zip(SPLIT_FILES, paths, strict=True))  # streamed by make_examples
 
     def usable(self, record: dict) -> bool:
-        """Whether a record can become a sample of this task at all (AG narrows it)."""
+        """Whether a record can become an example of this task at all (AG narrows it)."""
         return True
 
-    def draw(self, files: dict[str, Path], quotas: dict[str, int], seed: int, qc: TaskQC) -> tuple[Samples, set]:
+    def draw(self, files: dict[str, Path], quotas: dict[str, int], seed: int, qc: TaskQC) -> tuple[Examples, set]:
         """Per sample split, the usable records of smallest seeded hash of their text (a bottom-k
         sample while streaming; identical records share a hash), then QC on those; and the splits
         whose sample was cut by its quota."""
@@ -103,28 +103,28 @@ class QAProcessor(RawProcessor):
         qc.record("seeded sample", n_wanted, len(drawn),
                   "per split, the records of smallest hash(seed, text): the split size plus a margin for QC drops")
         kept = self.quality(drawn, qc)
-        pools: Samples = {split: [] for split in quotas}
+        pools: Examples = {split: [] for split in quotas}
         for r in kept:
             pools[r["pool"]].append(r)
         return pools, {split for split, reservoir in reservoirs.items() if reservoir.full}
 
-    def stream_samples(self, files: dict[str, Path], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def stream_examples(self, files: dict[str, Path], sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         wanted = {"train": sizes.train, "validation": sizes.validation, "test_ind": sizes.test,
                   "test_ood": sizes.ood}
         margin = 1.5
         while True:
             first_step = len(qc.steps)
             pools, cut = self.draw(files, {s: int(n * margin) + 100 for s, n in wanted.items()}, seed, qc)
-            samples = {split: [self.to_sample(r) for r in pools[split][:wanted[split]]]
+            examples = {split: [self.to_example(r) for r in pools[split][:wanted[split]]]
                        for split in ("validation", "test_ind", "test_ood")}
-            samples["train"] = remove_overlap((self.to_sample(r) for r in pools["train"]), test_texts(samples), qc,
+            examples["train"] = remove_overlap((self.to_example(r) for r in pools["train"]), test_texts(examples), qc,
                                               text_of=lambda s: s["input"], limit=sizes.train)
-            if not {s for s in wanted if len(samples[s]) < wanted[s]} & cut:
-                return {split: samples[split] for split in ("train", "validation", "test_ind", "test_ood")}
+            if not {s for s in wanted if len(examples[s]) < wanted[s]} & cut:
+                return {split: examples[split] for split in ("train", "validation", "test_ind", "test_ood")}
             del qc.steps[first_step:]
             margin *= 4
 
-    def to_sample(self, record: dict) -> dict:
+    def to_example(self, record: dict) -> dict:
         raise NotImplementedError
 
     def quality(self, records: list[dict], qc: TaskQC) -> list[dict]:
@@ -134,14 +134,14 @@ class QAProcessor(RawProcessor):
                       "same question and snippets")
 
     def select(self, records: list[dict], n: int, rng) -> list[dict]:
-        """Samples of a shuffled pool (AG overrides: it also filters and picks the answer)."""
+        """Examples of a shuffled pool (AG overrides: it also filters and picks the answer)."""
         records = list(records)
         rng.shuffle(records)
-        return [self.to_sample(r) for r in records[:n]]
+        return [self.to_example(r) for r in records[:n]]
 
-    def make_samples(self, records: dict[str, Path | list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, records: dict[str, Path | list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         if all(isinstance(r, Path) for r in records.values()):
-            return self.stream_samples(records, sizes, seed, qc)
+            return self.stream_examples(records, sizes, seed, qc)
         ood_name = canonical_category(self.ood_category)
         for split in list(records):
             qc.scope = split
@@ -149,13 +149,13 @@ class QAProcessor(RawProcessor):
         qc.scope = ""
         rng = rng_for(seed, self.code, "sample")
         ind = {split: [r for r in rows if category_of(r) != ood_name] for split, rows in records.items()}
-        samples: Samples = {
+        examples: Examples = {
             "validation": self.select(ind["validation"], sizes.validation, rng),
             "test_ind": self.select(ind["test"], sizes.test, rng),
             "test_ood": self.select([r for r in records["test"] if category_of(r) == ood_name],
                                     sizes.ood, rng),
         }
         train = self.select(ind["train"], len(ind["train"]), rng)
-        samples["train"] = remove_overlap(train, test_texts(samples), qc, text_of=lambda s: s["input"],
+        examples["train"] = remove_overlap(train, test_texts(examples), qc, text_of=lambda s: s["input"],
                                           limit=sizes.train)
-        return {split: samples[split] for split in ("train", "validation", "test_ind", "test_ood")}
+        return {split: examples[split] for split in ("train", "validation", "test_ind", "test_ood")}

@@ -1,8 +1,8 @@
 """What every raw-source processor shares: sizes, source descriptions, layouts, seeded sampling.
 
-A processor turns one task's raw source into *samples* per split (``train``, ``validation``,
+A processor turns one task's raw source into *examples* per split (``train``, ``validation``,
 ``test_ind`` and, for tasks with an OOD test, ``test_ood``); :mod:`ecinstruct.assemble` turns
-samples into published-format rows. A source can be laid out in several ways under the raw
+examples into published-format rows. A source can be laid out in several ways under the raw
 directory (the authors' original distribution, or a smaller real subset in another format): each
 way is a :class:`Layout`, which knows the files it needs and how to load them into the
 processor's common intermediate records.
@@ -23,7 +23,7 @@ from ecinstruct.tasks import Task
 
 logger = logging.getLogger(__name__)
 
-Samples = dict[str, list[dict]]
+Examples = dict[str, list[dict]]
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,10 @@ def _first_match(raw_dir: Path, patterns: Sequence[str]) -> Path | None:
 
 
 class RawProcessor:
-    """Builds one task's samples from its raw source.
+    """Builds one task's examples from its raw source.
 
     Subclasses set ``task`` and ``source``, list their accepted :meth:`layouts` (the paper's source
-    first) and implement :meth:`make_samples` on the layouts' common intermediate records.
+    first) and implement :meth:`make_examples` on the layouts' common intermediate records.
     Subclasses are dataclasses whose fields are the task's construction parameters (categories,
     minimum lengths, ...), so a user can change them with :func:`dataclasses.replace`.
     """
@@ -129,7 +129,7 @@ class RawProcessor:
     def layouts(self) -> tuple[Layout, ...]:
         raise NotImplementedError
 
-    def make_samples(self, records: Any, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, records: Any, sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         raise NotImplementedError
 
     def detect(self, raw_dir: str | Path) -> tuple[Layout, list[Path]] | None:
@@ -151,17 +151,17 @@ class RawProcessor:
             raise SourceError(self.missing_message(raw_dir))
         return found
 
-    def build(self, raw_dir: str | Path, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
-        """Samples per split, deterministic for a given ``seed``; QC drops are recorded in ``qc``."""
+    def build(self, raw_dir: str | Path, sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
+        """Examples per split, deterministic for a given ``seed``; QC drops are recorded in ``qc``."""
         layout, paths = self.require(raw_dir)
         qc.layout, qc.fidelity, qc.caveat = layout.name, layout.fidelity, layout.caveat
         logger.info("%s: reading %s (%s)", self.code, layout.name, ", ".join(str(p) for p in paths))
         qc.start_clock()
         records = layout.load(paths, qc)
-        samples = self.make_samples(records, sizes, seed, qc)
-        for split, rows in samples.items():
+        examples = self.make_examples(records, sizes, seed, qc)
+        for split, rows in examples.items():
             qc.record_split(split, len(rows))
-        return samples
+        return examples
 
 
 def rng_for(seed: int, code: str, purpose: str) -> random.Random:
@@ -190,6 +190,6 @@ def quotas(n: int, k: int) -> list[int]:
     return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
 
-def test_texts(samples: Samples) -> list[str]:
+def test_texts(examples: Examples) -> list[str]:
     """Inputs of every held-out split (validation and tests): what training rows must not repeat."""
-    return [s["input"] for split, rows in samples.items() if split != "train" for s in rows]
+    return [s["input"] for split, rows in examples.items() if split != "train" for s in rows]

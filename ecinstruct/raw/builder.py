@@ -23,7 +23,7 @@ from ecinstruct.errors import SourceError
 from ecinstruct.instructions import load_instructions
 from ecinstruct.published import normalize_records
 from ecinstruct.raw.base import Sizes
-from ecinstruct.raw.pipeline import build_samples
+from ecinstruct.raw.pipeline import build_examples
 from ecinstruct.schema import FEATURES
 from ecinstruct.settings import SPLITS
 from ecinstruct.tasks import TASKS
@@ -73,7 +73,7 @@ class ECInstructRaw(datasets.GeneratorBasedBuilder):
         if not self.config.raw_dir:
             raise SourceError("ECInstructRaw needs raw_dir=<folder of raw sources>; see ecinstruct.raw.pipeline "
                               "for the layout")
-        build = build_samples(self.config.raw_dir, self.config.tasks, Sizes.parse(self.config.sizes), self.config.seed,
+        build = build_examples(self.config.raw_dir, self.config.tasks, Sizes.parse(self.config.sizes), self.config.seed,
                               num_proc=self.config.num_proc, language_detector=self.config.language_detector)
         instructions = load_instructions(self.config.instructions)
         by_split: dict[str, list[dict]] = defaultdict(list)

@@ -9,7 +9,7 @@ from pathlib import Path
 from ecinstruct.errors import ECInstructError
 from ecinstruct.instructions import load_instructions
 from ecinstruct.raw.base import Sizes
-from ecinstruct.raw.pipeline import available_tasks, build_samples
+from ecinstruct.raw.pipeline import available_tasks, build_examples
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
 
     tasks = [t for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     instructions = load_instructions(args.instructions)
-    build = build_samples(args.raw_dir, tasks, Sizes.parse(args.sizes), args.seed, num_proc=args.num_proc,
+    build = build_examples(args.raw_dir, tasks, Sizes.parse(args.sizes), args.seed, num_proc=args.num_proc,
                           language_detector=args.language_detector)
     write_hub_layout(build.rows(instructions), args.out, card_sections=build.card_sections(),
-                     source_name=f"the raw sources ({', '.join(build.samples)}) via `ecinstruct build-raw`",
+                     source_name=f"the raw sources ({', '.join(build.examples)}) via `ecinstruct build-raw`",
                      overwrite=args.overwrite, inputs=inputs)
     print(build.qc.markdown(times=True))
     for code, qc in build.qc.tasks.items():

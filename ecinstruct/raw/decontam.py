@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 
 from ecinstruct.raw.qc import TaskQC
+from ecinstruct.settings import get_setting
+from ecinstruct.tasks import TASKS, get_task
 
 logger = logging.getLogger(__name__)
 
@@ -175,9 +177,7 @@ class DecontamReport:
 
 
 def _split_of(row: dict) -> str | None:
-    """Our split name of a row (published rows: only the diverse settings, so samples count once)."""
-    from ecinstruct.settings import get_setting
-
+    """Our split name of a row (published rows: only the diverse settings, so examples count once)."""
     split = row.get("split")
     if row.get("setting"):
         setting = get_setting(row["setting"])
@@ -192,12 +192,10 @@ def decontamination_report(rows: Iterable[dict], *, threshold: float = THRESHOLD
     """Measure train/test overlap per task in rows that carry ``task``, ``split`` and ``input``.
 
     Works on published rows (``setting`` present: the diverse-instruction rows are used, since the
-    other settings repeat the same inputs), normalised rows, or plain samples labelled with our split
+    other settings repeat the same inputs), normalised rows, or plain examples labelled with our split
     names (``train``/``validation``/``test_ind``/``test_ood``). ``by_design`` maps task codes to a
     note for tasks whose near-duplicates are part of the task's definition (SR's leave-last-out).
     """
-    from ecinstruct.tasks import get_task
-
     grouped: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for row in rows:
         split = _split_of(row)
@@ -217,8 +215,6 @@ def decontamination_report(rows: Iterable[dict], *, threshold: float = THRESHOLD
 
 
 def _task_order(code: str) -> int:
-    from ecinstruct.tasks import TASKS
-
     return [t.code for t in TASKS].index(code)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecinstruct.errors import SourceError
-from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, Source, test_texts
+from ecinstruct.raw.base import Examples, Layout, RawProcessor, Sizes, Source, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_parquet, read_json
 from ecinstruct.raw.qc import TaskQC, ascii_fold, clean_fields, english_only
@@ -151,17 +151,17 @@ def _checked_pools(drawn: list[dict], files: Files, splits: Iterable[str], qc: T
 @dataclass(frozen=True)
 class ExampleSampler(RawProcessor):
     """A task made of single ESCI examples (MPC, PSI): an independent random sample of examples per split,
-    one sample per example. Subclasses set ``task`` and implement :meth:`to_sample`."""
+    one task example per ESCI example. Subclasses set ``task`` and implement :meth:`to_example`."""
 
     source = SOURCE
 
     def layouts(self) -> tuple[Layout, ...]:
         return layouts()
 
-    def to_sample(self, row: dict) -> dict:
+    def to_example(self, row: dict) -> dict:
         raise NotImplementedError
 
-    def make_samples(self, files: Files, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, files: Files, sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         """A seeded sample per split, drawn while streaming; drawn again with a larger margin in the
         rare case that QC and overlap removal leave fewer rows than requested while more exist."""
         wanted = {split: sizes.for_split(split) for split in ("train", "validation", "test_ind")}
@@ -170,13 +170,13 @@ class ExampleSampler(RawProcessor):
             first_step = len(qc.steps)
             pools, cut = draw_examples(files, seed, self.code, {s: int(n * margin) + 100 for s, n in wanted.items()},
                                        qc)
-            samples: Samples = {split: [self.to_sample(r) for r in pools[split][:wanted[split]]]
+            examples: Examples = {split: [self.to_example(r) for r in pools[split][:wanted[split]]]
                                 for split in ("validation", "test_ind")}
-            samples["train"] = remove_overlap((self.to_sample(r) for r in pools["train"]), test_texts(samples), qc,
+            examples["train"] = remove_overlap((self.to_example(r) for r in pools["train"]), test_texts(examples), qc,
                                               text_of=lambda s: s["input"], limit=wanted["train"])
-            short = {s for s in wanted if len(samples[s]) < wanted[s]}
+            short = {s for s in wanted if len(examples[s]) < wanted[s]}
             if not short & cut:
-                return {split: samples[split] for split in ("train", "validation", "test_ind")}
+                return {split: examples[split] for split in ("train", "validation", "test_ind")}
             del qc.steps[first_step:]
             margin *= 4
 

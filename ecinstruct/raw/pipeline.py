@@ -33,7 +33,7 @@ from ecinstruct.assemble import assemble_rows
 from ecinstruct.errors import SourceError
 from ecinstruct.instructions import InstructionSet, load_instructions
 from ecinstruct.raw import PROCESSORS, get_processor
-from ecinstruct.raw.base import RawProcessor, Samples, Sizes
+from ecinstruct.raw.base import Examples, RawProcessor, Sizes
 from ecinstruct.raw.decontam import THRESHOLD, DecontamReport, decontamination_report
 from ecinstruct.raw.langid import get_detector
 from ecinstruct.raw.parallel import Workers
@@ -45,11 +45,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class RawBuild:
-    """Samples per task and split, with the QC and decontamination reports of the build."""
+    """Examples per task and split, with the QC and decontamination reports of the build."""
 
     sizes: Sizes
     seed: int
-    samples: dict[str, Samples] = field(default_factory=dict)
+    examples: dict[str, Examples] = field(default_factory=dict)
     qc: QCReport = field(default_factory=QCReport)
     decontam: DecontamReport | None = None
     skipped: dict[str, str] = field(default_factory=dict)
@@ -57,14 +57,14 @@ class RawBuild:
     def rows(self, instructions: dict[str, InstructionSet] | None = None) -> Iterator[dict]:
         """Published-format rows of every setting (instruction assignment of :mod:`ecinstruct.assemble`)."""
         instructions = instructions or load_instructions()
-        for code, samples in self.samples.items():
-            yield from assemble_rows(get_task(code), samples, instructions[code], self.seed)
+        for code, examples in self.examples.items():
+            yield from assemble_rows(get_task(code), examples, instructions[code], self.seed)
 
     def card_sections(self) -> dict[str, str]:
-        built = ", ".join(self.samples) or "none"
+        built = ", ".join(self.examples) or "none"
         lines = [f"Built with `ecinstruct build-raw` from the raw sources (seed {self.seed}; sizes {self.sizes}).",
                  "", f"Tasks built: {built}.", "", "| task | source | layout | license |", "|---|---|---|---|"]
-        for code in self.samples:
+        for code in self.examples:
             p, qc = PROCESSORS[code], self.qc.tasks[code]
             lines.append(f"| {code} | {p.source.name} | {qc.layout} ({qc.fidelity}) | {p.source.license} |")
         if self.skipped:
@@ -107,7 +107,7 @@ def _select(raw_dir: Path, tasks: Iterable[str] | None) -> tuple[list[RawProcess
     return chosen, skipped
 
 
-def build_samples(raw_dir: str | Path, tasks: Iterable[str] | None = None, sizes: Sizes | None = None,
+def build_examples(raw_dir: str | Path, tasks: Iterable[str] | None = None, sizes: Sizes | None = None,
                   seed: int = 1, *, threshold: float = THRESHOLD, num_proc: int = 1,
                   language_detector: str | None = None) -> RawBuild:
     """Run the processors of ``tasks`` (default: every task whose source is present).
@@ -124,10 +124,10 @@ def build_samples(raw_dir: str | Path, tasks: Iterable[str] | None = None, sizes
             logger.info("building %s", processor.code)
             qc = build.qc.for_task(processor.code)
             qc.workers, qc.detector = workers, detector
-            build.samples[processor.code] = processor.build(raw_dir, build.sizes, seed, qc)
+            build.examples[processor.code] = processor.build(raw_dir, build.sizes, seed, qc)
     build.decontam = decontamination_report(
         ({"task": code, "split": split, "input": s["input"]}
-         for code, samples in build.samples.items() for split, rows in samples.items() for s in rows),
+         for code, examples in build.examples.items() for split, rows in examples.items() for s in rows),
         threshold=threshold, by_design=by_design_notes())
     return build
 

@@ -5,8 +5,8 @@ default data of the offline demo. Every text is made up by the generators here (
 :mod:`ecinstruct.sample.vocab`, one ``sample.py`` per task folder); each task carries a simple, consistent signal
 so that a small model can learn it from a few dozen training rows.
 
-Each generator has the signature ``make(rng, domain, k) -> sample``: ``domain`` is ``"IND"`` or
-``"OOD"`` and ``k`` the sample's position in its split (generators cycle labels on it for balanced
+Each generator has the signature ``make(rng, domain, k) -> example``: ``domain`` is ``"IND"`` or
+``"OOD"`` and ``k`` the example's position in its split (generators cycle labels on it for balanced
 classes; the split is shuffled afterwards so that 1-shot pairs, which match train *i* with test
 *i*, do not share labels by construction).
 """
@@ -35,11 +35,12 @@ Generator = Callable[[random.Random, str, int], dict]
 GENERATORS: Mapping[str, Generator] = TaskParts("sample", "make")
 DEFAULT_SIZES: dict[str, int] = {"train": 48, "validation": 8, "test_ind": 16, "test_ood": 16}
 SAMPLE_RESOURCE = "data/sample/dataset.jsonl"
-_MAX_TRIES = 200  # redraws allowed per sample to avoid an input already used in any split
+_MAX_TRIES = 200  # redraws allowed per example to avoid an input already used in any split
 
 
-def generate_samples(task: str | Task, sizes: dict[str, int] | None = None, seed: int = 0) -> dict[str, list[dict]]:
-    """Per-split samples of one task (``test_ood`` only for tasks with an OOD test).
+def generate_examples(task: str | Task, sizes: dict[str, int] | None = None, seed: int = 0) -> dict[str, list[dict]]:
+    """Per-split examples of one task, made by its folder's ``sample.py`` (``test_ood`` only for tasks with an OOD
+    test).
 
     Inputs are unique across all splits of the task, so no test input occurs in train.
     """
@@ -52,26 +53,26 @@ def generate_samples(task: str | Task, sizes: dict[str, int] | None = None, seed
     # a string seed is hashed deterministically (not subject to PYTHONHASHSEED)
     rng = random.Random(f"ecinstruct-sample:{seed}:{task.code}")
     used: set[str] = set()
-    samples = {}
+    examples = {}
     for split in SPLITS:
         if split == "test_ood" and not task.has_ood:
             continue
         domain = "OOD" if split == "test_ood" else "IND"
-        samples[split] = _draw(make, rng, domain, sizes[split], used, task.code)
-    return samples
+        examples[split] = _draw(make, rng, domain, sizes[split], used, task.code)
+    return examples
 
 
 def _draw(make: Generator, rng: random.Random, domain: str, n: int, used: set[str], code: str) -> list[dict]:
     drawn = []
     for k in range(n):
         for _ in range(_MAX_TRIES):
-            sample = make(rng, domain, k)
-            if sample["input"] not in used:
+            example = make(rng, domain, k)
+            if example["input"] not in used:
                 break
         else:
-            raise ECInstructError(f"{code}: could not draw {n} distinct {domain} inputs; ask for fewer samples")
-        used.add(sample["input"])
-        drawn.append(sample)
+            raise ECInstructError(f"{code}: could not draw {n} distinct {domain} inputs; ask for fewer examples")
+        used.add(example["input"])
+        drawn.append(example)
     rng.shuffle(drawn)
     return drawn
 
@@ -83,8 +84,8 @@ def sample_rows(
     instructions = load_instructions()
     for task in resolve_tasks(tasks):
         if tasks is None and task.code not in GENERATORS:
-            continue  # "every task": those that can make samples
-        yield from assemble_rows(task, generate_samples(task, sizes, seed), instructions[task.code], seed=seed)
+            continue  # "every task": those that can make examples
+        yield from assemble_rows(task, generate_examples(task, sizes, seed), instructions[task.code], seed=seed)
 
 
 def published_record(row: dict) -> dict:
@@ -124,6 +125,6 @@ def load_sample(path: str | Path | None = None) -> list[dict]:
 
 
 __all__ = [
-    "DEFAULT_SIZES", "GENERATORS", "default_sample_path", "generate_samples", "load_sample",
+    "DEFAULT_SIZES", "GENERATORS", "default_sample_path", "generate_examples", "load_sample",
     "published_record", "sample_rows", "write_published",
 ]

@@ -11,15 +11,13 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
 from ecinstruct.answers import flexible
 from ecinstruct.answers.constraint import Constraint
-
-if TYPE_CHECKING:
-    from ecinstruct.tasks.base import Task
+from ecinstruct.text import parse_options
 
 Mode = Literal["reference", "strict", "flexible"]
 # reference: the reference evaluator's reading; strict: exact answer format, invalid = wrong; flexible: the
@@ -58,6 +56,18 @@ def one_hot_rows(cells: Sequence[int], width: int) -> np.ndarray:
     return out
 
 
+class TaskFacts(Protocol):
+    """What a scorer reads of the task it is bound to. Scoring sits beneath the tasks and never imports them;
+    :class:`ecinstruct.tasks.base.Task` has these."""
+
+    @property
+    def options(self) -> tuple[str, ...] | None: ...
+    @property
+    def option_letters(self) -> tuple[str, ...]: ...
+    @property
+    def answer_type(self) -> str: ...
+
+
 class Scorer(ABC):
     """One metric family. Subclasses are small frozen dataclasses configured per task."""
 
@@ -66,7 +76,7 @@ class Scorer(ABC):
     needs_option_labels: ClassVar[bool] = False  # scored from per-option labels (QPR's ESCI grades)
     needs_encoder: ClassVar[bool] = False  # scored with a text encoder (AG's BERTScore)
 
-    def bind(self, task: Task) -> Scorer:
+    def bind(self, task: TaskFacts) -> Scorer:
         """Specialise this scorer for ``task`` (e.g. its option letters); default: unchanged."""
         return self
 
@@ -177,7 +187,5 @@ def row_options(row: dict) -> list[str] | None:
     """A row's options as a list of strings (published rows store them as JSON or Python-literal text)."""
     options = row.get("options")
     if isinstance(options, str):
-        from ecinstruct.schema import parse_options
-
         options = parse_options(options)
     return list(options) if options else None

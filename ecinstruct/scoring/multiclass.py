@@ -10,15 +10,12 @@ the task's fixed option set.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ecinstruct.answers import flexible
-from ecinstruct.scoring.base import Mode, Scorer, f1_of, one_hot_rows, safe_div
-
-if TYPE_CHECKING:
-    from ecinstruct.tasks.base import Task
+from ecinstruct.scoring.base import Mode, Scorer, TaskFacts, f1_of, one_hot_rows, safe_div
 
 REFERENCE_LETTERS = "ABCDE"  # the reference accepts these five for every multi-class task
 STRICT_FOLLOWERS = ":.)]"
@@ -60,7 +57,7 @@ class OptionLetterScorer(Scorer):
     letter_answers: bool = False  # gold answers are bare letters (PRP), not whole options (SA, MPC)
     family: ClassVar[str] = "option_letter"
 
-    def bind(self, task: Task) -> OptionLetterScorer:
+    def bind(self, task: TaskFacts) -> OptionLetterScorer:
         if self.letters:
             return self
         return replace(self, letters="".join(task.option_letters), options=tuple(task.options or ()),

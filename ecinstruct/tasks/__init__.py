@@ -5,7 +5,7 @@ A task folder is a Python package (``ecinstruct/tasks/<code>/``) holding everyth
 * ``__init__.py`` defines ``TASK``, a :class:`~ecinstruct.tasks.base.Task` (names, options, scorer, input
   fields, result reading; ``order`` places it among the others);
 * ``instructions.json`` its instruction set (``seed``, five ``paraphrases``, ``unseen_index``);
-* ``sample.py`` (optional) ``make(rng, domain, k) -> sample``, its generator of the embedded sample;
+* ``sample.py`` (optional) ``make(rng, domain, k) -> example``, its generator of the embedded sample;
 * ``raw.py`` (optional) ``PROCESSOR``, its :class:`~ecinstruct.raw.base.RawProcessor` (build from raw sources).
 
 The package's own tasks are the folders under ``ecinstruct/tasks/``. A task of your own is one such folder

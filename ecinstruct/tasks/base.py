@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from ecinstruct.scoring.base import Scorer
     from ecinstruct.tasks.fields import TaskInputs
-    from ecinstruct.tasks.results import ResultReader
+    from ecinstruct.tasks.typed_results import ResultReader
 
 OptionsFormat = Literal["json", "python"]
 
@@ -43,7 +43,7 @@ class Task:
             bound to this task (e.g. to its option letters) when the task is built.
         inputs: the fields a user supplies to run the task on new data, and how they become a row
             (:mod:`ecinstruct.tasks.fields`).
-        result: how an answer reads as a typed result for a user (:mod:`ecinstruct.tasks.results`).
+        result: how an answer reads as a typed result for a user (:mod:`ecinstruct.tasks.typed_results`).
         order: the task's place in listings and tables (the paper's tasks are 1–10, in the order of its
             Tables 2–3; a task of your own comes after them unless it says otherwise).
     """

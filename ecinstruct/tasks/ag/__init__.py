@@ -3,7 +3,7 @@
 from ecinstruct.scoring import GenerationScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import question_with_documents
-from ecinstruct.tasks.results import FreeText
+from ecinstruct.tasks.typed_results import FreeText
 
 TASK = Task(
     code="AG",

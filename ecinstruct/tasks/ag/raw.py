@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecinstruct.raw import amazonqa
-from ecinstruct.raw.base import Layout, Samples, Sizes, rng_for, split_80_10_10, test_texts
+from ecinstruct.raw.base import Examples, Layout, Sizes, rng_for, split_80_10_10, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.qc import TaskQC, clean_fields, dedupe, english_only, keep_if
@@ -48,48 +48,48 @@ class AGProcessor(amazonqa.QAProcessor):
         return (record.get("questionType") == "descriptive" and amazonqa.is_answerable(record)
                 and bool(best_answer(record.get("answers"))))
 
-    def to_sample(self, record: dict) -> dict:
+    def to_example(self, record: dict) -> dict:
         return {"input": amazonqa.qa_input(record["questionText"], record["review_snippets"] or []),
                 "options": None, "output": best_answer(record.get("answers"))}
 
     def select(self, records: list[dict], n: int, rng: random.Random) -> list[dict]:
         records = list(records)
         rng.shuffle(records)
-        samples = []
+        examples = []
         for r in records:
-            if len(samples) >= n:
+            if len(examples) >= n:
                 break
             if r.get("questionType") != "descriptive" or not amazonqa.is_answerable(r):
                 continue
             answer = best_answer(r.get("answers"))
             if answer:
-                samples.append({"input": amazonqa.qa_input(r["questionText"], r["review_snippets"] or []),
+                examples.append({"input": amazonqa.qa_input(r["questionText"], r["review_snippets"] or []),
                                 "options": None, "output": answer})
-        return samples
+        return examples
 
     # ------------------------------------------------------------------------ QA pairs (variant)
 
     def _load_pairs(self, paths: list[Path], qc: TaskQC) -> list[dict]:
         return list(iter_jsonl(paths[0]))
 
-    def make_samples(self, records, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, records, sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         if isinstance(records, dict):  # AmazonQA split files
-            return super().make_samples(records, sizes, seed, qc)
-        return self.pair_samples(records, sizes, seed, qc)
+            return super().make_examples(records, sizes, seed, qc)
+        return self.pair_examples(records, sizes, seed, qc)
 
-    def pair_samples(self, pairs: list[dict], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def pair_examples(self, pairs: list[dict], sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         pairs = keep_if(pairs, lambda p: bool(p.get("question")) and bool(p.get("answer")), qc,
                         "has question and answer")
         pairs = clean_fields(pairs, ("question", "answer"), qc)
         pairs = english_only(pairs, ("question", "answer"), qc)
         pairs = dedupe(pairs, lambda p: p["question"].lower(), qc, "same question")
-        as_samples = [{"input": amazonqa.qa_input(p["question"], []), "options": None, "output": p["answer"]}
+        as_examples = [{"input": amazonqa.qa_input(p["question"], []), "options": None, "output": p["answer"]}
                       for p in pairs]
-        train, val, test = split_80_10_10(as_samples, rng_for(seed, self.code, "split"))
-        samples = {"validation": val[:sizes.validation], "test_ind": test[:sizes.test]}
-        samples["train"] = remove_overlap(train, test_texts(samples), qc, text_of=lambda s: s["input"],
+        train, val, test = split_80_10_10(as_examples, rng_for(seed, self.code, "split"))
+        examples = {"validation": val[:sizes.validation], "test_ind": test[:sizes.test]}
+        examples["train"] = remove_overlap(train, test_texts(examples), qc, text_of=lambda s: s["input"],
                                           limit=sizes.train)
-        return {split: samples[split] for split in ("train", "validation", "test_ind")}
+        return {split: examples[split] for split in ("train", "validation", "test_ind")}
 
 
 PROCESSOR = AGProcessor()

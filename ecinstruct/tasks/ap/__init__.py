@@ -3,7 +3,7 @@
 from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import question_with_documents
-from ecinstruct.tasks.results import YesNo
+from ecinstruct.tasks.typed_results import YesNo
 
 TASK = Task(
     code="AP",

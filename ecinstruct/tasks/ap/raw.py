@@ -8,7 +8,7 @@ from ecinstruct.raw import amazonqa
 from ecinstruct.tasks import ap
 
 
-def sample_of(record: dict) -> dict:
+def example_of(record: dict) -> dict:
     return {"input": amazonqa.qa_input(record["questionText"], record["review_snippets"] or []),
             "options": None, "output": "yes" if amazonqa.is_answerable(record) else "no"}
 
@@ -19,8 +19,8 @@ class APProcessor(amazonqa.QAProcessor):
 
     ind_categories: tuple[str, ...] = ("Sports_and_Outdoors", "Tools_and_Home_Improvement")
 
-    def to_sample(self, record: dict) -> dict:
-        return sample_of(record)
+    def to_example(self, record: dict) -> dict:
+        return example_of(record)
 
 
 PROCESSOR = APProcessor()

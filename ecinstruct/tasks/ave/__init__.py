@@ -5,7 +5,7 @@ import json
 from ecinstruct.scoring import ExtractionScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
-from ecinstruct.tasks.results import Extraction
+from ecinstruct.tasks.typed_results import Extraction
 
 _SOURCES = (("title", "product title"), ("description", "product description"), ("features", "product feature"),
             ("price", "product price"), ("brand", "product brand"))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, Source, rng_for, split_80_10_10, test_texts
+from ecinstruct.raw.base import Examples, Layout, RawProcessor, Sizes, Source, rng_for, split_80_10_10, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl, read_csv, require_columns
 from ecinstruct.raw.qc import TaskQC, clean_text, dedupe, keep_if
@@ -60,7 +60,7 @@ def product_from_mave(record: dict, split: str | None = None) -> Product:
     return Product(str(record.get("id")), paragraphs, attributes, split)
 
 
-def sample_of(product: Product) -> dict:
+def example_of(product: Product) -> dict:
     text: dict[str, list[str]] = {}
     for source, paragraph in product.paragraphs:
         if source in SOURCES_ORDER and paragraph:
@@ -127,9 +127,9 @@ class AVEProcessor(RawProcessor):
         return [Product(r["id"], [("title", clean_text(r["texts"].removeprefix("[Title]")))],
                         [(r["attribute_names"].strip(), [(clean_text(r["attribute_values"]), 0)])]) for r in rows]
 
-    def make_samples(self, records: MaveFiles | list[Product], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, records: MaveFiles | list[Product], sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         if isinstance(records, MaveFiles):
-            return self.stream_samples(records, sizes, seed, qc)
+            return self.stream_examples(records, sizes, seed, qc)
         products = keep_if(records, lambda p: bool(p.attributes) and any(t for _, t in p.paragraphs), qc,
                            "has attributes and text")
         products = dedupe(products, lambda p: p.id, qc, "same product id")
@@ -143,23 +143,23 @@ class AVEProcessor(RawProcessor):
         qc.record("held-out attributes", len(products), sum(p.first_attribute not in held for p in products),
                   f"OOD attributes: {', '.join(sorted(held))}")
         rng = rng_for(seed, self.code, "sample")
-        samples: Samples = {}
+        examples: Examples = {}
         for split, pool, n in (("validation", pools["validation"], sizes.validation),
                                ("test_ind", pools["test"], sizes.test)):
             ind = [p for p in pool if p.first_attribute not in held]
             rng.shuffle(ind)
-            samples[split] = [sample_of(p) for p in ind[:n]]
+            examples[split] = [example_of(p) for p in ind[:n]]
         ood = [p for p in pools["test"] if p.first_attribute in held]
         rng.shuffle(ood)
-        samples["test_ood"] = [sample_of(p) for p in ood[:sizes.ood]]
+        examples["test_ood"] = [example_of(p) for p in ood[:sizes.ood]]
         train = [p for p in pools["train"] if p.first_attribute not in held]
         rng.shuffle(train)
-        samples["train"] = remove_overlap([sample_of(p) for p in train], test_texts(samples), qc,
+        examples["train"] = remove_overlap([example_of(p) for p in train], test_texts(examples), qc,
                                           text_of=lambda s: s["input"], limit=sizes.train)
-        return {split: samples[split] for split in ("train", "validation", "test_ind", "test_ood")}
+        return {split: examples[split] for split in ("train", "validation", "test_ind", "test_ood")}
 
 
-    def stream_samples(self, files: MaveFiles, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def stream_examples(self, files: MaveFiles, sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         """MAVE's millions of products in two streaming passes, holding a few bytes per product.
 
         Pass 1 notes, per product, a hash of its id, its first attribute and its split (a seeded hash
@@ -206,12 +206,12 @@ class AVEProcessor(RawProcessor):
             if ood and split != "test_ood":
                 continue
             reservoirs[split].offer(priority(seed, f"{self.code}:sample:{split}", product.id), product)
-        samples: Samples = {split: [sample_of(p) for p in reservoirs[split].items()]
+        examples: Examples = {split: [example_of(p) for p in reservoirs[split].items()]
                             for split in ("validation", "test_ind", "test_ood")}
-        train = (sample_of(p) for p in reservoirs["train"].items())
-        samples["train"] = remove_overlap(train, test_texts(samples), qc, text_of=lambda s: s["input"],
+        train = (example_of(p) for p in reservoirs["train"].items())
+        examples["train"] = remove_overlap(train, test_texts(examples), qc, text_of=lambda s: s["input"],
                                           limit=sizes.train)
-        return {split: samples[split] for split in ("train", "validation", "test_ind", "test_ood")}
+        return {split: examples[split] for split in ("train", "validation", "test_ind", "test_ood")}
 
 
 SPLITS = ("train", "validation", "test")

@@ -5,7 +5,7 @@ import json
 from ecinstruct.scoring import OptionLetterScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
-from ecinstruct.tasks.results import Option
+from ecinstruct.tasks.typed_results import Option
 
 
 def serialize(values: dict) -> tuple[str, None]:

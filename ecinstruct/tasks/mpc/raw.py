@@ -11,7 +11,7 @@ from ecinstruct.tasks import mpc
 LABEL_TO_OPTION = dict(zip(esci.LABELS, mpc.TASK.options, strict=True))
 
 
-def sample_of(row: dict) -> dict:
+def example_of(row: dict) -> dict:
     return {"input": json.dumps({"query": row["query"], "product title": row["product_title"]}),
             "options": list(mpc.TASK.options), "output": LABEL_TO_OPTION[row["esci_label"]]}
 
@@ -20,8 +20,8 @@ def sample_of(row: dict) -> dict:
 class MPCProcessor(esci.ExampleSampler):
     task = mpc.TASK
 
-    def to_sample(self, row: dict) -> dict:
-        return sample_of(row)
+    def to_example(self, row: dict) -> dict:
+        return example_of(row)
 
 
 PROCESSOR = MPCProcessor()

@@ -5,7 +5,7 @@ import json
 from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
-from ecinstruct.tasks.results import YesNo
+from ecinstruct.tasks.typed_results import YesNo
 from ecinstruct.text import cut_words
 
 RECORD_KEYS = ("title", "description", "manufacturer", "price")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecinstruct.errors import SourceError
-from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, Source, rng_for, split_80_10_10, test_texts
+from ecinstruct.raw.base import Examples, Layout, RawProcessor, Sizes, Source, rng_for, split_80_10_10, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import read_csv, require_columns
 from ecinstruct.raw.qc import TaskQC, clean_text, dedupe
@@ -44,7 +44,7 @@ def record(title: object, description: object, manufacturer: object, price: obje
     return tuple(v if v else "nan" for v in values)  # type: ignore[return-value]
 
 
-def sample_of(amazon: Record, google: Record, label: bool) -> dict:
+def example_of(amazon: Record, google: Record, label: bool) -> dict:
     pair = {"product 1": dict(zip(FIELDS, amazon, strict=True)),
             "product 2": dict(zip(FIELDS, google, strict=True))}
     return {"input": json.dumps(pair), "options": None, "output": "yes" if label else "no"}
@@ -75,16 +75,16 @@ class PMProcessor(RawProcessor):
                           "positives = the benchmark's matches of all its splits"),
         )
 
-    def make_samples(self, records: Pairs, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, records: Pairs, sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         positives = dedupe(records.positives, lambda p: frozenset(p), qc, "same pair of records, either order")
         negatives = random_negatives(records, len(positives), rng_for(seed, self.code, "negatives"))
         qc.record("random negatives", len(positives), len(negatives), "one non-matching pair per positive")
-        samples_all = [sample_of(a, g, True) for a, g in positives] + [sample_of(a, g, False) for a, g in negatives]
-        train, val, test = split_80_10_10(samples_all, rng_for(seed, self.code, "split"))
-        samples = {"validation": val[:sizes.validation], "test_ind": test[:sizes.test]}
-        samples["train"] = remove_overlap(train, test_texts(samples), qc, text_of=lambda s: s["input"],
+        examples_all = [example_of(a, g, True) for a, g in positives] + [example_of(a, g, False) for a, g in negatives]
+        train, val, test = split_80_10_10(examples_all, rng_for(seed, self.code, "split"))
+        examples = {"validation": val[:sizes.validation], "test_ind": test[:sizes.test]}
+        examples["train"] = remove_overlap(train, test_texts(examples), qc, text_of=lambda s: s["input"],
                                           limit=sizes.train)
-        return {split: samples[split] for split in ("train", "validation", "test_ind")}
+        return {split: examples[split] for split in ("train", "validation", "test_ind")}
 
 
 def random_negatives(pairs: Pairs, n: int, rng) -> list[tuple[Record, Record]]:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ecinstruct.raw import amazon2018
-from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, rng_for, split_80_10_10, test_texts
+from ecinstruct.raw.base import Examples, Layout, RawProcessor, Sizes, rng_for, split_80_10_10, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.qc import TaskQC, clean_text
@@ -66,7 +66,7 @@ def relation_pairs(products: list[dict], qc: TaskQC | None = None) -> dict[str, 
     return result
 
 
-def sample_of(pair: TitlePair, letter: str) -> dict:
+def example_of(pair: TitlePair, letter: str) -> dict:
     return {"input": json.dumps({"Product 1:": pair[0], "Product 2:": pair[1]}),
             "options": list(prp.TASK.options), "output": letter}
 
@@ -231,10 +231,10 @@ class PRPProcessor(RawProcessor):
         return (Layout("amazon2018-metadata", tuple(amazon2018.meta_files(c) for c in cats), self._load),)
 
     def _load(self, paths: list[Path], qc: TaskQC) -> list[Path]:
-        return paths  # read one category at a time by make_samples
+        return paths  # read one category at a time by make_examples
 
     def category_pools(self, path: Path, sizes: Sizes, qc: TaskQC, seed: int, name: str) -> tuple[list, list, list]:
-        """A category's samples cut 80/10/10 by a seeded shuffle (the pairs: a seeded-hash sample
+        """A category's examples cut 80/10/10 by a seeded shuffle (the pairs: a seeded-hash sample
         large enough for every part, see :func:`stream_relation_pairs`)."""
         test = max(sizes.test, sizes.ood)
         # Single-relation pairs for the 80/10/10 cut to fill every part (+10: the cut rounds down);
@@ -242,11 +242,11 @@ class PRPProcessor(RawProcessor):
         wanted = math.ceil(max(sizes.train / 0.8, sizes.validation / 0.1, test / 0.1)) + 10
         salt = priority(seed, f"{self.code}:pairs", name)
         pairs = stream_relation_pairs(path, qc, salt=salt, k=wanted * 3 // 2 + 100, wanted=wanted)
-        samples = [sample_of(pair, letter) for letter, group in pairs.items() for pair in group]
-        train, validation, test_pool = split_80_10_10(samples, rng_for(seed, self.code, f"split:{name}"))
+        examples = [example_of(pair, letter) for letter, group in pairs.items() for pair in group]
+        train, validation, test_pool = split_80_10_10(examples, rng_for(seed, self.code, f"split:{name}"))
         return train[:sizes.train], validation[:sizes.validation], test_pool[:test]
 
-    def make_samples(self, records: list[Path], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, records: list[Path], sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         """Categories are read one at a time, each in memory bounded by the split sizes."""
         pools = []
         for name, path in zip((*self.ind_categories, self.ood_category), records, strict=True):
@@ -255,16 +255,16 @@ class PRPProcessor(RawProcessor):
         qc.scope = ""
         ind, ood = pools[:-1], pools[-1]
         rng = rng_for(seed, self.code, "sample")
-        samples: Samples = {}
+        examples: Examples = {}
         for split, part in (("validation", 1), ("test_ind", 2)):
             union = [s for pool in ind for s in pool[part][:sizes.for_split(split)]]
-            samples[split] = rng.sample(union, min(len(union), sizes.for_split(split)))
-        samples["test_ood"] = ood[2][:sizes.ood]
+            examples[split] = rng.sample(union, min(len(union), sizes.for_split(split)))
+        examples["test_ood"] = ood[2][:sizes.ood]
         union = [s for pool in ind for s in pool[0][:sizes.train]]
         rng.shuffle(union)
-        samples["train"] = remove_overlap(union, test_texts(samples), qc, text_of=lambda s: s["input"],
+        examples["train"] = remove_overlap(union, test_texts(examples), qc, text_of=lambda s: s["input"],
                                           limit=sizes.train)
-        return {split: samples[split] for split in ("train", "validation", "test_ind", "test_ood")}
+        return {split: examples[split] for split in ("train", "validation", "test_ind", "test_ood")}
 
 
 PROCESSOR = PRPProcessor()

@@ -5,7 +5,7 @@ import json
 from ecinstruct.scoring import YesNoScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
-from ecinstruct.tasks.results import YesNo
+from ecinstruct.tasks.typed_results import YesNo
 
 
 def serialize(values: dict) -> tuple[str, None]:

@@ -9,7 +9,7 @@ from ecinstruct.raw.esci import ExampleSampler
 from ecinstruct.tasks import psi
 
 
-def sample_of(row: dict) -> dict:
+def example_of(row: dict) -> dict:
     return {"input": json.dumps({"query": row["query"], "product": row["product_title"]}),
             "options": None, "output": "yes" if row["esci_label"] == "S" else "no"}
 
@@ -18,8 +18,8 @@ def sample_of(row: dict) -> dict:
 class PSIProcessor(ExampleSampler):
     task = psi.TASK
 
-    def to_sample(self, row: dict) -> dict:
-        return sample_of(row)
+    def to_example(self, row: dict) -> dict:
+        return example_of(row)
 
 
 PROCESSOR = PSIProcessor()

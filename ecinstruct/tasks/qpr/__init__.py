@@ -5,7 +5,7 @@ import json
 from ecinstruct.scoring import RankingScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
-from ecinstruct.tasks.results import Ranking
+from ecinstruct.tasks.typed_results import Ranking
 from ecinstruct.text import lettered
 
 

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ecinstruct.raw import esci
-from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, rng_for, test_texts
+from ecinstruct.raw.base import Examples, Layout, RawProcessor, Sizes, rng_for, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.qc import TaskQC
 from ecinstruct.tasks import qpr
@@ -31,12 +31,12 @@ def output_of(labels: list[str]) -> str:
 
 
 def sample_sets(groups: Groups, n: int, rng, sizes: tuple[int, ...] = (2, 3, 4)) -> list[dict]:
-    """Up to ``n`` distinct product sets, each with distinct labels, as samples (see module doc)."""
+    """Up to ``n`` distinct product sets, each with distinct labels, as examples (see module doc)."""
     queries = sorted(groups)
     seen: set[frozenset[str]] = set()
-    samples: list[dict] = []
+    examples: list[dict] = []
     attempts = 0
-    while len(samples) < n and queries and attempts < 50 * n:
+    while len(examples) < n and queries and attempts < 50 * n:
         attempts += 1
         query = queries[rng.randrange(len(queries))]
         k = rng.choice(sizes)
@@ -49,9 +49,9 @@ def sample_sets(groups: Groups, n: int, rng, sizes: tuple[int, ...] = (2, 3, 4))
             continue
         seen.add(ids)
         products = lettered([title for _, title in picked])
-        samples.append({"input": json.dumps({"query": query, "product list": products}), "options": None,
+        examples.append({"input": json.dumps({"query": query, "product list": products}), "options": None,
                         "output": output_of(labels), "option_labels": labels})
-    return samples
+    return examples
 
 
 def group_by_query(rows: list[dict]) -> Groups:
@@ -69,7 +69,7 @@ class QPRProcessor(RawProcessor):
     def layouts(self) -> tuple[Layout, ...]:
         return esci.layouts()
 
-    def make_samples(self, files: esci.Files, sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, files: esci.Files, sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         """Sets drawn from a seeded sample of queries (as many queries as sets wanted; every query has
         several products per label); drawn again with 4× the queries if that proves too few."""
         wanted = {split: sizes.for_split(split) for split in ("train", "validation", "test_ind")}
@@ -78,23 +78,23 @@ class QPRProcessor(RawProcessor):
             first_step = len(qc.steps)
             pools, cut = esci.draw_queries(files, seed, self.code, {s: n * factor + 10 for s, n in wanted.items()},
                                            qc)
-            samples = self.sets(pools, sizes, seed, qc)
-            if not {s for s in wanted if len(samples[s]) < wanted[s]} & cut:
-                return samples
+            examples = self.sets(pools, sizes, seed, qc)
+            if not {s for s in wanted if len(examples[s]) < wanted[s]} & cut:
+                return examples
             del qc.steps[first_step:]
             factor *= 4
 
-    def sets(self, pools: dict[str, list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
-        samples: Samples = {}
+    def sets(self, pools: dict[str, list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
+        examples: Examples = {}
         for split in ("validation", "test_ind"):
-            samples[split] = sample_sets(group_by_query(pools[split]), sizes.for_split(split),
+            examples[split] = sample_sets(group_by_query(pools[split]), sizes.for_split(split),
                                          rng_for(seed, self.code, f"sets:{split}"))
         # Draw spare training sets so that overlap removal still leaves the requested size.
         train = sample_sets(group_by_query(pools["train"]), int(sizes.train * 1.1) + 10,
                             rng_for(seed, self.code, "sets:train"))
-        samples["train"] = remove_overlap(train, test_texts(samples), qc, text_of=lambda s: s["input"],
+        examples["train"] = remove_overlap(train, test_texts(examples), qc, text_of=lambda s: s["input"],
                                           limit=sizes.train)
-        return {split: samples[split] for split in ("train", "validation", "test_ind")}
+        return {split: examples[split] for split in ("train", "validation", "test_ind")}
 
 
 PROCESSOR = QPRProcessor()

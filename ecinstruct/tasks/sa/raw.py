@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecinstruct.raw import amazon2018
-from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, quotas, rng_for, split_80_10_10, test_texts
+from ecinstruct.raw.base import Examples, Layout, RawProcessor, Sizes, quotas, rng_for, split_80_10_10, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl
 from ecinstruct.raw.qc import TaskQC, clean_fields, dedupe, english_only, keep_if, min_words
@@ -44,7 +44,7 @@ class SAProcessor(RawProcessor):
         )
 
     def _load_categories(self, paths: list[Path], qc: TaskQC) -> dict[str, Path]:
-        return {path.name: path for path in paths}  # read one at a time by make_samples
+        return {path.name: path for path in paths}  # read one at a time by make_examples
 
     def _load_single(self, paths: list[Path], qc: TaskQC) -> dict[str, Path]:
         return {paths[0].name: paths[0]}
@@ -65,21 +65,21 @@ class SAProcessor(RawProcessor):
         reviews = english_only(reviews, ("reviewText",), qc)
         return dedupe(reviews, lambda r: r["reviewText"], qc, "same text after clean-up")
 
-    def make_samples(self, records: dict[str, Path | list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, records: dict[str, Path | list[dict]], sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         """Categories are read and cleaned one at a time; of each, only the first rows of every part
         (as many as a split can take, twice that for train: overlap removal drops a few) are kept."""
         names = list(records)
         has_ood = self.ood_category is not None and len(names) == len(self.ind_categories) + 1
         ind_names = names[:-1] if has_ood else names
         pools = {name: self.category_pools(records[name], name, sizes, seed, qc) for name in names}
-        samples: Samples = {split: [] for split in ("train", "validation", "test_ind")}
+        examples: Examples = {split: [] for split in ("train", "validation", "test_ind")}
         qc.scope = ""
         for split, part in (("validation", 1), ("test_ind", 2)):
             for name, quota in zip(ind_names, quotas(sizes.for_split(split), len(ind_names)), strict=True):
-                samples[split] += [_sample(r) for r in pools[name][part][:quota]]
+                examples[split] += [_sample(r) for r in pools[name][part][:quota]]
         if has_ood:
-            samples["test_ood"] = [_sample(r) for r in pools[names[-1]][2][:sizes.ood]]
-        held_out = test_texts(samples)
+            examples["test_ood"] = [_sample(r) for r in pools[names[-1]][2][:sizes.ood]]
+        held_out = test_texts(examples)
         for name, quota in zip(ind_names, quotas(sizes.train, len(ind_names)), strict=True):
             first_step = len(qc.steps)
             train = remove_overlap((_sample(r) for r in pools[name][0]), held_out, qc,
@@ -90,8 +90,8 @@ class SAProcessor(RawProcessor):
                 pool = self.category_pools(records[name], name, Sizes(train=10**12), seed, again)[0]
                 train = remove_overlap((_sample(r) for r in pool), held_out, qc, text_of=lambda s: s["input"],
                                        limit=quota)
-            samples["train"] += train
-        return samples
+            examples["train"] += train
+        return examples
 
     @staticmethod
     def train_kept(sizes: Sizes) -> int:

@@ -3,7 +3,7 @@
 from ecinstruct.scoring import SingleLetterScorer
 from ecinstruct.tasks.base import Task
 from ecinstruct.tasks.fields import Field, TaskInputs
-from ecinstruct.tasks.results import Candidate
+from ecinstruct.tasks.typed_results import Candidate
 from ecinstruct.text import cut_words, lettered, ordinal
 
 ITEM_WORDS = 25  # the published item texts are cut to 25 words

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from ecinstruct.errors import SourceError
 from ecinstruct.raw import amazon2018
-from ecinstruct.raw.base import Layout, RawProcessor, Samples, Sizes, quotas, rng_for, test_texts
+from ecinstruct.raw.base import Examples, Layout, RawProcessor, Sizes, quotas, rng_for, test_texts
 from ecinstruct.raw.decontam import remove_overlap
 from ecinstruct.raw.io import iter_jsonl, read_csv, text_encoding
 from ecinstruct.raw.qc import TaskQC, clean_text, keep_if
@@ -171,44 +171,44 @@ class SRProcessor(RawProcessor):
         codes = {asin: code for code, asin in enumerate(texts)}
         return [Domain(text_path.stem, Sequences.of([[codes[i] for i in s] for s in sequences]), list(texts.values()))]
 
-    # ----------------------------------------------------------------------------------- samples
+    # ---------------------------------------------------------------------------------- examples
 
-    def make_samples(self, records: list[Domain], sizes: Sizes, seed: int, qc: TaskQC) -> Samples:
+    def make_examples(self, records: list[Domain], sizes: Sizes, seed: int, qc: TaskQC) -> Examples:
         has_ood = self.ood_category is not None and len(records) == len(self.ind_categories) + 1
         ind = records[:-1] if has_ood else records
         pool = sorted({text for d in ind for text in d.texts})
-        samples: Samples = {"train": [], "validation": [], "test_ind": []}
+        examples: Examples = {"train": [], "validation": [], "test_ind": []}
         for domain, t, v, s in zip(ind, quotas(sizes.train, len(ind)), quotas(sizes.validation, len(ind)),
                                    quotas(sizes.test, len(ind)), strict=True):
-            part = self.domain_samples(domain, pool, {"train": t, "validation": v, "test_ind": s}, seed)
+            part = self.domain_examples(domain, pool, {"train": t, "validation": v, "test_ind": s}, seed)
             for split, rows in part.items():
-                samples[split] += rows
+                examples[split] += rows
         if has_ood:
             ood = records[-1]
             ood_pool = sorted(set(ood.texts))
-            samples["test_ood"] = self.domain_samples(ood, ood_pool, {"test_ind": sizes.ood}, seed)["test_ind"]
+            examples["test_ood"] = self.domain_examples(ood, ood_pool, {"test_ind": sizes.ood}, seed)["test_ind"]
         # Exact repeats only: near-duplicates are the task's design (see near_overlap_by_design).
-        samples["train"] = remove_overlap(samples["train"], test_texts(samples), qc, text_of=lambda s: s["input"],
+        examples["train"] = remove_overlap(examples["train"], test_texts(examples), qc, text_of=lambda s: s["input"],
                                           near=False)
-        return samples
+        return examples
 
-    def domain_samples(self, domain: Domain, pool: list[str], wanted: dict[str, int], seed: int) -> Samples:
-        """Users shuffled; the first users give every wanted split, later ones train samples only."""
+    def domain_examples(self, domain: Domain, pool: list[str], wanted: dict[str, int], seed: int) -> Examples:
+        """Users shuffled; the first users give every wanted split, later ones train examples only."""
         rng = rng_for(seed, self.code, f"users:{domain.name}")
         # Shuffling user numbers permutes them as shuffling the sequences themselves would.
         users = np.flatnonzero(domain.sequences.lengths() > HELD_OUT_TAIL).tolist()
         rng.shuffle(users)
-        out: Samples = {split: [] for split in wanted}
+        out: Examples = {split: [] for split in wanted}
         for user in users:
             items = domain.sequences[user]
             for split, n in wanted.items():
                 if len(out[split]) < n:
-                    out[split].append(self.sample(items, SPLIT_TARGET[split], domain.texts, pool, rng))
+                    out[split].append(self.make_example(items, SPLIT_TARGET[split], domain.texts, pool, rng))
             if all(len(out[s]) >= n for s, n in wanted.items()):
                 break
         return out
 
-    def sample(self, items: list, from_end: int, texts: Mapping | list[str], pool: list[str], rng) -> dict:
+    def make_example(self, items: list, from_end: int, texts: Mapping | list[str], pool: list[str], rng) -> dict:
         """History = items before the target; 20 candidates = target + 19 negatives, lettered A–T."""
         target_at = len(items) - from_end
         history = [texts[i] for i in items[:target_at]]

@@ -1,20 +1,33 @@
-"""What a task's answer means to a user: reading the answer text into a typed result.
+"""What a task's answer means to a user: reading the answer text into a typed result (``task.result``, the
+``result`` of a prediction).
 
 Each task declares one reader. Readers parse with the task's own scorer parsers (``ecinstruct.scoring``),
 so an answer that scores as valid reads as valid, and map it onto the user's inputs (the chosen candidate,
 the ranked products). ``read`` returns ``(result, valid)``; an invalid answer gives ``None`` (AVE: the
 well-formed items it has). Which answers are allowed at all (constraints, candidates) is the scorer's
-business (``ecinstruct.answers``), not the reader's.
+business (``ecinstruct.answers``), not the reader's. Readers sit beneath the :class:`~ecinstruct.tasks.base.Task`
+type (which names them): what they read of a task is :class:`TaskView`.
 """
 
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-if TYPE_CHECKING:
-    from ecinstruct.tasks.base import Task
+from ecinstruct.scoring.base import Scorer, TaskFacts
+from ecinstruct.scoring.binary import parse_yes_no
+from ecinstruct.scoring.extraction import loads, normalise
+from ecinstruct.scoring.multiclass import parse_strict as parse_letter
+from ecinstruct.scoring.ranking import parse_strict as parse_ranking
+
+
+class TaskView(TaskFacts, Protocol):
+    """What a reader reads of its task (an :class:`ecinstruct.tasks.base.Task`): the option letters and the scorer."""
+
+    @property
+    def scorer(self) -> Scorer | None: ...
 
 
 class ResultReader:
@@ -22,7 +35,7 @@ class ResultReader:
 
     kind: ClassVar[str] = ""
 
-    def read(self, task: Task, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
+    def read(self, task: TaskView, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
         raise NotImplementedError
 
 
@@ -33,9 +46,7 @@ class YesNo(ResultReader):
 
     kind: ClassVar[str] = "bool"
 
-    def read(self, task: Task, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
-        from ecinstruct.scoring.binary import parse_yes_no
-
+    def read(self, task: TaskView, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
         parsed = parse_yes_no(answer)
         return (None, False) if parsed is None else (parsed == "yes", True)
 
@@ -48,7 +59,7 @@ class Option(ResultReader):
     labels: tuple[str, ...]
     kind: ClassVar[str] = "label"
 
-    def read(self, task: Task, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
+    def read(self, task: TaskView, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
         letter = task.scorer.parse(answer, "strict")
         if letter is None or letter not in task.option_letters:
             return None, False
@@ -63,11 +74,9 @@ class Candidate(ResultReader):
     field: str
     kind: ClassVar[str] = "item"
 
-    def read(self, task: Task, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
-        from ecinstruct.scoring.multiclass import parse_strict
-
+    def read(self, task: TaskView, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
         items = values[self.field]
-        letter = parse_strict(answer, _letters(len(items)))
+        letter = parse_letter(answer, _letters(len(items)))
         if letter is None:
             return None, False
         index = _letters(len(items)).index(letter)
@@ -83,11 +92,9 @@ class Ranking(ResultReader):
     field: str
     kind: ClassVar[str] = "ranking"
 
-    def read(self, task: Task, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
-        from ecinstruct.scoring.ranking import parse_strict
-
+    def read(self, task: TaskView, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
         items = values[self.field]
-        picked, invalid, duplicates = parse_strict(answer, len(items))
+        picked, invalid, duplicates = parse_ranking(answer, len(items))
         if not picked:
             return None, False
         ranked = [{"index": i, "item": items[i]} for i in picked]
@@ -102,9 +109,7 @@ class Extraction(ResultReader):
 
     kind: ClassVar[str] = "attributes"
 
-    def read(self, task: Task, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
-        from ecinstruct.scoring.extraction import loads, normalise
-
+    def read(self, task: TaskView, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
         ok, parsed = loads(answer)
         if not ok or not isinstance(parsed, list):
             return None, False
@@ -119,14 +124,12 @@ class FreeText(ResultReader):
 
     kind: ClassVar[str] = "text"
 
-    def read(self, task: Task, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
+    def read(self, task: TaskView, answer: str, values: dict[str, Any]) -> tuple[Any, bool]:
         text = answer.strip()
         return (text, True) if text else (None, False)
 
 
 def _letters(n: int) -> str:
-    import string
-
     return string.ascii_uppercase[:n]
 
 
