@@ -56,7 +56,6 @@ from ecinstruct.tasks import get_task
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_BATCHES = 4  # default prompts per cache append, in batch sizes: longer chunks keep the batch full
-METHODS = ("generate", "constrained", "loglik")
 # Constrained JSON (AVE) may need more tokens than the paper's 100 to close its brackets; its schema bounds it.
 CONSTRAINED_JSON_BUDGET = 256
 
@@ -104,14 +103,11 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
     split_list = parse_splits(c.splits)
     backend = check_backend(c.backend)
     engine = check_engine(backend, engine)
-    method = _check_method(c.method)
     settings = settings.with_overrides(max_new_tokens=c.max_new_tokens)
     guard = validate_eval_options(  # every option, before data, model or generation; holds the --out lock
-        out=c.out, cache_dir=c.cache_dir, max_samples=c.max_samples, threads=c.threads, batch_size=c.batch_size,
-        checkpoint_every=c.checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=c.device,
-        dtype=c.dtype, n_resamples=c.n_resamples, confidence=c.confidence, bertscore_model=c.bertscore_model,
-        bertscore_layers=c.bertscore_layers, published=c.published_source(),
-        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main, inputs=(data, c.model))
+        c, generation=settings, uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main,
+        inputs=(data, c.model))
+    method = c.method  # checked against EvalMethod's choices by validate_eval_options
     rows = select_rows(load_data(data, c.config, c.qpr_labels), task_list, explicit, split_list,
                        data_name=data_name(data), config=c.config, max_samples=c.max_samples)
     _check_qpr_labels(rows, data_name(data))
@@ -197,12 +193,6 @@ def _set_threads(threads: int | None) -> None:
         from ecinstruct.machine import bound_workers
 
         torch.set_num_threads(bound_workers(threads, "--threads"))
-
-
-def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise EvaluationError(f"unknown method {method!r}; expected one of: {', '.join(METHODS)}")
-    return method
 
 
 def _check_qpr_labels(rows: dict, name: str) -> None:

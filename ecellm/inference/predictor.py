@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from ecellm.evaluation.backends import batch_seed, check_backend
 from ecellm.evaluation.engines import model_context_length, open_backend, open_tokenizer
@@ -22,6 +22,8 @@ from ecellm.evaluation.formats import adds_special_tokens, choose_prompt_format,
 from ecellm.evaluation.generation_settings import GenerationSettings
 from ecellm.evaluation.models import describe_model, pick_device, pick_dtype
 from ecellm.evaluation.scoring import read_answers
+from ecellm.inference.config import PredictMethod, PredictorOptions
+from ecellm.options import check_fields
 from ecinstruct.errors import ECInstructError, RowFormatError
 from ecinstruct.prompts import clean_generation
 from ecinstruct.tasks import Task, get_task
@@ -29,7 +31,7 @@ from ecinstruct.tasks import Task, get_task
 logger = logging.getLogger(__name__)
 
 # "auto": constrained decoding where the task has a closed answer set, free generation elsewhere.
-METHODS = ("auto", "generate", "constrained", "loglik")
+METHODS = get_args(PredictMethod)
 CONSTRAINED_JSON_BUDGET = 256  # a JSON answer written inside its schema needs more room than 100 tokens
 
 
@@ -64,6 +66,14 @@ class Prepared:
     prompt: str
     n_tokens: int
     method: str
+
+
+def validate_predictor_options(options: PredictorOptions) -> PredictorOptions:
+    """Check every option before the model loads: each field's own check (the one its flag runs: choices of
+    method and backend, counts, device, dtype) and which methods the backend can run. One line per error."""
+    check_fields(options, EvaluationError)
+    check_method(options.method, options.backend)
+    return options
 
 
 def check_method(method: str, backend: str = "transformers") -> str:
@@ -106,16 +116,17 @@ class Predictor:
                  threads: int | None = None) -> None:
         from ecinstruct.instructions import load_instructions
 
-        self.backend_name = check_backend(backend)
-        self.method = check_method(method, self.backend_name)
+        options = validate_predictor_options(PredictorOptions(
+            model=str(model), backend=backend, method=method, prompt_format=prompt_format, batch_size=batch_size,
+            max_new_tokens=max_new_tokens, device=device, dtype=dtype, revision=revision, threads=threads))
+        self.backend_name = check_backend(options.backend)
+        self.method = options.method
         if self.method == "constrained" and not _constrained_available(self.backend_name):
             raise EvaluationError("method 'constrained' needs the xgrammar package: pip install xgrammar")
         self.can_constrain = _constrained_available(self.backend_name)
         if self.method == "auto" and not self.can_constrain:
             logger.warning("xgrammar is not installed (or the backend is vLLM): method auto generates freely "
                            "for every task")
-        if batch_size < 1:
-            raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
         if threads is not None:
             import torch
 
