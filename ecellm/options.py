@@ -31,6 +31,8 @@ Metadata keys (all optional but ``help``):
     generic conversion's message would not do.
 ``metavar``, ``required``
     Passed to argparse (``required``: the flag must be given; the field's default is then ``None``).
+``positional``
+    A positional argument (``ecellm score PREDICTIONS``) instead of a flag; required.
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ Check = Callable[[str, Any], Any]
 
 
 def option(default: Any, help: str, *, flag: str | None = None, aliases: Iterable[str] = (), check: Check | None = None,
-           parse: Callable[[str], Any] | None = None, metavar: str | None = None, required: bool = False) -> Any:
+           parse: Callable[[str], Any] | None = None, metavar: str | None = None, required: bool = False,
+           positional: bool = False) -> Any:
     """A dataclass field that is also a command-line flag (see the module docstring for the keys)."""
     metadata: dict[str, Any] = {"help": help}
     for key, value in (("flag", flag), ("check", check), ("parse", parse), ("metavar", metavar)):
@@ -57,6 +60,8 @@ def option(default: Any, help: str, *, flag: str | None = None, aliases: Iterabl
         metadata["aliases"] = tuple(aliases)
     if required:
         metadata["required"] = True
+    if positional:
+        metadata["positional"] = True
     if isinstance(default, list | dict | set):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -95,7 +100,8 @@ def flags(cls: type) -> list[Flag]:
         if "help" not in f.metadata:
             raise TypeError(f"{cls.__name__}.{f.name}: an option needs metadata help (use ecellm.options.option)")
         kind, choices, optional = _kind(hints[f.name])
-        out.append(Flag(f, f.metadata.get("flag") or "--" + f.name.replace("_", "-"), kind, choices, optional))
+        flag = f.name if f.metadata.get("positional") else f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+        out.append(Flag(f, flag, kind, choices, optional))
     return out
 
 
@@ -128,7 +134,9 @@ def add_flags(parser: Any, cls: type, *, exclude: Iterable[str] = (), only: Iter
         meta = spec.field.metadata
         names = [spec.flag, *meta.get("aliases", ())]
         kwargs: dict[str, Any] = {"dest": spec.name, "help": spec.help, "default": spec.default}
-        if meta.get("required") or spec.name in needed:
+        if meta.get("positional"):
+            del kwargs["dest"], kwargs["default"]  # argparse names a positional by its dest; it is required
+        elif meta.get("required") or spec.name in needed:
             kwargs["required"] = True
         if "metavar" in meta:
             kwargs["metavar"] = meta["metavar"]
@@ -179,7 +187,8 @@ def check_fields(config: Any, error: type[Exception] = ValueError) -> None:
             spec.field.metadata["check"](spec.flag, value)
 
 
-def from_args(cls: type, args: argparse.Namespace, **overrides: Any) -> Any:
-    """An instance of ``cls`` from parsed flags (the destinations are the field names)."""
+def from_args(cls: type, args: Any, **overrides: Any) -> Any:
+    """An instance of ``cls`` from parsed flags (the destinations are the field names), or from another options
+    object holding its fields (a command's config → the options dataclass it extends)."""
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
     return cls(**{**values, **overrides})

@@ -13,10 +13,12 @@ import pytest
 from ecellm.cli import build_parser, main
 from ecellm.evaluation.config import Backend, EvalConfig, EvalMethod, PromptFormat
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.score_cli import ScoreCommand
+from ecellm.evaluation.score_file import MadeWith
 from ecellm.inference.config import PredictConfig, PredictMethod, ServeConfig
 from ecellm.options import check_fields, flags
 
-COMMANDS = [("eval", EvalConfig), ("predict", PredictConfig), ("serve", ServeConfig)]
+COMMANDS = [("eval", EvalConfig), ("predict", PredictConfig), ("serve", ServeConfig), ("score", ScoreCommand)]
 
 
 def _subparser(name: str) -> argparse.ArgumentParser:
@@ -32,9 +34,10 @@ def test_every_field_has_one_flag_with_its_help_and_default(command, cls):
         actions = [a for a in parser._actions if a.dest == spec.name]
         assert len(actions) == 1, f"{cls.__name__}.{spec.name}: {len(actions)} flags"
         (action,) = actions
-        assert spec.flag in action.option_strings
+        assert spec.flag in action.option_strings or (not action.option_strings and spec.flag == action.dest)
         assert action.help == spec.field.metadata["help"], spec.name
-        assert action.default == spec.default, spec.name
+        if action.option_strings:  # a positional is required: no default
+            assert action.default == spec.default, spec.name
         if spec.choices is not None:
             assert tuple(action.choices) == spec.choices, spec.name
 
@@ -58,6 +61,7 @@ def test_the_choices_are_the_registries():
 
     assert set(typing.get_args(Backend)) == set(BACKENDS)
     assert typing.get_args(PromptFormat) == ("auto", *PROMPT_FORMATS)
+    assert typing.get_args(MadeWith) == PROMPT_FORMATS
     assert set(typing.get_args(EvalMethod)) < set(typing.get_args(PredictMethod))
 
 
@@ -72,6 +76,10 @@ def test_existing_command_lines_parse_as_before():
     predict = _subparser("predict").parse_args(["--model", "m", "--task", "SA", "--input", "i.csv", "--out", "o",
                                                 "--map", "a=b", "--map", "c=d", "--no-progress"])
     assert predict.map == ["a=b", "c=d"] and predict.progress is False and predict.method == "auto"
+    score = _subparser("score").parse_args(["p.jsonl", "--modes", "strict,flexible", "--no-published", "--no-chart",
+                                            "--prompt-format", "mistral", "--out", "o", "--overwrite"])
+    assert (score.predictions, score.modes, score.prompt_format) == ("p.jsonl", "strict,flexible", "mistral")
+    assert not (score.show_published or score.chart) and score.overwrite
 
 
 @pytest.mark.parametrize(("field", "value", "flag", "says"), [
@@ -94,7 +102,7 @@ def test_the_api_and_the_flag_run_the_same_check(field, value, flag, says, capsy
 
 def test_eval_config_file_names_unknown_keys_and_reads_lists(tmp_path):
     (tmp_path / "bad.yaml").write_text("epochs: 3\n")
-    with pytest.raises(EvaluationError, match="unknown option.*epochs.*Expected the names"):
+    with pytest.raises(EvaluationError, match=r"unknown option.*epochs.*Expected the names"):
         EvalConfig.from_yaml(tmp_path / "bad.yaml")
     (tmp_path / "ok.yaml").write_text("model: m\ntasks: [AVE, PM]\nmax_samples: 2\n")
     config = EvalConfig.from_yaml(tmp_path / "ok.yaml")

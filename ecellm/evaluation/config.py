@@ -5,7 +5,9 @@ choices) and check. ``ecellm eval``'s flags are generated from the fields (:func
 same help, default, choices and parse-time check), :func:`~ecellm.evaluation.validate.validate_eval_options`
 runs the same checks on the config, and ``tests/test_options.py`` keeps them from drifting apart.
 :class:`ModelOptions` holds the options ``ecellm eval``, ``ecellm predict`` and ``ecellm serve`` share (the model
-and how it decodes); ``ecellm.inference.config`` builds the predict/serve configs on it.
+and how it decodes; ``ecellm.inference.config`` builds the predict/serve configs on it), :class:`ResultsOptions`
+those ``ecellm eval`` and ``ecellm score`` share (readings, bootstrap, encoder, what is shown;
+``ecellm.evaluation.score_file.ScoreOptions`` builds on it).
 
 ``ecellm eval`` builds the config from its flags (:meth:`EvalConfig.from_args`) and, with
 ``--eval-config FILE``, from a YAML file of the same names (unknown keys fail, as a training recipe's do; flags
@@ -62,13 +64,32 @@ class ModelOptions:
 
 
 @dataclass
-class EvalConfig(ModelOptions):
+class ResultsOptions:
+    """How answers are read, scored and shown: the options ``ecellm eval`` and ``ecellm score`` share."""
+
+    config: str = option("default", "Dataset config: default (Tables 2-3), unseen_instruction (Table 4), one_shot, "
+                                    "single_instruction, or a task code.")
+    qpr_labels: str | None = option(None, "Official QPR label file, for data built from the published file without it.")
+    modes: str = option("strict,reference,flexible", "Answer readings: strict (exact format), reference (the paper's "
+                                                     "evaluator), flexible (the answer found in a chatty output); "
+                                                     "comma-separated.")
+    n_resamples: int = option(1000, "Bootstrap resamples for the confidence intervals.", check=check_at_least_one)
+    confidence: float = option(0.95, "Confidence level of the intervals, in (0, 1).", check=check_confidence)
+    bertscore_model: str | None = option("auto", "AG encoder: auto, paper (roberta-large), offline (MiniLM wheel) or "
+                                                 "a model path.")
+    bertscore_layers: int | None = option(None, "Encoder layer for BERTScore (for a custom model).",
+                                          check=check_at_least_one)
+    show_published: bool = option(True, "Show published numbers beside the results; --no-published shows none.",
+                                  flag="--no-published")
+    chart: bool = option(True, "Write results.png; --no-chart skips it.", flag="--no-chart")
+
+
+@dataclass
+class EvalConfig(ResultsOptions, ModelOptions):
     """The options of one ``ecellm eval`` run (the model and data included). Engine options of vLLM and of an
     OpenAI-compatible server are their own dataclasses (``VllmOptions``, ``OpenAIOptions``)."""
 
     data: str = option("NingLab/ECInstruct", "ECInstruct source: Hub id, dataset.json, or built folder.")
-    config: str = option("default", "Dataset config: default (Tables 2-3), unseen_instruction (Table 4), one_shot, "
-                                    "single_instruction, or a task code.")
     tasks: str = option("all", "Comma-separated task codes, or 'all'.")
     splits: str = option("test_ind,test_ood", "Comma-separated splits: test_ind, test_ood, validation.")
     out: str | None = option(None, "Output folder (results.json/.md/.png, samples/, cache/).", check=check_folder)
@@ -78,7 +99,6 @@ class EvalConfig(ModelOptions):
     method: EvalMethod = option(
         "generate", "generate: free generation (the paper's way); constrained: the decoder may only produce a valid "
                     "answer; loglik: closed-answer tasks pick the most likely candidate (AVE, AG generate).")
-    qpr_labels: str | None = option(None, "Official QPR label file, for data built from the published file without it.")
     sample: bool = option(False, "The reference's LoRA-path sampling (T=0.15, top-p 0.95) instead of greedy "
                                  "decoding.")
     temperature: float | None = option(None, "Sampling temperature (implies --sample).", check=check_temperature)
@@ -94,20 +114,8 @@ class EvalConfig(ModelOptions):
                                          "context checks and chat templates; optional.")
     max_samples: int | None = option(None, "Evaluate only the first N rows per task and split.",
                                      check=check_at_least_one)
-    modes: str = option("strict,reference,flexible", "Answer readings: strict (exact format), reference (the paper's "
-                                                     "evaluator), flexible (the answer found in a chatty output); "
-                                                     "comma-separated.")
-    n_resamples: int = option(1000, "Bootstrap resamples for the confidence intervals.", check=check_at_least_one)
-    confidence: float = option(0.95, "Confidence level of the intervals, in (0, 1).", check=check_confidence)
-    bertscore_model: str | None = option("auto", "AG encoder: auto, paper (roberta-large), offline (MiniLM wheel) or "
-                                                 "a model path.")
-    bertscore_layers: int | None = option(None, "Encoder layer for BERTScore (for a custom model).",
-                                          check=check_at_least_one)
     published: str | None = option(None, "JSON with published numbers to show (default: the paper's eCeLLM "
                                          "numbers).")
-    show_published: bool = option(True, "Show published numbers beside the results; --no-published shows none.",
-                                  flag="--no-published")
-    chart: bool = option(True, "Write results.png; --no-chart skips it.", flag="--no-chart")
     progress: bool = option(True, "Show progress bars; --no-progress hides them.", flag="--no-progress")
 
     @classmethod

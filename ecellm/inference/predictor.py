@@ -73,6 +73,8 @@ def validate_predictor_options(options: PredictorOptions) -> PredictorOptions:
     method and backend, counts, device, dtype) and which methods the backend can run. One line per error."""
     check_fields(options, EvaluationError)
     check_method(options.method, options.backend)
+    if options.method == "constrained" and not _constrained_available(options.backend):
+        raise EvaluationError("method 'constrained' needs the xgrammar package: pip install xgrammar")
     return options
 
 
@@ -121,8 +123,6 @@ class Predictor:
             max_new_tokens=max_new_tokens, device=device, dtype=dtype, revision=revision, threads=threads))
         self.backend_name = check_backend(options.backend)
         self.method = options.method
-        if self.method == "constrained" and not _constrained_available(self.backend_name):
-            raise EvaluationError("method 'constrained' needs the xgrammar package: pip install xgrammar")
         self.can_constrain = _constrained_available(self.backend_name)
         if self.method == "auto" and not self.can_constrain:
             logger.warning("xgrammar is not installed (or the backend is vLLM): method auto generates freely "
