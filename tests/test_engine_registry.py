@@ -128,7 +128,8 @@ def test_the_literal_types_name_the_same_methods():
     from typing import get_args
 
     from ecellm.engines.methods import MethodName, names
-    from ecellm.inference.predictor import METHODS, PredictorMethod
+    from ecellm.inference.config import PredictMethod
+    from ecellm.inference.predictor import AUTO, METHODS
 
     assert get_args(MethodName) == names() == tuple(m.value for m in Method)
-    assert get_args(PredictorMethod) == METHODS
+    assert get_args(PredictMethod) == METHODS == (AUTO, *names())

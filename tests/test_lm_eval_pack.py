@@ -85,7 +85,7 @@ def _ecellm_score(harness: dict, subtasks: dict[str, tuple[str, str]], tmp_path:
                                                           for _ in harness["samples"][name]]
     path = tmp_path / "predictions.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    scored = score_predictions(ScoreOptions(str(path), modes="strict,flexible", n_resamples=0))
+    scored = score_predictions(ScoreOptions(predictions=str(path), modes="strict,flexible", n_resamples=0))
     return {(e["task"], e["split"], e["mode"]): e for e in scored.entries}
 
 

@@ -1,67 +1,124 @@
-"""``EvalConfig``: every option of an evaluation run, in one documented dataclass.
+"""``EvalConfig``: every option of an evaluation run, in one documented dataclass, declared once.
 
-``ecellm eval`` builds it from its flags (:meth:`EvalConfig.from_args`) and, with ``--eval-config FILE``, from a
-YAML file read by ``transformers.HfArgumentParser`` (unknown keys fail, as a training recipe's do; flags given on
-the command line win over the file). The Python API builds it from keywords (:meth:`EvalConfig.from_kwargs`).
-``results.json`` records it whole (``asdict``), so a run says exactly how it was made.
+Each field is an :func:`ecellm.options.option`: its default, help text, type (``Literal[...]`` for a fixed set of
+choices) and check. ``ecellm eval``'s flags are generated from the fields (:func:`ecellm.options.add_flags`:
+same help, default, choices and parse-time check), :func:`~ecellm.evaluation.validate.validate_eval_options`
+runs the same checks on the config, and ``tests/test_options.py`` keeps them from drifting apart.
+:class:`ModelOptions` holds the options ``ecellm eval``, ``ecellm predict`` and ``ecellm serve`` share (the model
+and how it decodes; ``ecellm.inference.config`` builds the predict/serve configs on it), :class:`ResultsOptions`
+those ``ecellm eval`` and ``ecellm score`` share (readings, bootstrap, encoder, what is shown;
+``ecellm.evaluation.score_file.ScoreOptions`` builds on it).
+
+``ecellm eval`` builds the config from its flags (:meth:`EvalConfig.from_args`) and, with
+``--eval-config FILE``, from a YAML file of the same names (unknown keys fail, as a training recipe's do; flags
+given on the command line win over the file). The Python API builds it from keywords
+(:meth:`EvalConfig.from_kwargs`). ``results.json`` records it whole (``asdict``), so a run says exactly how it
+was made.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ecellm.engines.generation_settings import GenerationSettings
+from ecellm.engines.methods import MethodName
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.validate import (
+    check_at_least_one,
+    check_confidence,
+    check_device,
+    check_dtype,
+    check_folder,
+    check_temperature,
+    check_top_p,
+)
+from ecellm.options import option
 
-
-def _opt(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+# The choices of the fields typed with them (argparse choices, and ``check_fields`` on a config built in Python).
+# The engine registry owns the backends (``ecellm.engines.engine_names()``) and ``ecellm.engines.methods`` the
+# methods; a Literal must be spelled out, so tests/test_options.py keeps these equal to them.
+EvalMethod = MethodName
+Backend = Literal["transformers", "vllm", "openai"]
+PromptFormat = Literal["auto", "alpaca", "mistral", "chat"]  # auto = None: the model's own (recorded)
 
 
 @dataclass
-class EvalConfig:
+class ModelOptions:
+    """The options shared by ``ecellm eval``, ``ecellm predict`` and ``ecellm serve``: the model and how it runs."""
+
+    model: str | None = option(None, "Hub id or folder: full model, merged model or PEFT adapter (required; "
+                                     "`ecellm eval` also takes it from --eval-config).")
+    revision: str | None = option(None, "Hub revision of the model.")
+    prompt_format: PromptFormat | None = option(
+        None, "auto, alpaca, mistral or chat (default auto: the training summary's; the paper's template for eCeLLM "
+              "and Mistral models; chat when the tokenizer has a chat template; else alpaca).")
+    max_new_tokens: int | None = option(None, "New-token budget of an answer (default: the task's, 100).",
+                                        check=check_at_least_one)
+    batch_size: int = option(16, "Rows decoding together (continuous batching refills a finished row's place).",
+                             check=check_at_least_one)
+    threads: int | None = option(None, "CPU threads for torch (default: torch's choice; at most the machine's CPUs).",
+                                 check=check_at_least_one)
+    device: str | None = option(None, "cpu, cuda, cuda:1 ... (default: cuda when available).", check=check_device)
+    dtype: str | None = option(None, "float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU).",
+                               check=check_dtype)
+
+
+@dataclass
+class ResultsOptions:
+    """How answers are read, scored and shown: the options ``ecellm eval`` and ``ecellm score`` share."""
+
+    config: str = option("default", "Dataset config: default (Tables 2-3), unseen_instruction (Table 4), one_shot, "
+                                    "single_instruction, or a task code.")
+    qpr_labels: str | None = option(None, "Official QPR label file, for data built from the published file without it.")
+    modes: str = option("strict,reference,flexible", "Answer readings: strict (exact format), reference (the paper's "
+                                                     "evaluator), flexible (the answer found in a chatty output); "
+                                                     "comma-separated.")
+    n_resamples: int = option(1000, "Bootstrap resamples for the confidence intervals.", check=check_at_least_one)
+    confidence: float = option(0.95, "Confidence level of the intervals, in (0, 1).", check=check_confidence)
+    bertscore_model: str | None = option("auto", "AG encoder: auto, paper (roberta-large), offline (MiniLM wheel) or "
+                                                 "a model path.")
+    bertscore_layers: int | None = option(None, "Encoder layer for BERTScore (for a custom model).",
+                                          check=check_at_least_one)
+    show_published: bool = option(True, "Show published numbers beside the results; --no-published shows none.",
+                                  flag="--no-published")
+    chart: bool = option(True, "Write results.png; --no-chart skips it.", flag="--no-chart")
+
+
+@dataclass
+class EvalConfig(ResultsOptions, ModelOptions):
     """The options of one ``ecellm eval`` run (the model and data included). Engine options of vLLM and of an
     OpenAI-compatible server are their own dataclasses (``VllmOptions``, ``OpenAIOptions``)."""
 
-    model: str | None = _opt(None, "Hub id or folder: full model, merged model, or PEFT adapter.")
-    data: str = _opt("NingLab/ECInstruct", "ECInstruct source: Hub id, dataset.json, or built folder.")
-    config: str = _opt("default", "Dataset config: default (Tables 2-3), unseen_instruction (Table 4), one_shot, "
-                                  "single_instruction, or a task code.")
-    tasks: str = _opt("all", "Comma-separated task codes, or 'all'.")
-    splits: str = _opt("test_ind,test_ood", "Comma-separated splits: test_ind, test_ood, validation.")
-    out: str | None = _opt(None, "Output folder (results.json/.md/.png, samples/, cache/).")
-    cache_dir: str | None = _opt(None, "Prediction cache folder (default: <out>/cache; with neither, none).")
-    prompt_format: str | None = _opt(None, "alpaca, mistral, chat, or auto/None: the model's default (recorded).")
-    system_prompt: str | None = _opt(None, "System message for the chat prompt format.")
-    method: str = _opt("generate", "generate (free generation), constrained (only valid answers can be decoded) or "
-                                   "loglik (closed-answer tasks pick the most likely candidate).")
-    qpr_labels: str | None = _opt(None, "Official QPR label file, for data built from the published file without it.")
-    max_new_tokens: int | None = _opt(None, "New-token budget (default: the task's, 100).")
-    sample: bool = _opt(False, "The reference's sampling (T=0.15, top-p 0.95) instead of greedy decoding.")
-    temperature: float | None = _opt(None, "Sampling temperature (implies sample).")
-    top_p: float | None = _opt(None, "Sampling top-p (implies sample).")
-    seed: int = _opt(0, "Sampling and bootstrap seed.")
-    stop_at_marker: bool = _opt(True, "Stop a row at a repeated response marker (scores are the same either way).")
-    batch_size: int = _opt(16, "Rows decoding together (continuous batching refills a finished row's place).")
-    checkpoint_every: int | None = _opt(None, "Prompts per cache append (default 4 x batch_size): what a kill loses.")
-    threads: int | None = _opt(None, "CPU threads for torch (default: torch's choice).")
-    backend: str = _opt("transformers", "transformers, vllm or openai.")
-    device: str | None = _opt(None, "cpu, cuda, cuda:1 ... (default: cuda when available).")
-    dtype: str | None = _opt(None, "float32, bfloat16, float16 (default: float32 on CPU, bfloat16 on GPU).")
-    revision: str | None = _opt(None, "Hub revision of the model.")
-    tokenizer: str | None = _opt(None, "For a server model: a local/Hub tokenizer (context checks, chat templates).")
-    max_samples: int | None = _opt(None, "Evaluate only the first N rows per task and split.")
-    modes: str = _opt("strict,reference,flexible", "Answer readings, comma-separated: strict, reference, flexible.")
-    n_resamples: int = _opt(1000, "Bootstrap resamples for the confidence intervals.")
-    confidence: float = _opt(0.95, "Confidence level of the intervals.")
-    bertscore_model: str | None = _opt("auto", "AG encoder: auto, paper (roberta-large), offline (MiniLM) or a path.")
-    bertscore_layers: int | None = _opt(None, "Encoder layer for BERTScore (for a custom model).")
-    published: str | None = _opt(None, "JSON with published numbers to show (default: the paper's eCeLLM numbers).")
-    show_published: bool = _opt(True, "Show published numbers beside the results.")
-    chart: bool = _opt(True, "Write results.png.")
-    progress: bool = _opt(True, "Show progress bars.")
+    data: str = option("NingLab/ECInstruct", "ECInstruct source: Hub id, dataset.json, or built folder.")
+    tasks: str = option("all", "Comma-separated task codes, or 'all'.")
+    splits: str = option("test_ind,test_ood", "Comma-separated splits: test_ind, test_ood, validation.")
+    out: str | None = option(None, "Output folder (results.json/.md/.png, samples/, cache/).", check=check_folder)
+    cache_dir: str | None = option(None, "Prediction cache folder (default: <out>/cache; with neither, none).",
+                                   check=check_folder)
+    system_prompt: str | None = option(None, "System message for the chat prompt format.")
+    method: EvalMethod = option(
+        "generate", "generate: free generation (the paper's way); constrained: the decoder may only produce a valid "
+                    "answer; loglik: closed-answer tasks pick the most likely candidate (AVE, AG generate).")
+    sample: bool = option(False, "The reference's LoRA-path sampling (T=0.15, top-p 0.95) instead of greedy "
+                                 "decoding.")
+    temperature: float | None = option(None, "Sampling temperature (implies --sample).", check=check_temperature)
+    top_p: float | None = option(None, "Sampling top-p (implies --sample).", check=check_top_p)
+    seed: int = option(0, "Sampling and bootstrap seed.")
+    stop_at_marker: bool = option(True, "Stop a row at a repeated response marker; --no-stop-at-marker generates past "
+                                        "it (scores are the same; raw logs get longer).", flag="--no-stop-at-marker")
+    checkpoint_every: int | None = option(None, "Prompts per cache append, i.e. what a kill may lose (default: 4 x "
+                                                "batch size).", check=check_at_least_one)
+    backend: Backend = option("transformers", "Engine: transformers, vllm or openai (an OpenAI-compatible server; "
+                                              "see the groups below).")
+    tokenizer: str | None = option(None, "Tokenizer of a served model (--backend openai): a local/Hub tokenizer for "
+                                         "context checks and chat templates; optional.")
+    max_samples: int | None = option(None, "Evaluate only the first N rows per task and split.",
+                                     check=check_at_least_one)
+    published: str | None = option(None, "JSON with published numbers to show (default: the paper's eCeLLM "
+                                         "numbers).")
+    progress: bool = option(True, "Show progress bars; --no-progress hides them.", flag="--no-progress")
 
     @classmethod
     def from_kwargs(cls, **options: Any) -> EvalConfig:
@@ -83,9 +140,9 @@ class EvalConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> EvalConfig:
-        """A config from a YAML file, through ``HfArgumentParser`` (unknown keys fail)."""
+        """A config from a YAML file of option names (unknown keys fail; the values are checked with the rest of
+        the config by ``validate_eval_options``)."""
         import yaml
-        from transformers import HfArgumentParser
 
         expected = ("expected a YAML mapping of evaluation options (the names of `ecellm eval`'s flags, with "
                     "underscores)")
@@ -105,12 +162,14 @@ class EvalConfig:
         if not isinstance(data, dict):
             held = type(data).__name__ if data is not None else "nothing"
             raise EvaluationError(f"--eval-config {path}: holds {held}; {expected}")
-        try:
-            (config,) = HfArgumentParser(cls).parse_dict(data, allow_extra_keys=False)
-        except (ValueError, TypeError) as err:
-            raise EvaluationError(f"--eval-config {path}: {err}. Expected the names of `ecellm eval`'s flags, "
-                                  "with underscores") from None
-        return config
+        unknown = sorted(str(k) for k in data if k not in {f.name for f in fields(cls)})
+        if unknown:
+            raise EvaluationError(f"--eval-config {path}: unknown option(s) {', '.join(unknown)}. Expected the names "
+                                  "of `ecellm eval`'s flags, with underscores (e.g. max_samples)")
+        for name in ("tasks", "splits", "modes"):  # a YAML list reads as the comma list the flag takes
+            if isinstance(data.get(name), list):
+                data[name] = ",".join(map(str, data[name]))
+        return cls(**data)
 
     @classmethod
     def from_args(cls, args: Any, explicit: set[str] | None = None) -> EvalConfig:

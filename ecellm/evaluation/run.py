@@ -93,11 +93,8 @@ def _run(c: EvalConfig, data: Any, settings: GenerationSettings, engine: Any) ->
                               f"{', '.join(m.value for m in Method if m in backend.methods)}")
     settings = settings.with_overrides(max_new_tokens=c.max_new_tokens)
     guard = validate_eval_options(  # every option, before data, model or generation; holds the --out lock
-        out=c.out, cache_dir=c.cache_dir, max_samples=c.max_samples, threads=c.threads, batch_size=c.batch_size,
-        checkpoint_every=c.checkpoint_every, temperature=settings.temperature, top_p=settings.top_p, device=c.device,
-        dtype=c.dtype, n_resamples=c.n_resamples, confidence=c.confidence, bertscore_model=c.bertscore_model,
-        bertscore_layers=c.bertscore_layers, published=c.published_source(),
-        uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main, inputs=(data, c.model))
+        c, generation=settings, uses_ag=any(t.scorer.needs_encoder for t in task_list), lock=launcher_ranks().is_main,
+        inputs=(data, c.model))
     rows = select_rows(load_data(data, c.config, c.qpr_labels), task_list, explicit, split_list,
                        data_name=data_name(data), config=c.config, max_samples=c.max_samples)
     _check_qpr_labels(rows, data_name(data))

@@ -13,36 +13,39 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ecellm.engines.methods import Method
+from ecellm.evaluation.config import ResultsOptions
 from ecellm.evaluation.data import COLUMNS, data_name, load_data
 from ecellm.evaluation.predictions import Prediction, PredictionsError, read_predictions
 from ecellm.evaluation.results import Results
 from ecellm.evaluation.run import check_modes, score_pair, versions
-from ecellm.evaluation.scoring import MODES, MemoPairScorer, ScoringOptions, resolve_encoder
+from ecellm.evaluation.scoring import MemoPairScorer, ScoringOptions, resolve_encoder
+from ecellm.options import option
 from ecinstruct.prompts import response_marker
 
 logger = logging.getLogger(__name__)
 METHOD = Method.GENERATE  # predictions made elsewhere are free generations as far as scoring is concerned
 
 
-@dataclass(frozen=True)
-class ScoreOptions:
-    """What ``ecellm score`` was asked (the CLI flags; recorded in ``results.json`` as ``options``)."""
+# The format the predictions were made with (no "auto": there is no model to ask).
+MadeWith = Literal["alpaca", "mistral", "chat"]
 
-    predictions: str
-    data: str | None = None
-    config: str = "default"
-    qpr_labels: str | None = None
-    label: str | None = None
-    prompt_format: str = "alpaca"
-    modes: str | tuple[str, ...] = MODES  # "strict,flexible" or a tuple
-    n_resamples: int = 1000
-    confidence: float = 0.95
-    seed: int = 0
-    bertscore_model: str | None = "auto"
-    bertscore_layers: int | None = None
+
+@dataclass
+class ScoreOptions(ResultsOptions):
+    """What ``ecellm score`` was asked (its flags are generated from these fields; recorded in ``results.json`` as
+    ``options``). The readings, bootstrap and encoder options are ``ecellm eval``'s own (:class:`ResultsOptions`);
+    ``modes`` also takes a tuple."""
+
+    predictions: str | None = option(None, "JSONL, CSV or Parquet file of predictions (see below).", positional=True)
+    data: str | None = option(None, "ECInstruct source (Hub id, dataset.json, built folder) to take references from, "
+                                    "by id.")
+    label: str | None = option(None, "Name of the system in the tables (default: the file name).")
+    prompt_format: MadeWith = option("alpaca", "Format the predictions were made with: a repeated response marker of "
+                                               "it ends an answer (default alpaca).")
+    seed: int = option(0, "Bootstrap seed.")
 
 
 def score_predictions(options: ScoreOptions, published: Any = None) -> Results:

@@ -1,8 +1,10 @@
 """Every ``ecellm eval`` option checked before anything expensive (data, model, generation) starts.
 
-:func:`validate_eval_options` is called once at the start of :func:`ecellm.evaluation.evaluate`; the small
-``check_*`` functions are also argparse ``type=`` helpers (:func:`arg`), so the command line rejects a bad
-value with its usage error before importing torch. :class:`OutputLock` keeps two runs off one ``--out``.
+:func:`validate_eval_options` takes the :class:`~ecellm.evaluation.config.EvalConfig` and is called once at the
+start of :func:`ecellm.evaluation.evaluate`. The small ``check_*(flag, value)`` functions are declared on the
+config's fields (``option(..., check=...)``), so the generated flag runs the same check at parse time (a usage
+error before torch is imported) and :func:`ecellm.options.check_fields` runs it on a config built in Python.
+:class:`OutputLock` keeps two runs off one ``--out``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ecellm.evaluation.errors import EvaluationBusyError, EvaluationError
+from ecellm.options import check_fields
+
+if TYPE_CHECKING:
+    from ecellm.evaluation.config import EvalConfig
 
 logger = logging.getLogger(__name__)
 
@@ -32,49 +38,55 @@ def check_at_least_one(name: str, value: int | None) -> int | None:
     return value
 
 
-def check_temperature(value: float | None) -> float | None:
+def check_temperature(flag: str, value: float | None) -> float | None:
     if value is not None and not value > 0:  # `not >` also rejects NaN
-        raise EvaluationError(f"--temperature must be > 0 (sampling; the reference uses 0.15), got {value!r}; "
+        raise EvaluationError(f"{flag} must be > 0 (sampling; the reference uses 0.15), got {value!r}; "
                               "for greedy decoding leave out --sample/--temperature/--top-p")
     return value
 
 
-def check_top_p(value: float | None) -> float | None:
+def check_top_p(flag: str, value: float | None) -> float | None:
     if value is not None and not 0 < value <= 1:
-        raise EvaluationError(f"--top-p must be in (0, 1] (the reference uses 0.95), got {value!r}")
+        raise EvaluationError(f"{flag} must be in (0, 1] (the reference uses 0.95), got {value!r}")
     return value
 
 
-def check_dtype(value: str | None) -> str | None:
+def check_dtype(flag: str, value: str | None) -> str | None:
     if value is not None and value not in DTYPES:
-        raise EvaluationError(f"--dtype {value!r}: expected one of {', '.join(DTYPES)}")
+        raise EvaluationError(f"{flag} {value!r}: expected one of {', '.join(DTYPES)}")
     return value
 
 
-def check_device(value: str | None) -> str | None:
+def check_device(flag: str, value: str | None) -> str | None:
     """cpu, cuda, cuda:N (N must exist here) or mps; None/auto = choose."""
     if value in (None, "auto", "cpu"):
         return value
     kind, _, index = value.partition(":")
     if kind not in ("cuda", "mps") or (index and not index.isdigit()) or (kind == "mps" and index):
-        raise EvaluationError(f"--device {value!r}: expected cpu, cuda, cuda:N or mps")
+        raise EvaluationError(f"{flag} {value!r}: expected cpu, cuda, cuda:N or mps")
     import torch
 
     if kind == "mps" and not torch.backends.mps.is_available():
-        raise EvaluationError("--device mps: this machine has no MPS device; use --device cpu")
+        raise EvaluationError(f"{flag} mps: this machine has no MPS device; use {flag} cpu")
     if kind == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
-            raise EvaluationError(f"--device {value}: this machine has no CUDA GPU; use --device cpu (or leave "
-                                  "--device out to choose automatically)")
+            raise EvaluationError(f"{flag} {value}: this machine has no CUDA GPU; use {flag} cpu (or leave "
+                                  f"{flag} out to choose automatically)")
         if index and int(index) >= count:
-            raise EvaluationError(f"--device {value}: this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}")
+            raise EvaluationError(f"{flag} {value}: this machine has {count} GPU(s), cuda:0 to cuda:{count - 1}")
     return value
 
 
-def check_confidence(value: float) -> float:
+def check_confidence(flag: str, value: float) -> float:
     if not 0 < value < 1:
-        raise EvaluationError(f"confidence must be in (0, 1), e.g. 0.95, got {value!r}")
+        raise EvaluationError(f"{flag} must be in (0, 1), e.g. 0.95, got {value!r}")
+    return value
+
+
+def check_folder(flag: str, value: str | Path | None) -> str | Path | None:
+    """An output location must be a folder (or not exist yet), never a file."""
+    check_out(value, flag)
     return value
 
 
@@ -170,34 +182,26 @@ class OutputLock:
                 del _HELD[self.path]
 
 
-def validate_eval_options(*, out: str | Path | None = None, cache_dir: str | Path | None = None,
-                          max_samples: int | None = None, threads: int | None = None, batch_size: int = 16,
-                          checkpoint_every: int | None = None, temperature: float | None = None,
-                          top_p: float | None = None, device: str | None = None, dtype: str | None = None,
-                          n_resamples: int = 1000, confidence: float = 0.95, bertscore_model: str | None = "auto",
-                          bertscore_layers: int | None = None, published: str | Path | bool | None = None,
-                          uses_ag: bool = True, lock: bool = True,
+def validate_eval_options(config: EvalConfig, *, generation: Any = None, uses_ag: bool = True, lock: bool = True,
                           inputs: tuple[Any, ...] = ()) -> OutputLock | None:
-    """Check every option; returns the lock held on ``out`` (None without ``out``, or with ``lock=False``: the
-    other ranks of a multi-process run, whose rank 0 holds it). Raises EvaluationError."""
-    for name, value in (("--max-samples", max_samples), ("--threads", threads), ("--batch-size", batch_size),
-                        ("--checkpoint-every", checkpoint_every), ("--n-resamples", n_resamples)):
-        check_at_least_one(name, value)
-    check_temperature(temperature)
-    check_top_p(top_p)
-    check_dtype(dtype)
-    check_device(device)
-    check_confidence(confidence)
-    check_out(out)
-    check_out(cache_dir, "--cache-dir")
+    """Check every option of ``config`` before any data, model or generation: each field's own check (the one
+    its flag runs: choices, counts, device, dtype, ...), the decoding settings actually used (``generation``,
+    when they are not the config's), the output folder, the AG encoder (``uses_ag``) and the published numbers.
+    Returns the lock held on ``config.out`` (None without ``out``, or with ``lock=False``: the other ranks of a
+    multi-process run, whose rank 0 holds it). Raises EvaluationError, one line each."""
+    check_fields(config, EvaluationError)
+    if generation is not None:
+        check_temperature("--temperature", generation.temperature)
+        check_top_p("--top-p", generation.top_p)
+    out = config.out
     if out is not None:
         from ecinstruct.atomic import check_run_folder
 
         check_run_folder(out, inputs=[i for i in inputs if isinstance(i, str | Path)], writer="ecellm eval",
                          writes=("results.json", "results.md", "results.png"), own_marks=("samples", "cache"))
     if uses_ag:
-        check_bertscore(bertscore_model, bertscore_layers)
-    check_published(published)
+        check_bertscore(config.bertscore_model, config.bertscore_layers)
+    check_published(config.published_source())
     return OutputLock(Path(out) / LOCK_FILE).acquire() if out is not None and lock else None
 
 

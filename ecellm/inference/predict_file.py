@@ -61,7 +61,8 @@ def predict_file(model: Any, task: str, input: str | Path, out: str | Path, *, m
     ``chunk_size``: rows per engine call and per checkpoint (what a kill may lose).
     """
     from ecellm.engines.model_loader import describe_model, fingerprint
-    from ecellm.inference.predictor import Predictor, check_method
+    from ecellm.inference.predictor import Predictor, validate_predictor_options
+    from ecellm.inference.config import PredictorOptions
 
     task_obj = get_task(task)
     if on_error not in ON_ERROR:
@@ -77,8 +78,8 @@ def predict_file(model: Any, task: str, input: str | Path, out: str | Path, *, m
     if isinstance(model, Predictor):
         spec, method = model.spec, model.method
     else:
-        spec, method = describe_model(model, revision=predictor_options.get("revision")), \
-            check_method(predictor_options.get("method", "auto"), predictor_options.get("backend", "transformers"))
+        checked = validate_predictor_options(PredictorOptions.from_kwargs(model, **predictor_options))
+        spec, method = describe_model(model, revision=checked.revision), checked.method
     options = {"model": spec.name, "weights": fingerprint(spec), "task": task_obj.code, "method": method,
                "prompt_format": predictor_options.get("prompt_format") if not isinstance(model, Predictor)
                else model.prompt_format, "max_new_tokens": predictor_options.get("max_new_tokens"),

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, get_args
 
 from ecellm.engines.base import batch_seed
 from ecellm.engines.generation_settings import GenerationSettings
@@ -25,6 +25,8 @@ from ecellm.engines.prompt_formats import adds_special_tokens, choose_prompt_for
 from ecellm.engines.registry import engine_names, get_engine
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.scoring import read_answers
+from ecellm.inference.config import PredictMethod, PredictorOptions
+from ecellm.options import check_fields
 from ecinstruct.errors import ECInstructError, RowFormatError
 from ecinstruct.prompts import clean_generation
 from ecinstruct.tasks import Task, get_task
@@ -33,8 +35,7 @@ logger = logging.getLogger(__name__)
 
 # "auto": constrained decoding where the task has a closed answer set, free generation elsewhere.
 AUTO = "auto"
-METHODS = (AUTO, *method_names())
-PredictorMethod = Literal["auto", "generate", "constrained", "loglik"]
+METHODS = get_args(PredictMethod)  # auto, then every method of ecellm.engines.methods
 CONSTRAINED_JSON_BUDGET = 256  # a JSON answer written inside its schema needs more room than 100 tokens
 
 
@@ -71,6 +72,17 @@ class Prepared:
     method: Method
 
 
+def validate_predictor_options(options: PredictorOptions) -> PredictorOptions:
+    """Check every option before the model loads: each field's own check (the one its flag runs: choices of
+    method and backend, counts, device, dtype) and which methods the backend can run. One line per error."""
+    check_fields(options, EvaluationError)
+    check_method(options.method, options.backend)
+    engine = get_engine(options.backend)
+    if options.method != AUTO and Method(options.method).constrains and not engine.constrained_ready():
+        raise EvaluationError("method 'constrained' needs the xgrammar package: pip install xgrammar")
+    return options
+
+
 def check_method(method: str, backend: str = "transformers") -> str:
     """A known decoding method the backend can run in a predictor (one clear error otherwise): ``auto`` or one
     of :class:`~ecellm.engines.methods.Method` in the engine's ``predictor_methods``."""
@@ -102,25 +114,24 @@ class Predictor:
     'very negative'
     """
 
-    def __init__(self, model: str | Path, *, backend: str = "transformers", method: PredictorMethod = "auto",
+    def __init__(self, model: str | Path, *, backend: str = "transformers", method: PredictMethod = "auto",
                  prompt_format: str | None = None, batch_size: int = 16, max_new_tokens: int | None = None,
                  device: str | None = None, dtype: str | None = None, revision: str | None = None,
                  threads: int | None = None) -> None:
         from ecinstruct.instructions import load_instructions
 
-        engine = get_engine(backend)
+        options = validate_predictor_options(PredictorOptions(
+            model=str(model), backend=backend, method=method, prompt_format=prompt_format, batch_size=batch_size,
+            max_new_tokens=max_new_tokens, device=device, dtype=dtype, revision=revision, threads=threads))
+        engine = get_engine(options.backend)
         self.backend_name = engine.name
-        self.method = check_method(method, self.backend_name)
+        self.method = options.method
         self._fixed = None if self.method == AUTO else Method(self.method)  # None: chosen per item
         self.can_constrain = Method.CONSTRAINED in engine.predictor_methods and engine.constrained_ready()
-        if self._fixed is not None and self._fixed.constrains and not self.can_constrain:
-            raise EvaluationError("method 'constrained' needs the xgrammar package: pip install xgrammar")
         options = engine.check_options(None)  # the engine's defaults
         if self._fixed is None and not self.can_constrain:
             logger.warning("xgrammar is not installed (or the backend is vLLM): method auto generates freely "
                            "for every task")
-        if batch_size < 1:
-            raise EvaluationError(f"batch_size must be >= 1, got {batch_size}")
         if threads is not None:
             import torch
 

@@ -1,0 +1,121 @@
+"""Each option is declared once: the flags of `ecellm eval`, `predict` and `serve` are generated from their config
+dataclasses, so every field has exactly one flag with the field's help and default, and the checks a flag runs
+are the checks the Python API runs (same one-line message)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+
+import pytest
+
+from ecellm.cli import build_parser, main
+from ecellm.evaluation.config import Backend, EvalConfig, EvalMethod, PromptFormat
+from ecellm.evaluation.errors import EvaluationError
+from ecellm.evaluation.score_cli import ScoreCommand
+from ecellm.evaluation.score_file import MadeWith
+from ecellm.inference.config import PredictConfig, PredictMethod, ServeConfig
+from ecellm.options import check_fields, flags
+
+COMMANDS = [("eval", EvalConfig), ("predict", PredictConfig), ("serve", ServeConfig), ("score", ScoreCommand)]
+
+
+def _subparser(name: str) -> argparse.ArgumentParser:
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices[name]
+
+
+@pytest.mark.parametrize(("command", "cls"), COMMANDS, ids=[c for c, _ in COMMANDS])
+def test_every_field_has_one_flag_with_its_help_and_default(command, cls):
+    parser = _subparser(command)
+    for spec in flags(cls):
+        actions = [a for a in parser._actions if a.dest == spec.name]
+        assert len(actions) == 1, f"{cls.__name__}.{spec.name}: {len(actions)} flags"
+        (action,) = actions
+        assert spec.flag in action.option_strings or (not action.option_strings and spec.flag == action.dest)
+        assert action.help == spec.field.metadata["help"], spec.name
+        if action.option_strings:  # a positional is required: no default
+            assert action.default == spec.default, spec.name
+        if spec.choices is not None:
+            assert tuple(action.choices) == spec.choices, spec.name
+
+
+@pytest.mark.parametrize(("command", "cls"), COMMANDS, ids=[c for c, _ in COMMANDS])
+def test_no_flag_without_a_field(command, cls):
+    """Every flag of the command is a field of its config, but the few declared elsewhere on purpose."""
+    elsewhere = {"help", "func", "parser", "eval_config"}
+    if command == "eval":  # the engine groups: VllmOptions / OpenAIOptions (ecellm.engines.registry)
+        elsewhere |= {"tensor_parallel_size", "data_parallel_size", "max_model_len", "enforce_eager", "kv_cache_gb",
+                      "engine_arg", "base_url", "openai_api", "concurrency", "request_timeout", "max_retries",
+                      "api_key_env", "price_input", "price_output"}
+    names = {f.name for f in dataclasses.fields(cls)}
+    dests = {a.dest for a in _subparser(command)._actions}
+    assert dests - names <= elsewhere, dests - names - elsewhere
+
+
+def test_the_choices_are_the_registries():
+    from ecellm.engines import engine_names
+    from ecinstruct.prompts import PROMPT_FORMATS
+
+    assert set(typing.get_args(Backend)) == set(engine_names())
+    assert typing.get_args(PromptFormat) == ("auto", *PROMPT_FORMATS)
+    assert typing.get_args(MadeWith) == PROMPT_FORMATS
+    assert set(typing.get_args(EvalMethod)) < set(typing.get_args(PredictMethod))
+
+
+def test_existing_command_lines_parse_as_before():
+    args = _subparser("eval").parse_args(["--model", "m", "--tasks", "AVE,PM", "--max-samples", "3", "--no-published",
+                                          "--no-chart", "--no-progress", "--no-stop-at-marker", "--prompt-format",
+                                          "auto", "--tokenizer", "t", "--backend", "vllm", "--sample"])
+    config = EvalConfig.from_args(args)
+    assert (config.tasks, config.max_samples, config.prompt_format, config.tokenizer) == ("AVE,PM", 3, None, "t")
+    assert not (config.show_published or config.chart or config.progress or config.stop_at_marker)
+    assert config.sample and config.backend == "vllm"
+    predict = _subparser("predict").parse_args(["--model", "m", "--task", "SA", "--input", "i.csv", "--out", "o",
+                                                "--map", "a=b", "--map", "c=d", "--no-progress"])
+    assert predict.map == ["a=b", "c=d"] and predict.progress is False and predict.method == "auto"
+    score = _subparser("score").parse_args(["p.jsonl", "--modes", "strict,flexible", "--no-published", "--no-chart",
+                                            "--prompt-format", "mistral", "--out", "o", "--overwrite"])
+    assert (score.predictions, score.modes, score.prompt_format) == ("p.jsonl", "strict,flexible", "mistral")
+    assert not (score.show_published or score.chart) and score.overwrite
+
+
+@pytest.mark.parametrize(("field", "value", "flag", "says"), [
+    ("batch_size", 0, "--batch-size", "--batch-size must be a whole number >= 1"),
+    ("temperature", -1.0, "--temperature", "--temperature must be > 0"),
+    ("top_p", 2.0, "--top-p", "--top-p must be in (0, 1]"),
+    ("dtype", "float13", "--dtype", "--dtype 'float13': expected one of"),
+    ("confidence", 1.5, "--confidence", "--confidence must be in (0, 1)"),
+    ("method", "beam", "--method", "unknown method 'beam'; expected one of: generate, constrained, loglik"),
+])
+def test_the_api_and_the_flag_run_the_same_check(field, value, flag, says, capsys):
+    config = EvalConfig(model="m", **{field: value})
+    with pytest.raises(EvaluationError) as err:
+        check_fields(config, EvaluationError)
+    assert says in str(err.value)
+    assert main(["eval", "--model", "m", flag, str(value)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1 and flag in line
+
+
+def test_eval_config_file_names_unknown_keys_and_reads_lists(tmp_path):
+    (tmp_path / "bad.yaml").write_text("epochs: 3\n")
+    with pytest.raises(EvaluationError, match=r"unknown option.*epochs.*Expected the names"):
+        EvalConfig.from_yaml(tmp_path / "bad.yaml")
+    (tmp_path / "ok.yaml").write_text("model: m\ntasks: [AVE, PM]\nmax_samples: 2\n")
+    config = EvalConfig.from_yaml(tmp_path / "ok.yaml")
+    assert (config.tasks, config.max_samples) == ("AVE,PM", 2)
+
+
+def test_predictor_options_are_checked_from_python():
+    from ecellm.inference.config import PredictorOptions
+    from ecellm.inference.predictor import validate_predictor_options
+
+    with pytest.raises(EvaluationError, match="--threads must be a whole number >= 1"):
+        validate_predictor_options(PredictorOptions(model="m", threads=0))
+    with pytest.raises(EvaluationError, match="unknown backend 'openai'; expected one of: transformers, vllm"):
+        validate_predictor_options(PredictorOptions(model="m", backend="openai"))
+    with pytest.raises(EvaluationError, match="unknown predictor option"):
+        PredictorOptions.from_kwargs("m", beams=4)
