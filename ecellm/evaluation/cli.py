@@ -12,7 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
-from ecellm.evaluation.validate import arg, check_at_least_one
+from ecellm.evaluation.checks import check_at_least_one
+from ecellm.evaluation.validate import arg
 
 logger = logging.getLogger(__name__)
 

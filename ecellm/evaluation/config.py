@@ -24,8 +24,7 @@ from typing import Any, Literal
 
 from ecellm.engines.generation_settings import GenerationSettings
 from ecellm.engines.methods import MethodName
-from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.validate import (
+from ecellm.evaluation.checks import (
     check_at_least_one,
     check_confidence,
     check_device,
@@ -34,6 +33,7 @@ from ecellm.evaluation.validate import (
     check_temperature,
     check_top_p,
 )
+from ecellm.evaluation.errors import EvaluationError
 from ecellm.options import option
 
 # The choices of the fields typed with them (argparse choices, and ``check_fields`` on a config built in Python).

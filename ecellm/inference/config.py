@@ -13,9 +13,9 @@ import argparse
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+from ecellm.evaluation.checks import check_at_least_one
 from ecellm.evaluation.config import ModelOptions
 from ecellm.evaluation.errors import EvaluationError
-from ecellm.evaluation.validate import check_at_least_one
 from ecellm.options import option
 from ecinstruct.tasks import TASKS
 

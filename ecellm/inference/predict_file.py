@@ -61,8 +61,8 @@ def predict_file(model: Any, task: str, input: str | Path, out: str | Path, *, m
     ``chunk_size``: rows per engine call and per checkpoint (what a kill may lose).
     """
     from ecellm.engines.model_loader import describe_model, fingerprint
-    from ecellm.inference.predictor import Predictor, validate_predictor_options
     from ecellm.inference.config import PredictorOptions
+    from ecellm.inference.predictor import Predictor, validate_predictor_options
 
     task_obj = get_task(task)
     if on_error not in ON_ERROR:

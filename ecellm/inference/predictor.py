@@ -19,7 +19,6 @@ from typing import Any, get_args
 from ecellm.engines.base import batch_seed
 from ecellm.engines.generation_settings import GenerationSettings
 from ecellm.engines.methods import Method, MethodName
-from ecellm.engines.methods import names as method_names
 from ecellm.engines.model_loader import pick_device, pick_dtype
 from ecellm.engines.prompt_formats import adds_special_tokens, choose_prompt_format, render_prompt
 from ecellm.engines.registry import engine_names, get_engine
