@@ -10,7 +10,8 @@ from ecellm.engines.methods import Method
 from ecellm.evaluation.paper_scores import Published
 from ecinstruct.tasks import TASKS, get_task
 
-SPLIT_TITLES = {"test_ind": "In-domain (IND)", "test_ood": "Out-of-domain (OOD)"}
+# Every split `ecellm eval --splits` accepts, in report order (validation: choosing settings, never the test).
+SPLIT_TITLES = {"test_ind": "In-domain (IND)", "test_ood": "Out-of-domain (OOD)", "validation": "Validation"}
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -79,7 +80,7 @@ def results_markdown(meta: dict[str, Any], entries: list[dict], published: Publi
              "evaluator; strict: exact answer format, invalid = wrong; flexible: the answer found in a chatty output)"]
     if published is not None:
         parts.append(f"- published numbers: {published.source}")
-    for split in ("test_ind", "test_ood"):
+    for split in SPLIT_TITLES:
         table = overall_table(entries, split, label, published, config, modes)
         if table:
             parts += ["", f"## {SPLIT_TITLES[split]} — headline metric per task ({config})", "", table]
