@@ -120,7 +120,7 @@ def main() -> None:
     out, data = args.out.resolve(), args.data.resolve()
     base, steps = SMOLLM2, ["--eval_strategy", "no"]
     if args.tiny:
-        from ecellm.models import build_tiny_model
+        from ecellm.offline_models import build_tiny_model
 
         base = str(build_tiny_model(out / "tiny-base"))
         steps += ["--max_steps", "2"]
