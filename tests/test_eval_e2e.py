@@ -185,3 +185,14 @@ def test_shared_cache_copy_is_reused(first_run, tiny_model, built_folder, tmp_pa
     moved = evaluate(str(tiny_model), str(built_folder), out=tmp_path / "moved", chart=False, **ALPACA)
     assert moved.meta["timing"]["generated_prompts"] == 0
     assert raw_predictions(tmp_path / "moved") == raw_predictions(first_run.out_dir)
+
+
+def test_validation_split_writes_its_table_and_chart(tiny_model, built_folder, tmp_path):
+    """Settings are chosen on the validation split: an eval of it writes every file (the chart once crashed on a
+    split it had no title for) and its report has a validation table."""
+    out = tmp_path / "val"
+    result = evaluate(str(tiny_model), str(built_folder), out=out, tasks="PM,SA", splits="validation", **ALPACA)
+    assert {e["split"] for e in result.entries} == {"validation"}
+    assert result.get("PM", "validation")["n"] > 0
+    assert (out / "results.png").read_bytes()[:4] == b"\x89PNG"
+    assert "## Validation — headline metric per task" in (out / "results.md").read_text()
