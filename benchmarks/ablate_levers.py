@@ -82,6 +82,7 @@ def report(out: Path, rows: list[dict], minutes: dict[str, float], args: argpars
              f"- training: {args.rows_per_task} rows of each of {args.tasks}, the seed of `XS`; validation: at most "
              f"{args.val_rows} rows of each of {args.eval_tasks} (closed tasks by log-likelihood choice, open ones by "
              "generation)", "- minutes: training and validation of the variant in this invocation (0 when resumed)",
+             f"- `XS`: {VARIANTS['XS'][1]}",
              "- each row: the variant against the shipped `XS` on the same validation rows (paired bootstrap, "
              "1,000 resamples, strict reading; * p < 0.05)", "",
              "| variant | what changes | task | method | n | XS | variant | delta [95% CI] | p | minutes |",
