@@ -1,18 +1,22 @@
 """Command-line flags generated from an options dataclass, so each option is declared once.
 
 An option is a dataclass field made with :func:`option`: its default, its help text (``metadata["help"]``), its
-type (``int``, ``float``, ``str``, ``bool``, ``list[str]``, a ``Literal[...]`` of choices, each possibly
-``| None``) and, where a value can be wrong, its check. :func:`add_flags` turns the fields into argparse flags
-(``--max-samples`` for ``max_samples``: kebab-case, the flag's destination is the field name), and
-:func:`check_fields` runs the same checks on a config built in Python, so the command line and the API refuse a
-bad value with the same one-line message.
+type (``int``, ``float``, ``str``, ``bool``, ``list[str]``, ``dict[str, Any]``, a ``Literal[...]`` of choices,
+each possibly ``| None``) and, where a value can be wrong, its check. A ``bool`` flag turns a ``False`` default on
+(``--sample``) or a ``True`` default off (``--no-published``); a ``bool | None`` defaulting to ``None`` is a
+tri-state ``--flag`` / ``--no-flag`` (``None``: neither given). A ``list[str]`` flag is repeatable; a
+``dict[str, Any]`` flag is a repeatable ``KEY=VALUE`` (the value read as JSON when it parses, else kept as
+text). :func:`add_flags` turns the fields into argparse flags (``--max-samples`` for ``max_samples``:
+kebab-case, the flag's destination is the field name, its metavar the flag's name), and :func:`check_fields`
+runs the same checks on a config built in Python, so the command line and the API refuse a bad value with the
+same one-line message.
 
 Why not ``transformers.HfArgumentParser``: it declares every field as ``--field_name`` *and* ``--field-name``,
 turns a ``bool`` into ``--flag [true|false]`` plus ``--no_flag``, and sets argparse's ``type=`` from the field's
 type, so a value check cannot run at parse time; and it passes every metadata key to ``add_argument``. The
 existing command lines (``--no-published`` for ``show_published``, ``--no-stop-at-marker``, checks that reject
 ``--batch-size 0`` with a usage error before torch is imported) would not keep their spelling and behaviour.
-This generator is ~100 lines on top of :func:`dataclasses.fields`.
+This generator is ~150 lines on top of :func:`dataclasses.fields`.
 
 Metadata keys (all optional but ``help``):
 
@@ -28,17 +32,24 @@ Metadata keys (all optional but ``help``):
     wrong and what is expected; run on the parsed value (a usage error) and by :func:`check_fields`.
 ``parse``
     A whole argparse ``type=`` function (text → value, ``argparse.ArgumentTypeError`` on bad text), where the
-    generic conversion's message would not do.
+    generic conversion's message would not do. For a ``dict`` field: one ``KEY=VALUE`` text → its
+    ``(key, value)`` pair (a ``ValueError``'s message is the usage error; default :func:`key_value`).
 ``metavar``, ``required``
     Passed to argparse (``required``: the flag must be given; the field's default is then ``None``).
 ``positional``
     A positional argument (``ecellm score PREDICTIONS``) instead of a flag; required.
+``cli``
+    ``False``: an option of the Python API only, without a flag (e.g. a request body of extra settings).
+
+A field the dataclass cannot do without takes ``dataclasses.MISSING`` as its default; its flag's default is
+``None`` and the dataclass says, in one line, that it is missing (``OpenAIOptions.base_url``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -50,7 +61,7 @@ Check = Callable[[str, Any], Any]
 
 def option(default: Any, help: str, *, flag: str | None = None, aliases: Iterable[str] = (), check: Check | None = None,
            parse: Callable[[str], Any] | None = None, metavar: str | None = None, required: bool = False,
-           positional: bool = False) -> Any:
+           positional: bool = False, cli: bool = True) -> Any:
     """A dataclass field that is also a command-line flag (see the module docstring for the keys)."""
     metadata: dict[str, Any] = {"help": help}
     for key, value in (("flag", flag), ("check", check), ("parse", parse), ("metavar", metavar)):
@@ -62,6 +73,8 @@ def option(default: Any, help: str, *, flag: str | None = None, aliases: Iterabl
         metadata["required"] = True
     if positional:
         metadata["positional"] = True
+    if not cli:
+        metadata["cli"] = False
     if isinstance(default, list | dict | set):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -73,7 +86,7 @@ class Flag:
 
     field: dataclasses.Field
     flag: str
-    kind: type  # int, float, str, bool or list
+    kind: type  # int, float, str, bool, list or dict
     choices: tuple[Any, ...] | None
     optional: bool  # None is a value of the field
 
@@ -93,12 +106,15 @@ class Flag:
 
 
 def flags(cls: type) -> list[Flag]:
-    """The flag of every field of the options dataclass ``cls``, in field order."""
+    """The flag of every field of the options dataclass ``cls`` (but those declared ``cli=False``), in field
+    order."""
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
         if "help" not in f.metadata:
             raise TypeError(f"{cls.__name__}.{f.name}: an option needs metadata help (use ecellm.options.option)")
+        if f.metadata.get("cli") is False:
+            continue
         kind, choices, optional = _kind(hints[f.name])
         flag = f.name if f.metadata.get("positional") else f.metadata.get("flag") or "--" + f.name.replace("_", "-")
         out.append(Flag(f, flag, kind, choices, optional))
@@ -116,11 +132,12 @@ def _kind(hint: Any) -> tuple[type, tuple[Any, ...] | None, bool]:
         hint, args = rest[0], typing.get_args(rest[0])
     if typing.get_origin(hint) is Literal:
         return type(args[0]), tuple(args), optional
-    if typing.get_origin(hint) is list:
-        return list, None, optional
+    if typing.get_origin(hint) in (list, dict):
+        return typing.get_origin(hint), None, optional
     if hint in (int, float, str, bool):
         return hint, None, optional
-    raise TypeError(f"option type {hint} is not supported (int, float, str, bool, list[str], Literal)")
+    raise TypeError(f"option type {hint} is not supported (int, float, str, bool, list[str], dict[str, Any], "
+                    "Literal)")
 
 
 def add_flags(parser: Any, cls: type, *, exclude: Iterable[str] = (), only: Iterable[str] | None = None,
@@ -140,12 +157,20 @@ def add_flags(parser: Any, cls: type, *, exclude: Iterable[str] = (), only: Iter
             kwargs["required"] = True
         if "metavar" in meta:
             kwargs["metavar"] = meta["metavar"]
-        if spec.kind is bool:
+        elif "flag" in meta and spec.kind in (int, float, str, list) and spec.choices is None:
+            kwargs["metavar"] = spec.flag.lstrip("-").replace("-", "_").upper()  # named as the flag, not the field
+        if spec.kind is bool and spec.optional and spec.default is None:
+            kwargs["action"] = argparse.BooleanOptionalAction  # --flag / --no-flag; None: neither given
+        elif spec.kind is bool:
             if spec.default and not spec.flag.startswith("--no-"):
                 raise TypeError(f"{cls.__name__}.{spec.name}: a True default needs flag='--no-...' (turns it off)")
             kwargs["action"] = "store_false" if spec.default else "store_true"
         elif spec.kind is list:
             kwargs["action"] = "append"
+        elif spec.kind is dict:
+            kwargs["action"] = _KeyValues
+            kwargs["type"] = _pair_parser(spec.flag, meta.get("parse"))
+            kwargs.setdefault("metavar", "KEY=VALUE")
         else:
             kwargs["type"] = meta.get("parse") or _parser(spec.flag, spec.kind, meta.get("check"))
             if spec.choices is not None:
@@ -171,6 +196,38 @@ def _parser(flag: str, convert: type, check: Check | None) -> Callable[[str], An
 
     parse.__name__ = convert.__name__  # argparse names the type in its own messages
     return parse
+
+
+def key_value(flag: str, text: str) -> tuple[str, Any]:
+    """One ``KEY=VALUE`` of a ``dict`` flag: the value read as JSON when it parses (numbers, true/false, lists),
+    else kept as text; ``ValueError`` without a ``=`` or a key."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"{flag} {text!r}: expected KEY=VALUE")
+    try:
+        return key.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return key.strip(), value
+
+
+def _pair_parser(flag: str, parse: Callable[[str], tuple[str, Any]] | None) -> Callable[[str], tuple[str, Any]]:
+    """An argparse ``type=`` for one ``KEY=VALUE`` of a ``dict`` flag; a bad one is a usage error."""
+
+    def pair(text: str) -> tuple[str, Any]:
+        try:
+            return parse(text) if parse is not None else key_value(flag, text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+
+    return pair
+
+
+class _KeyValues(argparse.Action):
+    """A repeatable ``KEY=VALUE`` flag collected into a dict (a later KEY wins; the default is never changed)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: str | None = None) -> None:
+        key, value = values
+        setattr(namespace, self.dest, {**(getattr(namespace, self.dest, None) or {}), key: value})
 
 
 def check_fields(config: Any, error: type[Exception] = ValueError) -> None:

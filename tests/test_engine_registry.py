@@ -6,14 +6,18 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ecellm.engines.base import Engine
 from ecellm.engines.methods import Method
 from ecellm.engines.registry import engine_names, get_engine, register
+from ecellm.evaluation.checks import check_at_least_one
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.options import option
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = {"transformers", "vllm", "openai", "generate", "constrained", "loglik"}
@@ -94,6 +98,51 @@ def test_a_new_backend_is_one_class_and_its_registration():
         registry._ENGINES.pop("echo", None)
     with pytest.raises(TypeError):
         register(object)
+
+
+def test_a_new_backend_with_options_writes_only_its_options_dataclass():
+    """Its flags (help group, default, check, tri-state bool, repeatable KEY=VALUE) and the options read back from
+    them come from the dataclass; the base class checks that options given in Python are its own."""
+    from ecellm.engines import registry
+
+    @dataclass(frozen=True)
+    class EchoOptions:
+        repeats: int = option(1, "Times each prompt is echoed.", check=check_at_least_one)
+        shout: bool | None = option(None, "Upper-case the echo (default: as the prompt).")
+        extra: dict[str, Any] = option({}, "Anything else (repeatable).", flag="--echo-extra")
+
+    class EchoEngine(Engine):
+        name = "echo"
+        options_class = EchoOptions
+
+        @classmethod
+        def open(cls, spec, settings, prompt_format, tokenizer, **kwargs):
+            return cls()
+
+        def generate(self, prompts, max_new_tokens, seed, constraints=None):
+            return []
+
+        def loglik(self, prompts, continuations):
+            return []
+
+    try:
+        register(EchoEngine)
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--backend")
+        registry.add_engine_arguments(parser)
+        (group,) = [g for g in parser._action_groups if g.title == "echo engine (--backend echo)"]
+        assert [a.option_strings[0] for a in group._group_actions] == ["--repeats", "--shout", "--echo-extra"]
+        assert registry.engine_from_args(parser.parse_args(["--backend", "echo"])) == EchoOptions()
+        options = registry.engine_from_args(parser.parse_args(["--backend", "echo", "--repeats", "3", "--no-shout",
+                                                               "--echo-extra", "a=1", "--echo-extra", "b=x"]))
+        assert options == EchoOptions(repeats=3, shout=False, extra={"a": 1, "b": "x"})
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--backend", "echo", "--repeats", "0"])
+        assert EchoEngine.check_options(None) == EchoOptions() and EchoEngine.check_options(options) is options
+        with pytest.raises(EvaluationError, match="do not apply to --backend echo"):
+            EchoEngine.check_options(object())
+    finally:
+        registry._ENGINES.pop("echo", None)
 
 
 def _compared_names(tree: ast.AST) -> list[tuple[int, str]]:

@@ -1,6 +1,7 @@
 """Each option is declared once: the flags of `ecellm eval`, `predict` and `serve` are generated from their config
-dataclasses, so every field has exactly one flag with the field's help and default, and the checks a flag runs
-are the checks the Python API runs (same one-line message)."""
+dataclasses (and `ecellm eval`'s engine groups from each engine's options dataclass, `VllmOptions` and
+`OpenAIOptions`), so every field has exactly one flag with the field's help and default, and the checks a flag
+runs are the checks the Python API runs (same one-line message)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import typing
 import pytest
 
 from ecellm.cli import build_parser, main
+from ecellm.engines.openai_engine import OpenAIOptions
+from ecellm.engines.registry import _ENGINES
+from ecellm.engines.vllm_engine import VllmOptions
 from ecellm.evaluation.config import Backend, EvalConfig, EvalMethod, PromptFormat
 from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.score_cli import ScoreCommand
@@ -19,6 +23,8 @@ from ecellm.inference.config import PredictConfig, PredictMethod, ServeConfig
 from ecellm.options import check_fields, flags
 
 COMMANDS = [("eval", EvalConfig), ("predict", PredictConfig), ("serve", ServeConfig), ("score", ScoreCommand)]
+ENGINE_OPTIONS = [("eval", VllmOptions), ("eval", OpenAIOptions)]  # ecellm eval's engine groups
+PYTHON_ONLY = {OpenAIOptions: {"extra_body"}}  # fields declared cli=False: no flag on purpose
 
 
 def _subparser(name: str) -> argparse.ArgumentParser:
@@ -27,9 +33,12 @@ def _subparser(name: str) -> argparse.ArgumentParser:
     return sub.choices[name]
 
 
-@pytest.mark.parametrize(("command", "cls"), COMMANDS, ids=[c for c, _ in COMMANDS])
+@pytest.mark.parametrize(("command", "cls"), COMMANDS + ENGINE_OPTIONS,
+                         ids=[c for c, _ in COMMANDS] + [f"eval-{c.__name__}" for _, c in ENGINE_OPTIONS])
 def test_every_field_has_one_flag_with_its_help_and_default(command, cls):
     parser = _subparser(command)
+    flagged = {spec.name for spec in flags(cls)}
+    assert {f.name for f in dataclasses.fields(cls)} - flagged == PYTHON_ONLY.get(cls, set())
     for spec in flags(cls):
         actions = [a for a in parser._actions if a.dest == spec.name]
         assert len(actions) == 1, f"{cls.__name__}.{spec.name}: {len(actions)} flags"
@@ -46,13 +55,68 @@ def test_every_field_has_one_flag_with_its_help_and_default(command, cls):
 def test_no_flag_without_a_field(command, cls):
     """Every flag of the command is a field of its config, but the few declared elsewhere on purpose."""
     elsewhere = {"help", "func", "parser", "eval_config"}
-    if command == "eval":  # the engine groups: VllmOptions / OpenAIOptions (ecellm.engines.registry)
-        elsewhere |= {"tensor_parallel_size", "data_parallel_size", "max_model_len", "enforce_eager", "kv_cache_gb",
-                      "engine_arg", "base_url", "openai_api", "concurrency", "request_timeout", "max_retries",
-                      "api_key_env", "price_input", "price_output"}
+    if command == "eval":  # the engine groups: one flag per field of each engine's options (ecellm.engines.registry)
+        elsewhere |= {spec.name for _, options in ENGINE_OPTIONS for spec in flags(options)}
     names = {f.name for f in dataclasses.fields(cls)}
     dests = {a.dest for a in _subparser(command)._actions}
     assert dests - names <= elsewhere, dests - names - elsewhere
+
+
+def test_engine_options_are_their_own_flags_in_their_engines_group():
+    """No engine field shares a name (and so a destination) with an `ecellm eval` option or another engine's;
+    each engine's flags are in its own help group; the registry's engines with options are the ones tested."""
+    assert {e.options_class for e in _ENGINES.values() if e.options_class} == {c for _, c in ENGINE_OPTIONS}
+    parser = _subparser("eval")
+    seen = {f.name for f in dataclasses.fields(EvalConfig)}
+    for engine in (e for e in _ENGINES.values() if e.options_class):
+        names = {spec.name for spec in flags(engine.options_class)}
+        assert not names & seen, names & seen
+        seen |= names
+        (group,) = [g for g in parser._action_groups if g.title == engine.options_title]
+        assert {a.dest for a in group._group_actions} == names
+
+
+def test_engine_flags_parse_as_before():
+    args = _subparser("eval").parse_args(["--model", "m"])
+    assert (args.enforce_eager, args.engine_args, args.base_url, args.tokenizer) == (None, {}, None, None)
+    args = _subparser("eval").parse_args(["--model", "m", "--backend", "vllm", "--enforce-eager", "--engine-arg",
+                                          "max_num_seqs=64", "--engine-arg", "quantization=fp8", "--engine-arg",
+                                          "max_num_seqs=8", "--tokenizer", "t"])
+    assert args.enforce_eager is True and args.tokenizer == "t"
+    assert args.engine_args == {"max_num_seqs": 8, "quantization": "fp8"}  # repeatable; a later KEY wins
+    assert _subparser("eval").parse_args(["--model", "m", "--no-enforce-eager"]).enforce_eager is False
+    args = _subparser("eval").parse_args(["--model", "m", "--backend", "openai", "--base-url", "http://h/v1",
+                                          "--openai-api", "chat", "--request-timeout", "30", "--max-retries", "0",
+                                          "--api-key-env", "K", "--price-input", "1", "--price-output", "2"])
+    assert (args.api, args.timeout_s, args.max_retries, args.api_key_env) == ("chat", 30.0, 0, "K")
+    assert (args.price_input_per_m, args.price_output_per_m) == (1.0, 2.0)
+
+
+@pytest.mark.parametrize(("cls", "field", "value", "flag", "says"), [
+    (VllmOptions, "tensor_parallel_size", 0, "--tensor-parallel-size", "--tensor-parallel-size must be a whole "
+                                                                      "number >= 1"),
+    (VllmOptions, "max_model_len", 1, "--max-model-len", "--max-model-len must be >= 2"),
+    (VllmOptions, "kv_cache_gb", 0.0, "--kv-cache-gb", "--kv-cache-gb must be > 0"),
+    (OpenAIOptions, "base_url", "localhost:8000", "--base-url", "is not an http(s) URL"),
+    (OpenAIOptions, "concurrency", 0, "--concurrency", "--concurrency must be a whole number >= 1"),
+    (OpenAIOptions, "timeout_s", 0.0, "--request-timeout", "--request-timeout must be > 0"),
+    (OpenAIOptions, "max_retries", -1, "--max-retries", "--max-retries must be a whole number >= 0"),
+])
+def test_an_engine_option_and_its_flag_run_the_same_check(cls, field, value, flag, says, capsys):
+    values = {"base_url": "http://h/v1"} if cls is OpenAIOptions else {}
+    with pytest.raises(EvaluationError) as err:
+        cls(**{**values, field: value})
+    assert says in str(err.value)
+    assert main(["eval", "--model", "m", "--backend", "vllm" if cls is VllmOptions else "openai",
+                 *(["--base-url", "http://h/v1"] if flag != "--base-url" and values else []), flag, str(value)]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1 and says in line
+
+
+def test_a_bad_engine_arg_is_one_usage_line(capsys):
+    assert main(["eval", "--model", "m", "--backend", "vllm", "--engine-arg", "max_num_seqs"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert len(line.splitlines()) == 1 and "--engine-arg 'max_num_seqs': expected KEY=VALUE" in line
 
 
 def test_the_choices_are_the_registries():

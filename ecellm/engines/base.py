@@ -1,7 +1,8 @@
 """The :class:`Engine` contract every backend fulfils, and what it returns.
 
 An engine class is chosen by name (:func:`ecellm.engines.registry.get_engine`) and answers, before any model
-is loaded, what the evaluation and the predictor need to know: the options it takes, what the ``model``
+is loaded, what the evaluation and the predictor need to know: the options it takes (``options_class``, a
+dataclass of :func:`ecellm.options.option` fields that also makes its ``ecellm eval`` flags), what the ``model``
 argument names (:meth:`Engine.model_spec`), its tokenizer, the fingerprint the prediction cache is keyed by,
 its context length, which answer methods it runs. :meth:`Engine.open` then loads the model (or connects to
 the server) and returns an instance with ``generate`` (free or constrained) and ``loglik``.
@@ -23,6 +24,7 @@ from ecellm.engines.generation_settings import GenerationSettings
 from ecellm.engines.methods import Method
 from ecellm.engines.model_loader import ModelSpec
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.options import add_flags, from_args
 from ecinstruct.answers.constraint import Constraint, LogLik
 
 
@@ -50,12 +52,18 @@ class Engine(ABC):
     - ``methods``: the answer methods an evaluation can run on it.
     - ``predictor_methods``: the methods :class:`~ecellm.inference.predictor.Predictor` (and the HTTP server)
       runs on it.
+    - ``options_class``: the dataclass of this backend's own options (``None``: it takes none). Each field is an
+      :func:`ecellm.options.option` (default, help, flag spelling, check), so the field is declared once: it
+      makes the ``ecellm eval`` flag (in a help group titled ``options_title``) and :meth:`options_from_args`
+      reads it back.
     """
 
     name: ClassVar[str]
     is_server: ClassVar[bool] = False
     methods: ClassVar[frozenset[Method]] = frozenset(Method)
     predictor_methods: ClassVar[frozenset[Method]] = frozenset({Method.GENERATE})
+    options_class: ClassVar[type | None] = None
+    options_title: ClassVar[str | None] = None  # default: "<name> engine (--backend <name>)"
 
     # -- before anything is loaded ---------------------------------------------------------------------
 
@@ -63,9 +71,11 @@ class Engine(ABC):
     def check_options(cls, options: Any) -> Any:
         """The engine options this backend runs with (its defaults when ``None``); one clear error for options
         of another backend. A backend without options refuses any."""
+        if cls.options_class is not None and isinstance(options, cls.options_class):
+            return options
         if options is not None:
             raise EvaluationError(f"engine options ({type(options).__name__}) do not apply to --backend {cls.name}")
-        return None
+        return None if cls.options_class is None else cls.options_class()
 
     @classmethod
     def model_spec(cls, model: str | Path, *, revision: str | None = None, options: Any = None,
@@ -108,13 +118,17 @@ class Engine(ABC):
 
     @classmethod
     def add_arguments(cls, parser: Any) -> None:
-        """This backend's own ``ecellm eval`` options (in a help group of their own); none by default."""
-        return None
+        """This backend's own ``ecellm eval`` flags, one per field of ``options_class`` (in a help group of their
+        own); none without an options class."""
+        if cls.options_class is not None:
+            title = cls.options_title or f"{cls.name} engine (--backend {cls.name})"
+            add_flags(parser.add_argument_group(title), cls.options_class)
 
     @classmethod
     def options_from_args(cls, args: Any) -> Any:
-        """This backend's options from parsed ``ecellm eval`` arguments; ``None`` when it has none."""
-        return None
+        """This backend's options from parsed ``ecellm eval`` arguments (the flags' destinations are the field
+        names; the dataclass checks them); ``None`` when it has none."""
+        return None if cls.options_class is None else from_args(cls.options_class, args)
 
     @classmethod
     @abstractmethod

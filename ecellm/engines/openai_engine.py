@@ -20,49 +20,61 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import typing
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ecellm.engines.base import Engine, Generation
 from ecellm.engines.generation_settings import GenerationSettings, settings_hash
 from ecellm.engines.model_loader import ModelSpec
+from ecellm.evaluation.checks import check_at_least_one, check_at_least_zero, check_positive
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.options import check_fields, option
 from ecinstruct.answers.constraint import Constraint, LogLik
 
 logger = logging.getLogger(__name__)
 
-APIS = ("completions", "chat")
+OpenAIAPI = Literal["completions", "chat"]
+APIS: tuple[str, ...] = typing.get_args(OpenAIAPI)
 
 
 MAX_CONCURRENCY = 256  # threads waiting on the server; more would only cost memory
 
 
+def check_base_url(flag: str, value: str | None) -> str | None:
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise EvaluationError(f"{flag} {value!r} is not an http(s) URL; expected e.g. http://127.0.0.1:8000/v1")
+    return value
+
+
 @dataclass(frozen=True)
 class OpenAIOptions:
-    """How to reach the server. Prices are USD per million tokens (both or neither) for the cost line."""
+    """How to reach the server. Prices are USD per million tokens (both or neither) for the cost line. Each field
+    but ``extra_body`` is also its ``ecellm eval`` flag."""
 
-    base_url: str
-    api: str = "completions"
-    concurrency: int = 8
-    timeout_s: float = 120.0
-    max_retries: int = 5
-    api_key_env: str = "OPENAI_API_KEY"
-    price_input_per_m: float | None = None
-    price_output_per_m: float | None = None
-    extra_body: dict[str, Any] = field(default_factory=dict)
+    base_url: str = option(MISSING, "Server URL, e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1.",
+                           check=check_base_url)
+    api: OpenAIAPI = option("completions", "Text completions (the rendered prompt) or chat (the prompt as one user "
+                                           "turn).", flag="--openai-api")
+    concurrency: int = option(8, "Requests in flight at once.", check=check_at_least_one)
+    timeout_s: float = option(120.0, "Seconds per request.", flag="--request-timeout", check=check_positive)
+    max_retries: int = option(5, "Retries (exponential backoff) on 429/5xx/errors.", check=check_at_least_zero)
+    api_key_env: str = option("OPENAI_API_KEY", "Environment variable holding the API key.")
+    price_input_per_m: float | None = option(None, "USD per million prompt tokens (adds a cost line).",
+                                             flag="--price-input")
+    price_output_per_m: float | None = option(None, "USD per million completion tokens.", flag="--price-output")
+    extra_body: dict[str, Any] = option({}, "Extra fields of every request body (server extensions); Python API "
+                                            "only.", cli=False)
 
     def __post_init__(self) -> None:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise EvaluationError(f"--base-url {self.base_url!r} is not an http(s) URL; expected e.g. "
-                                  "http://127.0.0.1:8000/v1")
+        if not self.base_url:  # the flag was not given
+            raise EvaluationError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
         if self.api not in APIS:
             raise EvaluationError(f"unknown OpenAI API {self.api!r}; expected one of: {', '.join(APIS)}")
-        if self.concurrency < 1 or self.timeout_s <= 0 or self.max_retries < 0:
-            raise EvaluationError(f"concurrency must be >= 1, timeout > 0 and retries >= 0; got {self.concurrency}, "
-                                  f"{self.timeout_s}, {self.max_retries}")
+        check_fields(self, EvaluationError)
         if self.concurrency > MAX_CONCURRENCY:
             logger.warning("--concurrency %d: at most %d requests are kept in flight (one thread each)",
                            self.concurrency, MAX_CONCURRENCY)
@@ -106,6 +118,8 @@ class OpenAIEngine(Engine):
 
     name = "openai"
     is_server = True
+    options_class = OpenAIOptions
+    options_title = "OpenAI-compatible server (--backend openai; --model is the server's name)"
 
     def __init__(self, model: str, options: OpenAIOptions, settings: GenerationSettings,
                  stop_strings: tuple[str, ...] = ()) -> None:
@@ -162,33 +176,6 @@ class OpenAIEngine(Engine):
     def sends_user_turn(cls, options: Any, prompt_format: str) -> bool:
         """The chat API with the chat format: the prompt is the user turn; the server applies the template."""
         return isinstance(options, OpenAIOptions) and options.api == "chat" and prompt_format == "chat"
-
-    @classmethod
-    def add_arguments(cls, parser: Any) -> None:
-        server = parser.add_argument_group("OpenAI-compatible server (--backend openai; --model is the server's name)")
-        server.add_argument("--base-url",
-                            help="Server URL, e.g. http://127.0.0.1:8000/v1 or https://api.openai.com/v1.")
-        server.add_argument("--openai-api", default="completions", choices=list(APIS),
-                            help="Text completions (the rendered prompt) or chat (the prompt as one user turn).")
-        server.add_argument("--concurrency", type=int, default=8, help="Requests in flight at once.")
-        server.add_argument("--request-timeout", type=float, default=120.0, help="Seconds per request.")
-        server.add_argument("--max-retries", type=int, default=5,
-                            help="Retries (exponential backoff) on 429/5xx/errors.")
-        server.add_argument("--api-key-env", default="OPENAI_API_KEY",
-                            help="Environment variable holding the API key.")
-        server.add_argument("--price-input", type=float, help="USD per million prompt tokens (adds a cost line).")
-        server.add_argument("--price-output", type=float, help="USD per million completion tokens.")
-        server.add_argument("--tokenizer", help="Tokenizer of the served model (context checks, chat format with the "
-                                                "completions API); optional.")
-
-    @classmethod
-    def options_from_args(cls, args: Any) -> OpenAIOptions:
-        if not args.base_url:
-            raise EvaluationError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
-        return OpenAIOptions(base_url=args.base_url, api=args.openai_api, concurrency=args.concurrency,
-                             timeout_s=args.request_timeout, max_retries=args.max_retries,
-                             api_key_env=args.api_key_env, price_input_per_m=args.price_input,
-                             price_output_per_m=args.price_output)
 
     @classmethod
     def open(cls, spec: ModelSpec, settings: GenerationSettings, prompt_format: str, tokenizer: Any, *, device: str,

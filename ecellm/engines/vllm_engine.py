@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,9 @@ from ecellm.artifacts import read_adapter_config
 from ecellm.engines.base import Engine, Generation
 from ecellm.engines.generation_settings import GenerationSettings
 from ecellm.engines.model_loader import ModelSpec, fingerprint
+from ecellm.evaluation.checks import check_at_least_one, check_positive
 from ecellm.evaluation.errors import EvaluationError
+from ecellm.options import check_fields, key_value, option
 from ecinstruct.answers.constraint import Constraint, LogLik
 
 logger = logging.getLogger(__name__)
@@ -35,40 +37,44 @@ CPU_KV_CACHE_GB = 1.0
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 
 
-@dataclass(frozen=True)
-class VllmOptions:
-    """Engine options; ``None`` means the device-appropriate default."""
+def check_max_model_len(flag: str, value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
+        raise EvaluationError(f"{flag} must be >= 2, got {value!r}")
+    return value
 
-    tensor_parallel_size: int = 1
-    data_parallel_size: int = 1
-    max_model_len: int | None = None
-    enforce_eager: bool | None = None
-    kv_cache_gb: float | None = None
-    engine_args: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if self.tensor_parallel_size < 1 or self.data_parallel_size < 1:
-            raise EvaluationError(f"tensor/data parallel sizes must be >= 1, got {self.tensor_parallel_size}, "
-                                  f"{self.data_parallel_size}")
-        if self.max_model_len is not None and self.max_model_len < 2:
-            raise EvaluationError(f"--max-model-len must be >= 2, got {self.max_model_len}")
-        if self.kv_cache_gb is not None and self.kv_cache_gb <= 0:
-            raise EvaluationError(f"--kv-cache-gb must be > 0, got {self.kv_cache_gb}")
+def parse_engine_arg(text: str) -> tuple[str, Any]:
+    """One ``KEY=VALUE`` of ``--engine-arg``: the value read as JSON when it parses (numbers, true/false, lists),
+    else kept as a string."""
+    try:
+        return key_value("--engine-arg", text)
+    except ValueError:
+        raise EvaluationError(f"--engine-arg {text!r}: expected KEY=VALUE, e.g. --engine-arg max_num_seqs=64") \
+            from None
 
 
 def parse_engine_args(pairs: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings to engine keyword arguments; a value is read as JSON when it parses
-    (numbers, true/false, lists), else kept as a string."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise EvaluationError(f"--engine-arg {pair!r}: expected KEY=VALUE, e.g. --engine-arg max_num_seqs=64")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
+    """``KEY=VALUE`` strings to engine keyword arguments (:func:`parse_engine_arg`; a later KEY wins)."""
+    return dict(map(parse_engine_arg, pairs))
+
+
+@dataclass(frozen=True)
+class VllmOptions:
+    """Engine options; ``None`` means the device-appropriate default. Each field is also its ``ecellm eval`` flag."""
+
+    tensor_parallel_size: int = option(1, "GPUs one model copy is split over.", check=check_at_least_one)
+    data_parallel_size: int = option(1, "Model copies vLLM runs side by side.", check=check_at_least_one)
+    max_model_len: int | None = option(None, "Context the engine reserves (default: the longest prompt + its "
+                                             "budget).", check=check_max_model_len)
+    enforce_eager: bool | None = option(None, "Run without graph capture/compilation (default: eager on CPU, "
+                                              "compiled on GPU).")
+    kv_cache_gb: float | None = option(None, "KV-cache size in GiB (default: 1 on CPU; on GPU vLLM's share of free "
+                                             "memory).", check=check_positive)
+    engine_args: dict[str, Any] = option({}, "Any other vllm.LLM argument, JSON value (repeatable), e.g. "
+                                             "max_num_seqs=64.", flag="--engine-arg", parse=parse_engine_arg)
+
+    def __post_init__(self) -> None:
+        check_fields(self, EvaluationError)
 
 
 def engine_kwargs(spec: ModelSpec, options: VllmOptions, *, device: str, dtype: str, seed: int, batch_size: int,
@@ -147,6 +153,8 @@ class VllmEngine(Engine):
     """vLLM's offline ``LLM``: free, constrained (structured outputs) and log-likelihood calls."""
 
     name = "vllm"
+    options_class = VllmOptions
+    options_title = "vLLM engine (--backend vllm)"
 
     def __init__(self, spec: ModelSpec, settings: GenerationSettings, *, device: str, dtype: str,
                  stop_strings: tuple[str, ...] = (), options: VllmOptions | None = None, batch_size: int = 16,
@@ -185,29 +193,6 @@ class VllmEngine(Engine):
         return cls(spec, settings, device=device, dtype=dtype, stop_strings=settings.stop_strings(prompt_format),
                    options=options, batch_size=batch_size, needed_len=needed_len,
                    add_special_tokens=adds_special_tokens(prompt_format))
-
-    @classmethod
-    def add_arguments(cls, parser: Any) -> None:
-        import argparse
-
-        vllm = parser.add_argument_group("vLLM engine (--backend vllm)")
-        vllm.add_argument("--tensor-parallel-size", type=int, default=1, help="GPUs one model copy is split over.")
-        vllm.add_argument("--data-parallel-size", type=int, default=1, help="Model copies vLLM runs side by side.")
-        vllm.add_argument("--max-model-len", type=int,
-                          help="Context the engine reserves (default: the longest prompt + its budget).")
-        vllm.add_argument("--enforce-eager", action=argparse.BooleanOptionalAction, default=None,
-                          help="Run without graph capture/compilation (default: eager on CPU, compiled on GPU).")
-        vllm.add_argument("--kv-cache-gb", type=float,
-                          help="KV-cache size in GiB (default: 1 on CPU; on GPU vLLM's share of free memory).")
-        vllm.add_argument("--engine-arg", action="append", default=[], metavar="KEY=VALUE",
-                          help="Any other vllm.LLM argument, JSON value (repeatable), e.g. max_num_seqs=64.")
-
-    @classmethod
-    def options_from_args(cls, args: Any) -> VllmOptions:
-        return VllmOptions(tensor_parallel_size=args.tensor_parallel_size,
-                           data_parallel_size=args.data_parallel_size, max_model_len=args.max_model_len,
-                           enforce_eager=args.enforce_eager, kv_cache_gb=args.kv_cache_gb,
-                           engine_args=parse_engine_args(args.engine_arg))
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "options": asdict(self.options),

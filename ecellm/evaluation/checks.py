@@ -19,6 +19,20 @@ def check_at_least_one(name: str, value: int | None) -> int | None:
     return value
 
 
+def check_at_least_zero(name: str, value: int | None) -> int | None:
+    """``value`` when it is None or >= 0 (retries)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise EvaluationError(f"{name} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def check_positive(flag: str, value: float | None) -> float | None:
+    """``value`` when it is None or > 0 (a size, a timeout)."""
+    if value is not None and not value > 0:  # `not >` also rejects NaN
+        raise EvaluationError(f"{flag} must be > 0, got {value!r}")
+    return value
+
+
 def check_temperature(flag: str, value: float | None) -> float | None:
     if value is not None and not value > 0:  # `not >` also rejects NaN
         raise EvaluationError(f"{flag} must be > 0 (sampling; the reference uses 0.15), got {value!r}; "

@@ -1,8 +1,9 @@
 """`ecellm eval` (evaluate a model on ECInstruct) and `ecellm compare` (paired-bootstrap deltas).
 
 `ecellm eval`'s flags are generated from :class:`~ecellm.evaluation.config.EvalConfig` (help, default, type,
-choices and check from each field; see :mod:`ecellm.options`); only ``--eval-config`` and the engine groups
-(``ecellm.engines.registry.add_engine_arguments``) are declared here.
+choices and check from each field; see :mod:`ecellm.options`), the engine groups from each engine's options
+dataclass the same way (``ecellm.engines.registry.add_engine_arguments``); only ``--eval-config`` is declared
+here.
 """
 
 from __future__ import annotations
@@ -50,14 +51,12 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("eval", help="Evaluate a model on ECInstruct (tables, chart, per-sample logs).",
                               description=__doc__.split("\n\n")[0], epilog=EVAL_EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter, conflict_handler="resolve")
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--eval-config", metavar="FILE",
                    help="YAML file of evaluation options (flag names with underscores; unknown keys fail); flags given "
                         "here win over it. The run records every option in results.json (`options`).")
-    add_flags(p, EvalConfig, exclude=("tokenizer",))
-    add_engine_arguments(p)
-    # The engine groups also declare --tokenizer (an EvalConfig field): the field's flag replaces theirs ("resolve").
-    add_flags(p, EvalConfig, only=("tokenizer",))
+    add_flags(p, EvalConfig)
+    add_engine_arguments(p)  # each engine's options dataclass (VllmOptions, OpenAIOptions): one flag per field
     p.set_defaults(func=cmd_eval, parser=p)
 
 
