@@ -52,16 +52,31 @@ def build(raw: Path, data: Path, sizes: str) -> None:
        "--tasks", TASKS, "--sizes", sizes, "--seed", "1")
 
 
-def train(name: str, out: Path, data: Path, base: str, tasks: str, rows_per_task: int, extra: list[str]) -> Path:
-    """One XS model on ``rows_per_task`` training rows of each of ``tasks`` (the recipe balances answers)."""
+def train(name: str, out: Path, data: Path, base: str, tasks: str, rows_per_task: int, extra: list[str],
+          save_steps: int = 20) -> Path:
+    """One XS model on ``rows_per_task`` training rows of each of ``tasks`` (the recipe balances answers), with a
+    checkpoint every ``save_steps`` so that an interrupted run resumes."""
     folder = out / "models" / name
     if (folder / "training_summary.json").is_file():
         return folder
     resume = ["--resume_from_checkpoint", "last"] if folder.is_dir() else []
     ecellm("train", "--recipe", "XS", "--model_name_or_path", base, "--dataset_name", str(data),
            "--tasks", *tasks.split(","), "--train_samples_per_task", str(rows_per_task),
-           "--output_dir", str(folder), "--save_strategy", "steps", "--save_steps", "20", *resume, *extra)
+           "--output_dir", str(folder), "--save_strategy", "steps", "--save_steps", str(save_steps), *resume, *extra)
     return folder
+
+
+def curve_options(eval_steps: int, select_by: str, tiny: bool) -> list[str]:
+    """The generalist's learning curve: validation loss and task scores at the start (the base model) and every
+    ``eval_steps``; with ``select_by``, the checkpoint with the best such validation score is the one kept (the
+    test rows never choose it). Checkpoints then fall on the evaluation steps, as the Trainer requires."""
+    options = ["--eval_strategy", "steps", "--eval_steps", str(eval_steps), "--eval_on_start", "true",
+               "--task_eval_samples", "2" if tiny else "20", "--task_eval_max_new_tokens", "32",
+               "--max_eval_samples", "8" if tiny else "40"]
+    if select_by:
+        options += ["--load_best_model_at_end", "true", "--metric_for_best_model", select_by,
+                    "--greater_is_better", "false" if select_by.endswith("loss") else "true"]
+    return options
 
 
 def evaluate(model: str, name: str, out: Path, data: Path, tasks: str, method: str, rows: int,
@@ -305,7 +320,8 @@ def _learning_curve(model: Path | None) -> list[str]:
 
     if model is None:
         return []
-    history = TrainingSummary.load(model / SUMMARY_FILE).log_history or []
+    summary = TrainingSummary.load(model / SUMMARY_FILE)
+    history = summary.log_history or []
     evals: dict[int, dict] = {}  # the loss evaluation and the callback's task scores are logged apart, same step
     for entry in history:
         if "eval_loss" in entry or "eval_task_score" in entry:
@@ -319,12 +335,24 @@ def _learning_curve(model: Path | None) -> list[str]:
     lines = ["## Learning curve of the generalist (validation rows; task scores by greedy generation, strict)", "",
              "| step | train loss | validation loss | " + " | ".join(tasks) + " | invalid |",
              "|---|---|---|" + "---|" * (len(tasks) + 1)]
+    chosen = _chosen_step(summary.best_checkpoint)
     for e in evals_list:
-        near = min(losses, key=lambda s: abs(s - e["step"])) if losses else None
+        near = min(losses, key=lambda s: abs(s - e["step"])) if losses and e["step"] else None
         cells = " | ".join(_f(e.get(f"eval_task_{t}")) for t in tasks)
-        lines.append(f"| {e['step']} | {_f(losses.get(near))} | {_f(e.get('eval_loss'))} | {cells} | "
+        step = f"**{e['step']}** (kept)" if e["step"] == chosen else ("0 (base)" if e["step"] == 0 else e["step"])
+        lines.append(f"| {step} | {_f(losses.get(near))} | {_f(e.get('eval_loss'))} | {cells} | "
                      f"{_f(e.get('eval_task_invalid'))} |")
-    return [*lines, ""]
+    kept = (f"The model evaluated on the test rows is the checkpoint of step {chosen}, the best by validation "
+            f"score ({summary.best_metric:.3f})." if chosen is not None else
+            "The model evaluated on the test rows is the last step's.")
+    return [*lines, "", kept, ""]
+
+
+def _chosen_step(best_checkpoint: str | None) -> int | None:
+    """The step of the checkpoint the Trainer kept (``.../checkpoint-200`` → 200), if it chose one."""
+    if not best_checkpoint:
+        return None
+    return int(Path(best_checkpoint).name.rsplit("-", 1)[-1])
 
 
 def _cells(methods: list[str]) -> tuple[tuple[str, str], ...]:
@@ -365,6 +393,9 @@ def main() -> None:
     parser.add_argument("--curve", type=lambda v: [int(x) for x in v.split(",") if x], default=[25, 50],
                         help="data-size curve: shares (%%) of --rows-per-task, beside the task-specific model's 100%%")
     parser.add_argument("--eval-steps", type=int, default=50, help="the generalist's learning-curve interval")
+    parser.add_argument("--select-by", default="task_score", choices=["task_score", "loss", ""],
+                        help="keep the generalist's checkpoint with the best validation task score (the mean over "
+                             "tasks of the learning curve's scores) or loss; '' = the last step")
     parser.add_argument("--tiny", action="store_true", help="tiny random model and 2 training steps (tests)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -378,15 +409,15 @@ def main() -> None:
 
         base = str(build_tiny_model(out / "tiny-base"))
         steps = ["--max_steps", "2"]
-    curve_eval = ["--eval_strategy", "steps", "--eval_steps", "2" if args.tiny else str(args.eval_steps),
-                  "--task_eval_samples", "2" if args.tiny else "20", "--task_eval_max_new_tokens", "32",
-                  "--max_eval_samples", "8" if args.tiny else "40"]
+    eval_steps = 2 if args.tiny else args.eval_steps
+    curve_eval = curve_options(eval_steps, args.select_by, args.tiny)
     extra = ["--max-new-tokens", "8" if args.tiny else str(args.max_new_tokens)]
     runs: dict = {"zero_shot": {}, "generalist": {}, "specific": {}, "curve": {}}
     for method in args.methods:
         tasks = CLOSED if method == "loglik" else args.generate_tasks
         runs["zero_shot"][method] = evaluate(base, "zero_shot", out, data, tasks, method, args.test_rows, extra)
-    generalist = train("generalist", out, data, base, args.train_tasks, args.rows_per_task, [*steps, *curve_eval])
+    generalist = train("generalist", out, data, base, args.train_tasks, args.rows_per_task, [*steps, *curve_eval],
+                       save_steps=eval_steps)
     runs["generalist_model"] = generalist
     for method in args.methods:
         tasks = CLOSED if method == "loglik" else args.generate_tasks

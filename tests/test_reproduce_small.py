@@ -44,8 +44,13 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     curve = re.findall(r"^\| (PM|SA) \| (\d+) \| 4 \| (\d\.\d{3}) \|", report, re.M)
     assert sorted((t, int(n)) for t, n, _ in curve) == [("PM", 2), ("PM", 4), ("PM", 8), ("SA", 2), ("SA", 4),
                                                         ("SA", 8)]
-    # The learning curve: the generalist was evaluated on validation rows during training.
-    assert re.search(r"^\| 2 \| \d+\.\d{3} \| \d+\.\d{3} \|", report, re.M), report
+    # The learning curve: the base model and then the generalist were evaluated on validation rows during
+    # training, and the checkpoint with the best validation task score is the one scored on the test rows.
+    assert re.search(r"^\| 0 \(base\) \| – \| \d+\.\d{3} \|", report, re.M), report
+    assert re.search(r"^\| \*\*2\*\* \(kept\) \| \d+\.\d{3} \| \d+\.\d{3} \|", report, re.M), report
+    assert "the checkpoint of step 2, the best by validation score" in report
+    summary = json.loads((out / "models" / "generalist" / "training_summary.json").read_text())
+    assert summary["best_checkpoint"].endswith("checkpoint-2") and summary["best_metric"] is not None
     assert re.search(r"\| AVE \| (IND|OOD) \|", report)
     card = (out / "card" / "README.md").read_text()
     assert "base_model: local/tiny-random-llama" in card and "model-index" in card
