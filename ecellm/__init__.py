@@ -5,24 +5,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ecellm.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-__all__ = ["Predictor", "__version__", "evaluate", "train"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "train":
-        from ecellm.training import train
-
-        return train
-    if name == "evaluate":
-        from ecellm.evaluation.run import evaluate
-
-        return evaluate
-    if name == "Predictor":
-        from ecellm.inference.predictor import Predictor
-
-        return Predictor
-    raise AttributeError(f"module 'ecellm' has no attribute {name!r}")
+__getattr__, _names = lazy_exports(__name__, {
+    "train": "ecellm.training",
+    "evaluate": "ecellm.evaluation.run",
+    "Predictor": "ecellm.inference.predictor",
+})
+__all__ = sorted([*_names, "__version__"])

@@ -116,6 +116,7 @@ def report_markdown(run: DemoRun, rows: list[dict]) -> str:
         "after the prompt and takes the most likely one, so no answer is invalid; acc_norm divides by the "
         "candidate's length in bytes.",
     ]
+    parts += moved_markdown(rows)
     for method, reading in CELLS:
         part = [r for r in rows if (r["method"], r["reading"]) == (method, reading)]
         if part:
@@ -150,6 +151,25 @@ def report_markdown(run: DemoRun, rows: list[dict]) -> str:
         "",
     ]
     return "\n".join(parts)
+
+
+def moved_markdown(rows: list[dict]) -> list[str]:
+    """What moved and what did not: the significant gains, then the significant losses, each with its CI, then
+    how many cells did not change significantly (the tables below hold every cell)."""
+    gains = [r for r in rows if r["significant"] and r["delta"] > 0]
+    losses = [r for r in rows if r["significant"] and r["delta"] < 0]
+
+    def line(r: dict) -> str:
+        return (f"- {r['task']} {r['split']}, {METHOD_TITLES[r['method']]}, {r['reading']}: {_num(r['score_a'])} → "
+                f"{_num(r['score_b'])} ({_num(r['delta'], True)}, 95% CI [{_num(r['low'], True)}, "
+                f"{_num(r['high'], True)}], p {_num(r['p_value'])})")
+
+    lines = ["", "## What moved", "", f"Significant gains ({len(gains)}):", ""]
+    lines += [line(r) for r in gains] or ["- none"]
+    lines += ["", f"Significant losses ({len(losses)}):", ""]
+    lines += [line(r) for r in losses] or ["- none"]
+    lines += ["", f"No significant change: {len(rows) - len(gains) - len(losses)} of {len(rows)} cells."]
+    return lines
 
 
 def _num(value: float | None, sign: bool = False) -> str:

@@ -47,6 +47,8 @@ def test_report_has_the_before_after_table_for_every_task_and_split(demo_out):
         assert re.fullmatch(r"[+-]\d\.\d{3}( \*)?", cells[6]) and cells[7].startswith("[")
         assert 0.0 <= float(cells[8]) <= 1.0
     assert "![before/after](before_after.png)" in report and "ecellm publish model" in report
+    moved = report.split("## What moved\n", 1)[1].split("\n## ", 1)[0]
+    assert "Significant gains (" in moved and "Significant losses (" in moved and "No significant change: " in moved
     assert (demo_out / "before_after.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for folder in ("eval/zero_shot", "eval/fine_tuned", "eval/zero_shot_loglik", "eval/fine_tuned_loglik"):
         assert json.loads((demo_out / folder / "results.json").read_text())["schema"] == "ecellm-eval/1"
@@ -69,3 +71,21 @@ def test_model_card_and_hub_ready_folders(demo_out):
     assert "test-org/ECInstruct-demo" in (hub_data / "README.md").read_text()
     ds = datasets.load_dataset(str(hub_data), "ap", cache_dir=str(demo_out.parent / "cache"))
     assert set(ds) == {"train", "validation", "test_ind", "test_ood"}
+
+
+def test_what_moved_lists_gains_and_losses_with_their_intervals():
+    from ecellm.demo_report import moved_markdown
+
+    def row(task, delta, p, low, high):
+        return {"task": task, "split": "IND", "method": "loglik", "reading": "strict", "score_a": 0.5,
+                "score_b": 0.5 + delta, "delta": delta, "low": low, "high": high, "p_value": p,
+                "significant": p < 0.05}
+
+    lines = moved_markdown([row("PM", 0.25, 0.001, 0.1, 0.4), row("SA", -0.2, 0.02, -0.35, -0.05),
+                            row("AP", 0.05, 0.4, -0.1, 0.2)])
+    text = "\n".join(lines)
+    assert "Significant gains (1):\n\n- PM IND, log-likelihood (acc), strict: 0.500 → 0.750 (+0.250, 95% CI " \
+           "[+0.100, +0.400], p 0.001)" in text
+    assert "Significant losses (1):\n\n- SA IND, log-likelihood (acc), strict: 0.500 → 0.300 (-0.200" in text
+    assert lines[-1] == "No significant change: 1 of 3 cells."
+    assert "- none" in "\n".join(moved_markdown([row("AP", 0.05, 0.4, -0.1, 0.2)]))

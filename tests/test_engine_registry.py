@@ -65,22 +65,28 @@ def test_options_of_another_backend_are_refused():
         get_engine("openai").check_options(None)
 
 
+class StandInEngine(Engine):
+    """A backend that answers nothing: what a new backend's class must define, and no more (registered as
+    ``echo`` by the tests below, each of which adds the one capability it is about)."""
+
+    name = "echo"
+
+    @classmethod
+    def open(cls, spec, settings, prompt_format, tokenizer, **kwargs):
+        return cls()
+
+    def generate(self, prompts, max_new_tokens, seed, constraints=None):
+        return []
+
+    def loglik(self, prompts, continuations):
+        return []
+
+
 def test_a_new_backend_is_one_class_and_its_registration():
     from ecellm.engines import registry
 
-    class EchoEngine(Engine):
-        name = "echo"
+    class EchoEngine(StandInEngine):
         methods = frozenset({Method.GENERATE})
-
-        @classmethod
-        def open(cls, spec, settings, prompt_format, tokenizer, **kwargs):
-            return cls()
-
-        def generate(self, prompts, max_new_tokens, seed, constraints=None):
-            return []
-
-        def loglik(self, prompts, continuations):
-            return []
 
     try:
         register(EchoEngine)
@@ -111,19 +117,8 @@ def test_a_new_backend_with_options_writes_only_its_options_dataclass():
         shout: bool | None = option(None, "Upper-case the echo (default: as the prompt).")
         extra: dict[str, Any] = option({}, "Anything else (repeatable).", flag="--echo-extra")
 
-    class EchoEngine(Engine):
-        name = "echo"
+    class EchoEngine(StandInEngine):
         options_class = EchoOptions
-
-        @classmethod
-        def open(cls, spec, settings, prompt_format, tokenizer, **kwargs):
-            return cls()
-
-        def generate(self, prompts, max_new_tokens, seed, constraints=None):
-            return []
-
-        def loglik(self, prompts, continuations):
-            return []
 
     try:
         register(EchoEngine)

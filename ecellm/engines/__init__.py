@@ -10,8 +10,7 @@ Imports are lazy so that ``import ecellm.engines`` stays cheap (no torch).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ecellm.lazy import lazy_exports
 
 _EXPORTS = {
     "Engine": "ecellm.engines.base",
@@ -23,11 +22,4 @@ _EXPORTS = {
     "register": "ecellm.engines.registry",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-__all__ = sorted(_EXPORTS)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -5,8 +5,7 @@ Imports are lazy so that ``import ecellm.evaluation`` stays cheap (no torch, no 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ecellm.lazy import lazy_exports
 
 _EXPORTS = {
     "evaluate": "ecellm.evaluation.run",
@@ -18,11 +17,4 @@ _EXPORTS = {
     "compare": "ecellm.evaluation.compare",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
-
-
-__all__ = sorted(_EXPORTS)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)
