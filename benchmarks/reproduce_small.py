@@ -7,12 +7,13 @@ training rows per task (answers balanced within PM and SA), and score it on the 
 generation and by log-likelihood choice. Every change is a paired bootstrap against the zero-shot model AND
 against the majority answer of the training rows (chance for SR), with 95% CIs and p-values. The paper's other
 questions at this scale: task-specific models on the same rows (Table 4) and a data-size curve on two tasks. The
-generalist's learning curve (validation loss and task scores every ``--eval-steps``) comes from the training
-callback. Every step is a command of the package (printed as it runs) and resumes: a finished step is skipped,
+generalist's learning curve (validation loss and task scores at the start and every ``--eval-steps``) comes from
+the training callback, and the checkpoint with the best validation task score is the one tested. Every step is
+a command of the package (printed as it runs) and resumes: a finished step is skipped,
 training continues from its last complete checkpoint, evaluations from their caches.
 
-    .venv/bin/python benchmarks/reproduce_small.py --out runs/reproduce                 # ~110 min here (docs/results)
-    .venv/bin/python benchmarks/reproduce_small.py --out runs/r --tiny                  # a minute: the test's flow
+    .venv/bin/python benchmarks/reproduce_small.py --out runs/reproduce    # 84 min on 2 idle cores (docs/results)
+    .venv/bin/python benchmarks/reproduce_small.py --out runs/r --tiny     # a minute: the test's flow
 """
 
 from __future__ import annotations
