@@ -58,3 +58,23 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     # Resumes: a second run skips the build and training and reuses every cached prediction.
     rerun = subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert "build-raw" not in rerun.stderr and "ecellm train" not in rerun.stderr
+
+
+def test_learning_curve_marks_the_kept_checkpoint_not_the_last(tmp_path):
+    """The step the Trainer kept by validation score is the one marked, even when a later step exists; step 0 is
+    the base model and has no training loss."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from reproduce_small import _learning_curve
+
+    history = [{"step": 0, "eval_loss": 3.0, "eval_task_PM": 0.0, "eval_task_score": 0.0},
+               {"step": 1, "loss": 2.5}, {"step": 2, "loss": 1.5},
+               {"step": 2, "eval_loss": 1.2, "eval_task_PM": 0.9, "eval_task_score": 0.9},
+               {"step": 4, "loss": 0.5},
+               {"step": 4, "eval_loss": 1.4, "eval_task_PM": 0.6, "eval_task_score": 0.6}]
+    summary = {"best_checkpoint": str(tmp_path / "checkpoint-2"), "best_metric": 0.9, "log_history": history}
+    (tmp_path / "training_summary.json").write_text(json.dumps(summary))
+    lines = _learning_curve(tmp_path)
+    rows = [line for line in lines if line.startswith("| ") and not line.startswith("| step")]
+    assert rows == ["| 0 (base) | – | 3.000 | 0.000 | – |", "| **2** (kept) | 1.500 | 1.200 | 0.900 | – |",
+                    "| 4 | 0.500 | 1.400 | 0.600 | – |"]
+    assert "the checkpoint of step 2, the best by validation score (0.900)." in "\n".join(lines)
