@@ -31,7 +31,10 @@ logger = logging.getLogger("ablate_levers")
 VARIANTS: dict[str, tuple[list[str], str]] = {
     "XS": ([], "the shipped recipe: balanced answers, row-mean loss, lr 1e-3 constant, 2 epochs, LoRA r 16"),
     "no_balance": (["--balance_answers", "false"], "rows drawn as they come (SA 60% 'very positive')"),
-    "token_mean_loss": (["--loss_per_row", "false"], "TRL's mean over answer tokens (long answers weigh more)"),
+    "token_mean_loss": (["--loss_length_power", "1"], "TRL's mean over answer tokens (long answers weigh more)"),
+    "sqrt_length_loss": (["--loss_length_power", "0.5"],
+                         "rows weighted by the square root of their answer tokens, between row and token mean"),
+    "quarter_length_loss": (["--loss_length_power", "0.25"], "rows weighted by their answer tokens to the power 0.25"),
     "paper_lr": (["--learning_rate", "1e-4", "--lr_scheduler_type", "cosine"], "the paper's 1e-4, cosine to 0"),
     "one_epoch": (["--num_train_epochs", "1"], "half the optimizer steps"),
     "lora_r64": (["--lora_r", "64", "--lora_alpha", "64"], "4x the adapter rank"),

@@ -1,4 +1,4 @@
-"""What the training run sees: rows per task, answers balanced, every row weighted equally in the loss."""
+"""What the training run sees: rows per task, answers balanced, rows weighted by answer length to a power."""
 
 from __future__ import annotations
 
@@ -65,11 +65,45 @@ def test_row_mean_loss_weighs_a_one_token_answer_like_a_long_one():
     ce = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
     inputs = {"input_ids": torch.zeros(1, 10, dtype=torch.long), "position_ids": positions}
     fake = SimpleNamespace(loss_is_scaled_for_ga=None, model_accepts_loss_kwargs=True, compute_loss_func=None,
-                           current_gradient_accumulation_steps=2)
-    loss = ECellmSFTTrainer._row_mean_loss(fake, logits, targets, keep, inputs, num_items_in_batch=4)
+                           current_gradient_accumulation_steps=2, loss_length_power=0.0)
+    loss = ECellmSFTTrainer._row_weighted_loss(fake, logits, targets, keep, inputs, num_items_in_batch=4)
     expected = (ce[0] + ce[1:].mean()) / 2 / 2
     assert torch.allclose(loss, expected)
     assert not torch.allclose(loss, ce.mean() / 2)  # the token mean differs
     fake.model_accepts_loss_kwargs = False  # the Trainer divides by the accumulation steps itself
-    loss = ECellmSFTTrainer._row_mean_loss(fake, logits, targets, keep, inputs, num_items_in_batch=None)
+    loss = ECellmSFTTrainer._row_weighted_loss(fake, logits, targets, keep, inputs, num_items_in_batch=None)
     assert torch.allclose(loss, (ce[0] + ce[1:].mean()) / 2)
+
+
+def test_length_power_weighs_rows_between_the_row_and_the_token_mean():
+    """Power 1 gives TRL's token mean, 0.5 weighs the 3-token row sqrt(3) times the 1-token row."""
+    from types import SimpleNamespace
+
+    from ecellm.training.trainer import ECellmSFTTrainer
+
+    torch.manual_seed(1)
+    positions = torch.tensor([[0, 1, 2, 3, 0, 1, 2, 3, 4, 5]])
+    labels = torch.full((1, 10), -100)
+    labels[0, 3] = 7
+    labels[0, 7:10] = torch.tensor([5, 6, 8])
+    keep = torch.nn.functional.pad(labels[:, 1:] != -100, (0, 1), value=False)
+    targets = labels[:, 1:][keep[:, :-1]]
+    logits = torch.randn(int(keep.sum()), 12)
+    ce = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    inputs = {"input_ids": torch.zeros(1, 10, dtype=torch.long), "position_ids": positions}
+    fake = SimpleNamespace(loss_is_scaled_for_ga=False, loss_length_power=1.0)
+    token_mean = ECellmSFTTrainer._row_weighted_loss(fake, logits, targets, keep, inputs, num_items_in_batch=None)
+    assert torch.allclose(token_mean, ce.mean())
+    fake.loss_length_power = 0.5
+    between = ECellmSFTTrainer._row_weighted_loss(fake, logits, targets, keep, inputs, num_items_in_batch=None)
+    root3 = 3 ** 0.5
+    assert torch.allclose(between, (ce[0] + root3 * ce[1:].mean()) / (1 + root3))
+
+
+def test_length_power_outside_zero_to_one_is_refused():
+    import pytest
+
+    from ecellm.training.config import ECeLLMArguments
+
+    with pytest.raises(ValueError, match="loss_length_power must be between 0"):
+        ECeLLMArguments(loss_length_power=2.0)

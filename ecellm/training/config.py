@@ -30,10 +30,12 @@ class ECeLLMArguments:
         balance_answers: Within each closed-answer task (a fixed option set: yes/no, options), draw the rows
             round-robin over the reference answers, so no answer is the majority of what the model sees. A
             skewed set (SA: 60% "very positive") otherwise teaches the prior first, and a short run stops there.
-        loss_per_row: Average the loss over rows (each row's answer tokens averaged first) instead of over all
-            answer tokens of the batch, so a yes/no answer weighs as much as a long generated one. Without it a
-            generalist's gradient is mostly the long answers of AG and AVE, and the one-token answers of PM and SA
-            are learned only as a prior (see docs/results/fine_tuning_diagnosis.md).
+        loss_length_power: How much a row's answer length weighs in the loss: each row's answer tokens are
+            averaged first, and row r then weighs ``n_r ** power`` (``n_r`` its answer tokens). 1 is TRL's mean
+            over all answer tokens, where a generalist's gradient is mostly the long answers of AG and AVE and the
+            one-token answers of PM and SA are learned only as a prior (docs/results/fine_tuning_diagnosis.md);
+            0 weighs every row alike, which teaches PM but learns AG's long answers less (docs/results/ablation.md);
+            values between trade the two.
         fit_inputs_to_max_length: Shorten over-long *inputs* so that prompt + answer + EOS fit ``max_length``
             (the reference truncates the whole sequence, which can cut the answer or mask every label).
         task_eval_samples: Rows per task of the validation split to generate on at every evaluation and score
@@ -59,8 +61,8 @@ class ECeLLMArguments:
     balance_answers: bool = field(
         default=False, metadata={"help": "Draw closed-answer tasks' rows round-robin over their reference answers."}
     )
-    loss_per_row: bool = field(
-        default=False, metadata={"help": "Weigh every row equally in the loss, however long its answer."}
+    loss_length_power: float = field(
+        default=1.0, metadata={"help": "Row weight = answer tokens**power: 1 = token mean, 0 = rows alike."}
     )
     fit_inputs_to_max_length: bool = field(
         default=True, metadata={"help": "Shorten over-long inputs so prompt + answer + EOS fit max_length."}
@@ -82,3 +84,6 @@ class ECeLLMArguments:
         if self.task_eval_samples < 0:
             raise ValueError(f"task_eval_samples must be >= 0 (0 disables the task evaluation), got "
                              f"{self.task_eval_samples}")
+        if not 0.0 <= self.loss_length_power <= 1.0:
+            raise ValueError(f"loss_length_power must be between 0 (every row alike) and 1 (TRL's token mean), got "
+                             f"{self.loss_length_power}")

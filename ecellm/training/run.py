@@ -79,7 +79,7 @@ def run(recipe: Recipe) -> TrainResult:
     trainer = ECellmSFTTrainer(model=model_path, args=cfg, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tokenizer, peft_config=peft_config,
                          quantization_config=get_quantization_config(model_args), output_head=output_head,
-                         loss_per_row=ours.loss_per_row)
+                         loss_length_power=ours.loss_length_power)
     _check_adapted(trainer.model, expected)
     if ours.task_eval_samples and evaluating:
         trainer.add_callback(TaskEvalCallback(trainer, task_eval_rows(rows[splits[1]], ours.task_eval_samples),

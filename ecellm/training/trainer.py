@@ -70,15 +70,15 @@ class ECellmSFTTrainer(SFTTrainer):
     """``SFTTrainer`` whose loss projects only answer positions through the LM head on every device, and
     which can train a LoRA on the output head (``output_head``: its module name, e.g. ``lm_head``)."""
 
-    def __init__(self, *args, output_head: str | None = None, loss_per_row: bool = False, **kwargs) -> None:
+    def __init__(self, *args, output_head: str | None = None, loss_length_power: float = 1.0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.output_head = output_head
-        self.loss_per_row = loss_per_row
+        self.loss_length_power = loss_length_power
         if output_head is not None:
             add_head_adapter(self.model, output_head)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if self.output_head is not None or self.loss_per_row:
+        if self.output_head is not None or self.loss_length_power != 1.0:
             return self._adapted_head_loss(model, inputs, return_outputs, num_items_in_batch)
         # Under torch.compile keep TRL's fixed shapes: a varying number of positions would recompile.
         compact = contextlib.nullcontext() if self.args.torch_compile else compact_fused_head()
@@ -87,8 +87,8 @@ class ECellmSFTTrainer(SFTTrainer):
                                         num_items_in_batch=num_items_in_batch)
 
     def _adapted_head_loss(self, model, inputs, return_outputs, num_items_in_batch):
-        """Next-token cross-entropy on answer tokens (token or row mean), the head run as a module on those
-        positions only (and so with its adapter, if it has one)."""
+        """Next-token cross-entropy on answer tokens (token mean, or rows weighted by their answer length to a
+        power), the head run as a module on those positions only (and so with its adapter, if it has one)."""
         labels = inputs["labels"]
         # Position t predicts token t+1: keep the positions whose next token is supervised (a boolean
         # ``logits_to_keep`` makes the model return only those rows of logits, flattened).
@@ -97,8 +97,8 @@ class ECellmSFTTrainer(SFTTrainer):
         outputs = model(**forward, use_cache=False, logits_to_keep=keep)
         logits, targets = outputs.logits.float(), labels[:, 1:][keep[:, :-1]]
         mask = torch.ones_like(targets, dtype=torch.bool)
-        if self.loss_per_row:
-            loss = self._row_mean_loss(logits, targets, keep, inputs, num_items_in_batch)
+        if self.loss_length_power != 1.0:
+            loss = self._row_weighted_loss(logits, targets, keep, inputs, num_items_in_batch)
         else:
             loss = self._token_mean_loss(logits, targets, num_items_in_batch)
         self._log_token_metrics(logits.detach(), targets, mask, inputs)
@@ -113,21 +113,24 @@ class ECellmSFTTrainer(SFTTrainer):
             loss = loss * self.accelerator.num_processes  # like TRL: DDP averages the gradients across ranks
         return loss
 
-    def _row_mean_loss(self, logits: torch.Tensor, targets: torch.Tensor, keep: torch.Tensor, inputs,
-                       num_items_in_batch) -> torch.Tensor:
-        """Each row's answer tokens averaged first, then the rows: a one-token "yes" weighs as much as a 40-token
-        answer. With token averaging (TRL's), a generalist batch is mostly the long answers of the generative
-        tasks, and the classification tasks' few answer tokens barely move the model."""
+    def _row_weighted_loss(self, logits: torch.Tensor, targets: torch.Tensor, keep: torch.Tensor, inputs,
+                           num_items_in_batch) -> torch.Tensor:
+        """Each row's answer tokens averaged first, then the rows, row r weighted by ``n_r ** power`` (``n_r`` its
+        answer tokens). Power 0: a one-token "yes" weighs as much as a 40-token answer; power 1 would be the token
+        mean. With the token mean (TRL's), a generalist batch is mostly the long answers of the generative tasks,
+        and the classification tasks' few answer tokens barely move the model; with power 0 the long answers'
+        tokens are each worth 1/40 of a "yes" and the generative tasks are learned less."""
         rows = row_index(inputs, keep.shape)[keep]
         per_token = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
         _, rows, counts = torch.unique(rows, return_inverse=True, return_counts=True)
-        total = (per_token / counts[rows]).sum()
-        n_rows = torch.as_tensor(counts.numel(), device=total.device, dtype=total.dtype)
+        weights = counts.to(per_token.dtype).pow(self.loss_length_power)
+        total = (per_token * (weights / counts)[rows]).sum()
+        norm = weights.sum()
         scaled = self.loss_is_scaled_for_ga if getattr(self, "loss_is_scaled_for_ga", None) is not None else (
             self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None
         if scaled:  # the Trainer will not divide by the accumulation steps: do it here, as TRL's token mean does
-            n_rows = n_rows * self.current_gradient_accumulation_steps
-        return total / n_rows.clamp(min=1)
+            norm = norm * self.current_gradient_accumulation_steps
+        return total / norm.clamp(min=1e-12)
 
     def _log_token_metrics(self, logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor, inputs) -> None:
         """The metrics TRL logs: mean entropy and top-1 accuracy over answer tokens, trained tokens so far."""
