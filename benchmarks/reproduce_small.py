@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 logger = logging.getLogger("reproduce_small")
 REPO = Path(__file__).resolve().parents[1]
 TASKS = "AVE,PM,SA,SR,AG"
+# Validation metrics the generalist's checkpoint can be kept by, and whether higher is better.
+SELECT_BY = {"task_score": "true", "loss": "false"}
 CLOSED = "PM,SA,SR"  # the real-data tasks with a closed answer set (log-likelihood method)
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -76,7 +78,7 @@ def curve_options(eval_steps: int, select_by: str, tiny: bool) -> list[str]:
                "--max_eval_samples", "8" if tiny else "40"]
     if select_by:
         options += ["--load_best_model_at_end", "true", "--metric_for_best_model", select_by,
-                    "--greater_is_better", "false" if select_by.endswith("loss") else "true"]
+                    "--greater_is_better", SELECT_BY[select_by]]
     return options
 
 
@@ -336,7 +338,7 @@ def _learning_curve(model: Path | None) -> list[str]:
     lines = ["## Learning curve of the generalist (validation rows; task scores by greedy generation, strict)", "",
              "| step | train loss | validation loss | " + " | ".join(tasks) + " | invalid |",
              "|---|---|---|" + "---|" * (len(tasks) + 1)]
-    chosen = _chosen_step(summary.best_checkpoint)
+    chosen = summary.best_step
     for e in evals_list:
         near = min(losses, key=lambda s: abs(s - e["step"])) if losses and e["step"] else None
         cells = " | ".join(_f(e.get(f"eval_task_{t}")) for t in tasks)
@@ -347,13 +349,6 @@ def _learning_curve(model: Path | None) -> list[str]:
             f"score ({summary.best_metric:.3f})." if chosen is not None else
             "The model evaluated on the test rows is the last step's.")
     return [*lines, "", kept, ""]
-
-
-def _chosen_step(best_checkpoint: str | None) -> int | None:
-    """The step of the checkpoint the Trainer kept (``.../checkpoint-200`` → 200), if it chose one."""
-    if not best_checkpoint:
-        return None
-    return int(Path(best_checkpoint).name.rsplit("-", 1)[-1])
 
 
 def _cells(methods: list[str]) -> tuple[tuple[str, str], ...]:
@@ -394,7 +389,7 @@ def main() -> None:
     parser.add_argument("--curve", type=lambda v: [int(x) for x in v.split(",") if x], default=[25, 50],
                         help="data-size curve: shares (%%) of --rows-per-task, beside the task-specific model's 100%%")
     parser.add_argument("--eval-steps", type=int, default=50, help="the generalist's learning-curve interval")
-    parser.add_argument("--select-by", default="task_score", choices=["task_score", "loss", ""],
+    parser.add_argument("--select-by", default="task_score", choices=[*SELECT_BY, ""],
                         help="keep the generalist's checkpoint with the best validation task score (the mean over "
                              "tasks of the learning curve's scores) or loss; '' = the last step")
     parser.add_argument("--tiny", action="store_true", help="tiny random model and 2 training steps (tests)")

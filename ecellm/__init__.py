@@ -9,9 +9,8 @@ from ecellm.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
-__getattr__, _names = lazy_exports(__name__, {
+__getattr__, __all__ = lazy_exports(__name__, {
     "train": "ecellm.training",
     "evaluate": "ecellm.evaluation.run",
     "Predictor": "ecellm.inference.predictor",
 })
-__all__ = sorted([*_names, "__version__"])

@@ -53,6 +53,7 @@ class TrainingSummary:
     effective_batch_size: int | None = None
     global_step: int | None = None
     best_checkpoint: str | None = None
+    best_step: int | None = None  # the step of best_checkpoint (the Trainer's best_global_step)
     best_metric: float | None = None
     metrics: dict[str, Any] | None = None
     ecellm_arguments: dict[str, Any] | None = None

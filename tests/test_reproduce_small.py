@@ -51,6 +51,7 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     assert "the checkpoint of step 2, the best by validation score" in report
     summary = json.loads((out / "models" / "generalist" / "training_summary.json").read_text())
     assert summary["best_checkpoint"].endswith("checkpoint-2") and summary["best_metric"] is not None
+    assert summary["best_step"] == 2
     assert re.search(r"\| AVE \| (IND|OOD) \|", report)
     card = (out / "card" / "README.md").read_text()
     assert "base_model: local/tiny-random-llama" in card and "model-index" in card
@@ -71,7 +72,8 @@ def test_learning_curve_marks_the_kept_checkpoint_not_the_last(tmp_path):
                {"step": 2, "eval_loss": 1.2, "eval_task_PM": 0.9, "eval_task_score": 0.9},
                {"step": 4, "loss": 0.5},
                {"step": 4, "eval_loss": 1.4, "eval_task_PM": 0.6, "eval_task_score": 0.6}]
-    summary = {"best_checkpoint": str(tmp_path / "checkpoint-2"), "best_metric": 0.9, "log_history": history}
+    summary = {"best_checkpoint": str(tmp_path / "checkpoint-2"), "best_step": 2, "best_metric": 0.9,
+               "log_history": history}
     (tmp_path / "training_summary.json").write_text(json.dumps(summary))
     lines = _learning_curve(tmp_path)
     rows = [line for line in lines if line.startswith("| ") and not line.startswith("| step")]

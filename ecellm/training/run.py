@@ -212,6 +212,7 @@ def _summary(recipe: Recipe, model_path: str, trainer, metrics: dict, n_train: i
         "effective_batch_size": cfg.per_device_train_batch_size * cfg.gradient_accumulation_steps * cfg.world_size,
         "global_step": state.global_step,
         "best_checkpoint": state.best_model_checkpoint,
+        "best_step": state.best_global_step,
         "best_metric": state.best_metric,
         "metrics": metrics,
         "ecellm_arguments": asdict(ours),
