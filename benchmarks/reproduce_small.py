@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shlex
 import subprocess
 import sys
 import time
@@ -392,6 +393,8 @@ def main() -> None:
     parser.add_argument("--select-by", default="task_score", choices=[*SELECT_BY, ""],
                         help="keep the generalist's checkpoint with the best validation task score (the mean over "
                              "tasks of the learning curve's scores) or loss; '' = the last step")
+    parser.add_argument("--train-args", type=shlex.split, default=[],
+                        help="recipe fields for every training, over XS's, e.g. \"--loss_length_power 0.5\"")
     parser.add_argument("--tiny", action="store_true", help="tiny random model and 2 training steps (tests)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -399,12 +402,12 @@ def main() -> None:
     out = args.out.resolve()
     data = out / "data"
     build(args.raw_dir, data, args.sizes)
-    base, steps = SMOLLM2, []
+    base, steps = SMOLLM2, list(args.train_args)
     if args.tiny:
         from ecellm.offline_models import build_tiny_model
 
         base = str(build_tiny_model(out / "tiny-base"))
-        steps = ["--max_steps", "2"]
+        steps += ["--max_steps", "2"]
     eval_steps = 2 if args.tiny else args.eval_steps
     curve_eval = curve_options(eval_steps, args.select_by, args.tiny)
     extra = ["--max-new-tokens", "8" if args.tiny else str(args.max_new_tokens)]
