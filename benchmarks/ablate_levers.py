@@ -29,11 +29,11 @@ logger = logging.getLogger("ablate_levers")
 
 # The levers, as recipe overrides of `XS` (recipes are data: each variant is one changed field or pair).
 VARIANTS: dict[str, tuple[list[str], str]] = {
-    "XS": ([], "the shipped recipe: balanced answers, row-mean loss, lr 1e-3 constant, 2 epochs, LoRA r 16"),
+    "XS": ([], "the shipped recipe: balanced answers, rows weighted by sqrt(answer length), lr 1e-3 constant, "
+               "2 epochs, LoRA r 16"),
     "no_balance": (["--balance_answers", "false"], "rows drawn as they come (SA 60% 'very positive')"),
     "token_mean_loss": (["--loss_length_power", "1"], "TRL's mean over answer tokens (long answers weigh more)"),
-    "sqrt_length_loss": (["--loss_length_power", "0.5"],
-                         "rows weighted by the square root of their answer tokens, between row and token mean"),
+    "row_mean_loss": (["--loss_length_power", "0"], "every row alike, however long its answer (XS before 2026-12-06)"),
     "quarter_length_loss": (["--loss_length_power", "0.25"], "rows weighted by their answer tokens to the power 0.25"),
     "paper_lr": (["--learning_rate", "1e-4", "--lr_scheduler_type", "cosine"], "the paper's 1e-4, cosine to 0"),
     "one_epoch": (["--num_train_epochs", "1"], "half the optimizer steps"),
