@@ -63,6 +63,13 @@ def test_precedence_file_then_overrides_then_cli():
     assert (r.training.max_steps, r.training.learning_rate, r.ecellm.tasks) == (9, 3e-4, ["AVE", "SA"])
 
 
+def test_xs_keeps_the_levers_the_real_data_runs_chose():
+    """XS's loss weighting and answer balancing are what docs/results measured; a silent change would void them."""
+    r = load_recipe("XS")
+    assert (r.ecellm.loss_length_power, r.ecellm.balance_answers, r.training.learning_rate) == (0.5, True, 1e-3)
+    assert load_recipe("XS", args=["--loss_length_power", "0"]).ecellm.loss_length_power == 0.0
+
+
 def test_unknown_key_in_file_fails_with_a_hint(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text("model_name_or_path: x\nlearning_rte: 1.0e-4\n")
