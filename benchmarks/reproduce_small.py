@@ -12,7 +12,7 @@ the training callback, and the checkpoint with the best validation task score is
 a command of the package (printed as it runs) and resumes: a finished step is skipped,
 training continues from its last complete checkpoint, evaluations from their caches.
 
-    .venv/bin/python benchmarks/reproduce_small.py --out runs/reproduce    # 84 min on 2 idle cores (docs/results)
+    .venv/bin/python benchmarks/reproduce_small.py --out runs/reproduce    # 97 min on 2 idle cores (docs/results)
     .venv/bin/python benchmarks/reproduce_small.py --out runs/r --tiny     # a minute: the test's flow
 """
 
