@@ -99,7 +99,8 @@ def report_markdown(run: DemoRun, rows: list[dict]) -> str:
         "",
         f"- base model: `{run.base_model}`; recipe `{run.recipe}` (LoRA, prompt format `{s.get('prompt_format')}`)",
         f"- data: {run.data}",
-        f"- training: {s.get('train_rows')} rows, {s.get('global_step')} optimizer steps, final training loss "
+        f"- training: {s.get('train_rows')} rows of {', '.join(s.get('tasks') or []) or 'every task'}, "
+        f"{s.get('global_step')} optimizer steps, final training loss "
         f"{_num((s.get('metrics') or {}).get('train_loss'))}",
         "- evaluation: free generation (greedy) on "
         + (f"the first {run.rows_per_task} test rows per task and split" if run.rows_per_task else "all test rows")

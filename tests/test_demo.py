@@ -36,6 +36,21 @@ def _section(report: str, title: str) -> list[str]:
     return [line for line in part.splitlines() if re.match(r"\| [A-Z]+ \| (IND|OOD) \|", line)]
 
 
+def test_demo_trains_every_task_but_sr_by_default(demo_out):
+    summary = json.loads((demo_out / "model" / "training_summary.json").read_text())
+    assert summary["tasks"] == ["AVE", "PRP", "PM", "SA", "MPC", "PSI", "QPR", "AP", "AG"]
+    assert "rows of AVE, PRP, PM, SA, MPC, PSI, QPR, AP, AG," in (demo_out / "report.md").read_text()
+
+
+def test_train_tasks_option_is_checked_before_any_work(tmp_path, capsys):
+    from ecellm.demo import _task_codes
+
+    assert _task_codes("pm,sa") == "PM,SA" and _task_codes("recipe") is None
+    assert ecellm_main(["demo", "--out", str(tmp_path / "d"), "--train-tasks", "PM,XX"]) == 2
+    assert "unknown task 'XX'" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
 def test_report_has_the_before_after_table_for_every_task_and_split(demo_out):
     report = (demo_out / "report.md").read_text()
     for title in ("Free generation, strict reading", "Free generation, flexible reading"):

@@ -35,6 +35,25 @@ def test_balance_takes_what_a_rare_answer_has():
     assert pm == {"yes": 6, "no": 14}
 
 
+def test_repeat_rare_answers_fills_equal_shares():
+    rows = select_train_rows(_rows(), 20, True, seed=0, repeat_rare=True)
+    pm = [(i, o) for i, t, o in zip(rows["id"], rows["task_code"], rows["output"], strict=True) if t == "PM"]
+    assert Counter(o for _, o in pm) == {"yes": 10, "no": 10}  # the 6 "yes" rows, four of them twice
+    yes_ids = Counter(i for i, o in pm if o == "yes")
+    assert len(yes_ids) == 6 and sorted(yes_ids.values()) == [1, 1, 2, 2, 2, 2]
+    assert len({i for i, o in pm if o == "no"}) == 10  # the common answer is not repeated
+    assert Counter(rows["task_code"])["AG"] == 20  # open-answer tasks are drawn as before
+
+
+def test_repeat_rare_answers_needs_balance_and_a_share():
+    import pytest
+
+    from ecellm.training.config import ECeLLMArguments
+
+    with pytest.raises(ValueError, match="balance_answers: true and train_samples_per_task"):
+        ECeLLMArguments(repeat_rare_answers=True, balance_answers=True)
+
+
 def test_row_index_splits_padding_free_lines_at_position_restarts():
     inputs = {"input_ids": torch.zeros(2, 7, dtype=torch.long),
               "position_ids": torch.tensor([[0, 1, 2, 0, 1, 0, 1], [0, 1, 2, 3, 0, 1, 2]])}
@@ -107,3 +126,21 @@ def test_length_power_outside_zero_to_one_is_refused():
 
     with pytest.raises(ValueError, match="loss_length_power must be between 0"):
         ECeLLMArguments(loss_length_power=2.0)
+
+
+def test_a_task_can_get_its_own_number_of_rows():
+    rows = select_train_rows(_rows(), 10, True, seed=0, repeat_rare=True, per_task_for={"PM": 30})
+    pm = Counter(o for t, o in zip(rows["task_code"], rows["output"], strict=True) if t == "PM")
+    assert pm == {"yes": 15, "no": 15} and Counter(rows["task_code"])["AG"] == 10
+
+
+def test_train_samples_by_task_is_checked_before_anything_loads():
+    import pytest
+
+    from ecellm.training.config import ECeLLMArguments
+
+    args = ECeLLMArguments(train_samples_by_task=["sa=500", "PM=3"])
+    assert args.samples_per_task_overrides() == {"SA": 500, "PM": 3}
+    for bad in ("SA", "SA=0", "XX=5", "SA=many"):
+        with pytest.raises(ValueError, match=f"entry '{bad}': expected TASK=N"):
+            ECeLLMArguments(train_samples_by_task=[bad])

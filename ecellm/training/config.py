@@ -27,9 +27,15 @@ class ECeLLMArguments:
         max_eval_samples: Keep only the first N validation rows for the loss evaluation.
         train_samples_per_task: Draw at most N training rows of each task (seeded), so that the tasks with
             thousands of rows do not crowd out a small one and the CPU budget goes where the recipe says.
+        train_samples_by_task: ``TASK=N`` entries that give a task its own number of rows instead of
+            ``train_samples_per_task`` (``[SA=500]``: with ``repeat_rare_answers``, SA's 215 rows are passed over
+            more often than the other tasks' rows, which a short generalist run needs to learn SA at all).
         balance_answers: Within each closed-answer task (a fixed option set: yes/no, options), draw the rows
             round-robin over the reference answers, so no answer is the majority of what the model sees. A
             skewed set (SA: 60% "very positive") otherwise teaches the prior first, and a short run stops there.
+        repeat_rare_answers: With ``balance_answers``, repeat the rows of an answer the task holds too few of, so
+            that every answer fills an equal share of ``train_samples_per_task``. Without it a task is balanced only
+            as far as its rarest answers allow: SA's 215 rows, all drawn, stay 60% "very positive".
         loss_length_power: How much a row's answer length weighs in the loss: each row's answer tokens are
             averaged first, and row r then weighs ``n_r ** power`` (``n_r`` its answer tokens). 1 is TRL's mean
             over all answer tokens, where a generalist's gradient is mostly the long answers of AG and AVE and the
@@ -58,8 +64,14 @@ class ECeLLMArguments:
     train_samples_per_task: int | None = field(
         default=None, metadata={"help": "Draw at most N training rows of each task (seeded); none = all."}
     )
+    train_samples_by_task: list[str] = field(
+        default_factory=list, metadata={"help": "TASK=N entries overriding train_samples_per_task for that task."}
+    )
     balance_answers: bool = field(
         default=False, metadata={"help": "Draw closed-answer tasks' rows round-robin over their reference answers."}
+    )
+    repeat_rare_answers: bool = field(
+        default=False, metadata={"help": "With balance_answers, repeat a rare answer's rows to fill an equal share."}
     )
     loss_length_power: float = field(
         default=1.0, metadata={"help": "Row weight = answer tokens**power: 1 = token mean, 0 = rows alike."}
@@ -84,6 +96,28 @@ class ECeLLMArguments:
         if self.task_eval_samples < 0:
             raise ValueError(f"task_eval_samples must be >= 0 (0 disables the task evaluation), got "
                              f"{self.task_eval_samples}")
+        self.samples_per_task_overrides()  # a malformed entry fails here, before anything loads
+        if self.repeat_rare_answers and not (self.balance_answers and self.train_samples_per_task):
+            raise ValueError("repeat_rare_answers fills equal shares of train_samples_per_task: set "
+                             "balance_answers: true and train_samples_per_task, or drop repeat_rare_answers")
         if not 0.0 <= self.loss_length_power <= 1.0:
             raise ValueError(f"loss_length_power must be between 0 (every row alike) and 1 (TRL's token mean), got "
                              f"{self.loss_length_power}")
+
+    def samples_per_task_overrides(self) -> dict[str, int]:
+        """``train_samples_by_task`` as {task code: rows}; a malformed entry raises ValueError."""
+        from ecinstruct.errors import UnknownNameError
+        from ecinstruct.tasks import get_task
+
+        overrides: dict[str, int] = {}
+        for entry in self.train_samples_by_task:
+            code, _, rows = str(entry).partition("=")
+            try:
+                task, count = get_task(code.strip()), int(rows)
+            except (UnknownNameError, ValueError):
+                count = 0
+            if count < 1:
+                raise ValueError(f"train_samples_by_task entry {entry!r}: expected TASK=N with a task code and a "
+                                 "whole number of rows >= 1, e.g. SA=500")
+            overrides[task.code] = count
+        return overrides

@@ -118,15 +118,19 @@ def task_eval_rows(rows: datasets.Dataset, per_task: int) -> datasets.Dataset:
 
 
 def select_train_rows(rows: datasets.Dataset, per_task: int | None, balance_answers: bool,
-                      seed: int) -> datasets.Dataset:
+                      seed: int, repeat_rare: bool = False,
+                      per_task_for: dict[str, int] | None = None) -> datasets.Dataset:
     """At most ``per_task`` rows of each task, drawn with ``seed``; with ``balance_answers``, a closed-answer
     task's rows are taken round-robin over its reference answers (each answer's rows in seeded order).
+    With ``repeat_rare`` an answer that runs out starts its rows again, so every answer gets an equal share of
+    ``per_task`` even when the task holds fewer rows of it (SA: 10 "negative" among 215). ``per_task_for`` gives
+    some tasks their own number instead of ``per_task`` (``{"SA": 500}``).
 
     The result is shuffled, so a run that stops early has still seen every task.
     """
     import random
 
-    if per_task is None and not balance_answers:
+    if per_task is None and not balance_answers and not per_task_for:
         return rows
     rng = random.Random(seed)
     codes, outputs = rows["task_code"], rows["output"]
@@ -134,11 +138,12 @@ def select_train_rows(rows: datasets.Dataset, per_task: int | None, balance_answ
     for i, code in enumerate(codes):
         by_task.setdefault(code, []).append(i)
     keep: list[int] = []
-    for _, idx in sorted(by_task.items()):
+    for code, idx in sorted(by_task.items()):
+        wanted = (per_task_for or {}).get(code, per_task)
         rng.shuffle(idx)
         if balance_answers and has_closed_answers(rows[idx[0]]):
-            idx = _round_robin(idx, [outputs[i] for i in idx])
-        keep += idx[:per_task] if per_task is not None else idx
+            idx = _round_robin(idx, [outputs[i] for i in idx], repeat_until=wanted if repeat_rare else None)
+        keep += idx[:wanted] if wanted is not None else idx
     rng.shuffle(keep)
     counts = Counter(codes[i] for i in keep)
     logger.info("training rows per task: %s%s", dict(sorted(counts.items())),
@@ -153,12 +158,16 @@ def has_closed_answers(row: dict) -> bool:
     return get_task(row["task_code"]).scorer.candidates(row) is not None
 
 
-def _round_robin(idx: list[int], answers: list[str]) -> list[int]:
-    """``idx`` reordered to cycle through the answers: a1, b1, c1, a2, b2, c2, ... until each runs out."""
+def _round_robin(idx: list[int], answers: list[str], repeat_until: int | None = None) -> list[int]:
+    """``idx`` reordered to cycle through the answers: a1, b1, c1, a2, b2, c2, ... until each runs out; with
+    ``repeat_until``, an answer that runs out starts again (a1, b1, a2, b1, ...) until that many are taken."""
     groups: dict[str, list[int]] = {}
     for i, a in zip(idx, answers, strict=True):
         groups.setdefault(a, []).append(i)
     queues = [groups[a] for a in sorted(groups)]
+    if repeat_until is not None:
+        rounds = -(-repeat_until // len(queues))  # ceil: every answer gets the same number of rows
+        return [q[k % len(q)] for k in range(rounds) for q in queues][:repeat_until]
     out: list[int] = []
     for k in range(max(len(q) for q in queues)):
         out += [q[k] for q in queues if k < len(q)]

@@ -67,7 +67,8 @@ def run(recipe: Recipe) -> TrainResult:
     with cfg.main_process_first(desc="ECInstruct data"):
         rows = load_rows(script.dataset_name, script.dataset_config, splits, ours)
         fit_length = cfg.max_length if ours.fit_inputs_to_max_length else None
-        drawn = select_train_rows(rows[splits[0]], ours.train_samples_per_task, ours.balance_answers, cfg.seed)
+        drawn = select_train_rows(rows[splits[0]], ours.train_samples_per_task, ours.balance_answers, cfg.seed,
+                                  ours.repeat_rare_answers, ours.samples_per_task_overrides())
         train_ds = to_prompt_completion(_head(drawn, ours.max_train_samples, cfg.seed), ours.prompt_format,
                                         tokenizer, fit_length)
         eval_ds = (to_prompt_completion(_head(rows[splits[1]], ours.max_eval_samples, cfg.seed), ours.prompt_format,
