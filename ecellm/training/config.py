@@ -28,13 +28,14 @@ class ECeLLMArguments:
         train_samples_per_task: Draw at most N training rows of each task (seeded), so that the tasks with
             thousands of rows do not crowd out a small one and the CPU budget goes where the recipe says.
         train_samples_by_task: ``TASK=N`` entries that give a task its own number of rows instead of
-            ``train_samples_per_task`` (``[SA=500]``: with ``repeat_rare_answers``, SA's 215 rows are passed over
-            more often than the other tasks' rows, which a short generalist run needs to learn SA at all).
+            ``train_samples_per_task`` (``[SA=400]``: with ``repeat_rare_answers``, SA's 215 rows are passed over
+            more often than the other tasks' rows; docs/results/ablation.md measures it).
         balance_answers: Within each closed-answer task (a fixed option set: yes/no, options), draw the rows
             round-robin over the reference answers, so no answer is the majority of what the model sees. A
             skewed set (SA: 60% "very positive") otherwise teaches the prior first, and a short run stops there.
         repeat_rare_answers: With ``balance_answers``, repeat the rows of an answer the task holds too few of, so
-            that every answer fills an equal share of ``train_samples_per_task``. Without it a task is balanced only
+            that every answer fills an equal share of the task's rows (``train_samples_per_task``, or its
+            ``train_samples_by_task`` entry). Without it a task is balanced only
             as far as its rarest answers allow: SA's 215 rows, all drawn, stay 60% "very positive".
         loss_length_power: How much a row's answer length weighs in the loss: each row's answer tokens are
             averaged first, and row r then weighs ``n_r ** power`` (``n_r`` its answer tokens). 1 is TRL's mean
