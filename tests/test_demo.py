@@ -43,9 +43,7 @@ def test_demo_trains_every_task_but_sr_by_default(demo_out):
 
 
 def test_train_tasks_option_is_checked_before_any_work(tmp_path, capsys):
-    from ecellm.demo import _task_codes
-
-    from ecellm.demo import default_train_tasks
+    from ecellm.demo import _task_codes, default_train_tasks
 
     assert _task_codes("pm,sa") == "PM,SA" and _task_codes("recipe") is None
     assert default_train_tasks() == "AVE,PRP,PM,SA,MPC,PSI,QPR,AP,AG"
