@@ -35,8 +35,6 @@ VARIANTS: dict[str, tuple[list[str], str]] = {
     "token_mean_loss": (["--loss_length_power", "1"], "TRL's mean over answer tokens (long answers weigh more)"),
     "row_mean_loss": (["--loss_length_power", "0"], "every row alike, however long its answer (XS before 2026-12-06)"),
     "quarter_length_loss": (["--loss_length_power", "0.25"], "rows weighted by their answer tokens to the power 0.25"),
-    "equal_answer_shares": (["--repeat_rare_answers", "true"],
-                            "SA's five answers in equal shares, its rare answers' rows repeated to fill them"),
     "sa_four_passes": (["--repeat_rare_answers", "true", "--train_samples_by_task", "SA=400"],
                        "equal answer shares and 400 SA rows (its 215 rows, rare answers repeated): with 100 rows of "
                        "the others, SA is passed over four times as often"),

@@ -91,6 +91,12 @@ def plot_before_after(rows: list[dict], path: Path, title: str) -> Path:
     return save_panels(max(1, len(cells)), 3.2, draw, path, dpi=100)
 
 
+def trained_tasks(summary: dict) -> str:
+    """The tasks a training summary names: a list of codes, or ``"all"`` when the recipe's ``tasks`` was empty."""
+    tasks = summary.get("tasks")
+    return ", ".join(tasks) if isinstance(tasks, list) and tasks else "every task"
+
+
 def report_markdown(run: DemoRun, rows: list[dict]) -> str:
     s = run.train_summary
     significant = [r for r in rows if r["significant"]]
@@ -99,7 +105,7 @@ def report_markdown(run: DemoRun, rows: list[dict]) -> str:
         "",
         f"- base model: `{run.base_model}`; recipe `{run.recipe}` (LoRA, prompt format `{s.get('prompt_format')}`)",
         f"- data: {run.data}",
-        f"- training: {s.get('train_rows')} rows of {', '.join(s.get('tasks') or []) or 'every task'}, "
+        f"- training: {s.get('train_rows')} rows of {trained_tasks(s)}, "
         f"{s.get('global_step')} optimizer steps, final training loss "
         f"{_num((s.get('metrics') or {}).get('train_loss'))}",
         "- evaluation: free generation (greedy) on "

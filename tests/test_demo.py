@@ -42,6 +42,13 @@ def test_demo_trains_every_task_but_sr_by_default(demo_out):
     assert "rows of AVE, PRP, PM, SA, MPC, PSI, QPR, AP, AG," in (demo_out / "report.md").read_text()
 
 
+def test_training_line_names_every_task_when_the_recipe_trained_all():
+    from ecellm.demo_report import trained_tasks
+
+    assert trained_tasks({"tasks": "all"}) == "every task"  # what run.py writes for an empty `tasks`
+    assert trained_tasks({"tasks": ["PM", "SA"]}) == "PM, SA"
+
+
 def test_train_tasks_option_is_checked_before_any_work(tmp_path, capsys):
     from ecellm.demo import _task_codes, default_train_tasks
 
