@@ -42,6 +42,16 @@ def test_demo_trains_every_task_but_sr_by_default(demo_out):
     assert "rows of AVE, PRP, PM, SA, MPC, PSI, QPR, AP, AG," in (demo_out / "report.md").read_text()
 
 
+def test_demo_scores_by_log_likelihood_only_the_closed_tasks_it_trained(demo_out):
+    from ecellm.demo import default_train_tasks, loglik_tasks
+
+    assert loglik_tasks(default_train_tasks().split(",")) == "PRP,SA,PM,MPC,PSI,QPR,AP"
+    assert loglik_tasks([]) == "PRP,SA,PM,SR,MPC,PSI,QPR,AP"  # a generalist of every task: SR too
+    assert loglik_tasks(["AVE", "SR", "PM"]) == "PM,SR"
+    scored = {p.name.split(".")[0] for p in (demo_out / "eval" / "fine_tuned_loglik" / "samples").iterdir()}
+    assert scored == {"PRP", "SA", "PM", "MPC", "PSI", "QPR", "AP"}
+
+
 def test_training_line_names_every_task_when_the_recipe_trained_all():
     from ecellm.demo_report import trained_tasks
 
@@ -64,7 +74,7 @@ def test_report_has_the_before_after_table_for_every_task_and_split(demo_out):
     for title in ("Free generation, strict reading", "Free generation, flexible reading"):
         assert len(_section(report, title)) == 16  # 10 IND + 6 OOD
     loglik = _section(report, "Log-likelihood (acc), strict reading")
-    assert {line.split("|")[1].strip() for line in loglik} == {"PRP", "SA", "PM", "SR", "MPC", "PSI", "QPR", "AP"}
+    assert {line.split("|")[1].strip() for line in loglik} == {"PRP", "SA", "PM", "MPC", "PSI", "QPR", "AP"}
     for line in loglik:  # change, its CI and a p-value in every row
         cells = [c.strip() for c in line.split("|")[1:-1]]
         assert re.fullmatch(r"[+-]\d\.\d{3}( \*)?", cells[6]) and cells[7].startswith("[")

@@ -33,11 +33,13 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     for change in changes:
         assert change["n"] == 4 and 0.0 <= change["p_value"] <= 1.0
         assert change["low"] <= change["delta"] + 1e-9 <= change["high"] + 2e-9
-        # the majority-answer yardstick beside every non-SR cell, scored on the same rows
-        if change["task"] != "SR":
-            m = change["majority"]
-            assert 0.0 <= m["score_a"] <= 1.0 and 0.0 <= m["p_value"] <= 1.0
-            assert abs(m["delta"] - (change["score_b"] - m["score_a"])) < 1e-6  # BERTScore: float noise
+        # the yardstick beside every cell, scored on the same rows: the majority answer, or SR's chance (1 in 20)
+        m = change["majority"]
+        assert 0.0 <= m["score_a"] <= 1.0 and 0.0 <= m["p_value"] <= 1.0
+        assert m["low"] <= m["delta"] + 1e-9 <= m["high"] + 2e-9
+        assert abs(m["delta"] - (change["score_b"] - m["score_a"])) < 1e-6  # BERTScore: float noise
+        if change["task"] == "SR":
+            assert m["score_a"] == pytest.approx(0.05)
     assert "## Verdict" in report and "vs majority" in report and "(vs chance)" in report
     assert "Generalist vs task-specific" in report and "Collapse check" in report
     # The data-size curve: 25 / 50 / 100 % of the 8 rows per task, PM and SA, on the same 4 test rows.
@@ -81,3 +83,19 @@ def test_learning_curve_marks_the_kept_checkpoint_not_the_last(tmp_path):
     assert rows == ["| 0 (base) | – | 3.000 | 0.000 | – |", "| **2** (kept) | 1.500 | 1.200 | 0.900 | – |",
                     "| 4 | 0.500 | 1.400 | 0.600 | – |"]
     assert "the checkpoint of step 2, the best by validation score (0.900)." in "\n".join(lines)
+
+
+def test_sr_against_chance_needs_a_significant_margin():
+    """SR's yardstick is chance (1 in 20): 20 hits in 100 rows is significantly above it, 7 in 100 is not, and the
+    interval agrees with the p-value."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from reproduce_small import against_constant
+
+    from ecinstruct.tasks import get_task
+
+    golds = ["A"] * 100
+    for hits, significant in ((20, True), (7, False)):
+        answers = ["A"] * hits + ["B"] * (100 - hits)
+        r = against_constant(get_task("SR"), "test_ind", "strict", answers, golds, 0.05)
+        assert r["delta"] == pytest.approx(hits / 100 - 0.05)
+        assert (r["p_value"] < 0.05) is significant and (r["low"] > 0) is significant
