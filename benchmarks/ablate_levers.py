@@ -38,6 +38,9 @@ VARIANTS: dict[str, tuple[list[str], str]] = {
     "sa_four_passes": (["--repeat_rare_answers", "true", "--train_samples_by_task", "SA=400"],
                        "equal answer shares and 400 SA rows (its 215 rows, rare answers repeated): with 100 rows of "
                        "the others, SA is passed over four times as often"),
+    # Not levers but the yardstick for them: XS with another seed draws other rows and trains in another order.
+    "seed_1": (["--seed", "1"], "XS with seed 1 instead of 42: other rows drawn, another LoRA init and order"),
+    "seed_2": (["--seed", "2"], "XS with seed 2 instead of 42: other rows drawn, another LoRA init and order"),
     "paper_lr": (["--learning_rate", "1e-4", "--lr_scheduler_type", "cosine"], "the paper's 1e-4, cosine to 0"),
     "one_epoch": (["--num_train_epochs", "1"], "half the optimizer steps"),
     "lora_r64": (["--lora_r", "64", "--lora_alpha", "64"], "4x the adapter rank"),
