@@ -126,11 +126,13 @@ def majority_answers(loaded) -> dict[str, str]:
     return {code: c.most_common(1)[0][0] for code, c in counts.items()}
 
 
-def versus_majority(after: Path, method: str, reading: str, majority: dict[str, str]) -> list[dict]:
-    """Paired bootstrap of the majority answer (A) against the model's answers (B) on the model's own rows."""
+def versus_yardstick(after: Path, method: str, reading: str, majority: dict[str, str],
+                     chance: dict[tuple[str, str], float]) -> list[dict]:
+    """The model's answers (B) on its own rows against each task's yardstick (A): a paired bootstrap against the
+    majority answer, or for a task × split with a chance rate (SR) a one-sample bootstrap against that rate."""
     from ecellm.evaluation.compare import _pair_scorer, merge_samples
     from ecellm.evaluation.results import Results
-    from ecellm.evaluation.scoring import ScoringOptions, compare_rows, read_answers
+    from ecellm.evaluation.scoring import ScoringOptions, compare_rows, read_answers, scoring_mode
     from ecinstruct.tasks import get_task
 
     results = Results.load(after.parent)
@@ -143,31 +145,13 @@ def versus_majority(after: Path, method: str, reading: str, majority: dict[str, 
         except KeyError:
             continue  # this task was not answered with that method (AVE/AG in a log-likelihood run)
         task = get_task(code)
-        read = read_answers(task, reading, [majority[code]] * len(ordered), ordered)
-        rows.append(compare_rows(task, split, reading, read, answers, ordered, options))
-    return rows
-
-
-def versus_chance(after: Path, method: str, reading: str, chance: dict[tuple[str, str], float]) -> list[dict]:
-    """SR's one-sample bootstrap against chance: the model's hit rate at 1 minus the chance rate, resampled over
-    the model's rows with the same machinery (and seed) as the paired tests, so its CI and p-value read alike."""
-    from ecellm.evaluation.compare import merge_samples
-    from ecellm.evaluation.results import Results
-    from ecellm.evaluation.scoring import scoring_mode
-    from ecinstruct.tasks import get_task
-
-    rows = []
-    for (code, split), samples in merge_samples([Results.load(after.parent)]).items():
-        if (code, split) not in chance:
-            continue
-        ordered = list(samples.values())
-        try:
-            answers = [s["methods"][method][reading]["answer"] for s in ordered]
-        except KeyError:
-            continue
-        golds = [s["gold"] for s in ordered]
-        test = against_constant(get_task(code), split, scoring_mode(reading), answers, golds, chance[(code, split)])
-        rows.append({"task": code, "split": split, **test})
+        if (code, split) in chance:
+            golds = [s["gold"] for s in ordered]
+            test = against_constant(task, split, scoring_mode(reading), answers, golds, chance[(code, split)])
+            rows.append({"task": code, "split": split, **test})
+        else:
+            read = read_answers(task, reading, [majority[code]] * len(ordered), ordered)
+            rows.append(compare_rows(task, split, reading, read, answers, ordered, options))
     return rows
 
 
@@ -249,11 +233,7 @@ def _attach_majority(rows: list[dict], generalist: dict[str, list[Path]], cells,
     for method, reading in cells:
         runs = generalist[method.removesuffix("_norm")]  # loglik_norm is read from the loglik run
         for path in runs:
-            against_chance = versus_chance(path, method, reading, chance)
-            tested = {(r["task"], r["split"]) for r in against_chance}
-            against_majority = [r for r in versus_majority(path, method, reading, majority)
-                                if (r["task"], r["split"]) not in tested]
-            for r in against_majority + against_chance:
+            for r in versus_yardstick(path, method, reading, majority, chance):
                 row = by_cell.get((r["task"], SPLIT_LABELS[r["split"]], method, reading))
                 if row is not None:
                     row["majority"] = {k: r[k] for k in ("score_a", "delta", "low", "high", "p_value")}
