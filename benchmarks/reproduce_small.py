@@ -133,6 +133,7 @@ def versus_yardstick(after: Path, method: str, reading: str, majority: dict[str,
     from ecellm.evaluation.compare import _pair_scorer, merge_samples
     from ecellm.evaluation.results import Results
     from ecellm.evaluation.scoring import ScoringOptions, compare_rows, read_answers, scoring_mode
+    from ecellm.metrics import bootstrap_vs_constant
     from ecinstruct.tasks import get_task
 
     results = Results.load(after.parent)
@@ -146,28 +147,15 @@ def versus_yardstick(after: Path, method: str, reading: str, majority: dict[str,
             continue  # this task was not answered with that method (AVE/AG in a log-likelihood run)
         task = get_task(code)
         if (code, split) in chance:
-            golds = [s["gold"] for s in ordered]
-            test = against_constant(task, split, scoring_mode(reading), answers, golds, chance[(code, split)])
-            rows.append({"task": code, "split": split, **test})
+            test = bootstrap_vs_constant(task, answers, [s["gold"] for s in ordered], chance[(code, split)],
+                                         ood=split == "test_ood", mode=scoring_mode(reading))
+            rows.append({"task": code, "split": split, "score_a": test["constant"], "yardstick": "chance",
+                         **{k: test[k] for k in ("delta", "low", "high", "p_value")}})
         else:
             read = read_answers(task, reading, [majority[code]] * len(ordered), ordered)
-            rows.append(compare_rows(task, split, reading, read, answers, ordered, options))
+            rows.append({**compare_rows(task, split, reading, read, answers, ordered, options),
+                         "yardstick": "majority"})
     return rows
-
-
-def against_constant(task, split: str, mode: str, answers: list, golds: list, constant: float) -> dict:
-    """The model's score minus a fixed yardstick, with a bootstrap CI and the p-value that CI inverts."""
-    from ecellm.metrics.bootstrap import _interval, percentile_p_value, resampled_metrics
-    from ecellm.metrics.core import item_stats, scorer_of
-
-    _, scorer = scorer_of(task)
-    stats = item_stats(task, answers, golds, ood=split == "test_ood", mode=mode)
-    score = float(scorer.from_sums(stats.sum(axis=0), mode=mode)[scorer.headline])
-    (resampled,) = resampled_metrics(scorer, [stats], mode, 1000, 0)
-    deltas = resampled[scorer.headline] - constant
-    low, high = _interval(deltas, 0.95)
-    return {"score_a": constant, "delta": score - constant, "low": low, "high": high,
-            "p_value": percentile_p_value(deltas)}
 
 
 def chance_rows(loaded) -> dict[tuple[str, str], float]:
@@ -211,7 +199,7 @@ def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> P
         part = [r for r in rows if (r["method"], r["reading"]) == (method, reading)]
         if part:
             parts += [f"## {method}, {reading} reading (paired bootstrap; * p < 0.05)", "",
-                      _table(part, chance), ""]
+                      _table(part), ""]
     parts += _answer_shares(runs)
     parts += _specific_section(runs)
     parts += _curve_section(runs.get("curve", {}))
@@ -236,14 +224,14 @@ def _attach_majority(rows: list[dict], generalist: dict[str, list[Path]], cells,
             for r in versus_yardstick(path, method, reading, majority, chance):
                 row = by_cell.get((r["task"], SPLIT_LABELS[r["split"]], method, reading))
                 if row is not None:
-                    row["majority"] = {k: r[k] for k in ("score_a", "delta", "low", "high", "p_value")}
+                    row["majority"] = {k: r[k] for k in ("score_a", "delta", "low", "high", "p_value", "yardstick")}
 
 
 def _f(v: float | None, sign: bool = False) -> str:
     return "–" if v is None else (f"{v:+.3f}" if sign else f"{v:.3f}")
 
 
-def _table(rows: list[dict], chance: dict) -> str:
+def _table(rows: list[dict]) -> str:
     lines = ["| task | split | metric | n | majority | zero-shot | fine-tuned | vs zero-shot [95% CI] p | "
              "vs majority [95% CI] p |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -251,7 +239,7 @@ def _table(rows: list[dict], chance: dict) -> str:
         base = (m or {}).get("score_a")
         vs_major = "–" if m is None else (f"{_f(m['delta'], True)}{' *' if m['p_value'] < 0.05 else ''} "
                                           f"[{_f(m['low'], True)}, {_f(m['high'], True)}] {_f(m['p_value'])}"
-                                          f"{' (vs chance)' if (r['task'], 'test_ind') in chance else ''}")
+                                          f"{' (vs chance)' if m.get('yardstick') == 'chance' else ''}")
         lines.append(f"| {r['task']} | {r['split']} | {r['metric']} | {r['n']} | {_f(base)} | {_f(r['score_a'])} | "
                      f"**{_f(r['score_b'])}** | {_f(r['delta'], True)}{' *' if r['significant'] else ''} "
                      f"[{_f(r['low'], True)}, {_f(r['high'], True)}] {_f(r['p_value'])} | {vs_major} |")

@@ -25,7 +25,8 @@ def words(text: str) -> set[str]:
 
 
 def item_text(entry: str) -> str:
-    """``"3rd: Fluke 1AC..."`` or ``"C: Fluke 1AC..."`` → ``"Fluke 1AC..."``."""
+    """``"3rd: Fluke 1AC..."`` or ``"C: Fluke 1AC..."`` → ``"Fluke 1AC..."`` (history ordinals too, which
+    :func:`ecinstruct.answers.flexible.option_text` leaves: it strips only a letter prefix)."""
     return entry.split(": ", 1)[1] if ": " in entry else entry
 
 

@@ -1,4 +1,4 @@
-"""Beyond the paper: bootstrap intervals, the paired bootstrap test, error analysis."""
+"""Beyond the paper: bootstrap intervals, the paired and the one-sample bootstrap tests, error analysis."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from ecellm.metrics import bootstrap_ci, error_analysis, item_stats, paired_bootstrap, score
+from ecellm.metrics import bootstrap_ci, bootstrap_vs_constant, error_analysis, item_stats, paired_bootstrap, score
 
 
 def noisy(gold: list[str], choices: str, accuracy: float, seed: int) -> list[str]:
@@ -116,3 +116,15 @@ def test_paired_bootstrap_p_value_agrees_with_its_interval():
     assert disagreements == 0
     assert percentile_p_value(np.array([0.1] * 97 + [-0.1] * 3)) == 0.06
     assert percentile_p_value(np.array([0.0] * 10)) == 1.0
+
+
+def test_one_sample_bootstrap_against_chance_needs_a_significant_margin():
+    """SR against chance (1 in 20): 20 hits in 100 rows is significantly above it, 7 in 100 is not (a point estimate
+    above chance is not enough), and the interval agrees with the p-value."""
+    golds = ["A"] * 100
+    for hits, significant in ((20, True), (7, False)):
+        answers = ["A"] * hits + ["B"] * (100 - hits)
+        r = bootstrap_vs_constant("SR", answers, golds, 0.05)
+        assert r["metric"] == "hr@1" and r["score"] == pytest.approx(hits / 100)
+        assert r["delta"] == pytest.approx(hits / 100 - 0.05)
+        assert (r["p_value"] < 0.05) is significant and (r["low"] > 0) is significant

@@ -83,19 +83,3 @@ def test_learning_curve_marks_the_kept_checkpoint_not_the_last(tmp_path):
     assert rows == ["| 0 (base) | – | 3.000 | 0.000 | – |", "| **2** (kept) | 1.500 | 1.200 | 0.900 | – |",
                     "| 4 | 0.500 | 1.400 | 0.600 | – |"]
     assert "the checkpoint of step 2, the best by validation score (0.900)." in "\n".join(lines)
-
-
-def test_sr_against_chance_needs_a_significant_margin():
-    """SR's yardstick is chance (1 in 20): 20 hits in 100 rows is significantly above it, 7 in 100 is not, and the
-    interval agrees with the p-value."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from reproduce_small import against_constant
-
-    from ecinstruct.tasks import get_task
-
-    golds = ["A"] * 100
-    for hits, significant in ((20, True), (7, False)):
-        answers = ["A"] * hits + ["B"] * (100 - hits)
-        r = against_constant(get_task("SR"), "test_ind", "strict", answers, golds, 0.05)
-        assert r["delta"] == pytest.approx(hits / 100 - 0.05)
-        assert (r["p_value"] < 0.05) is significant and (r["low"] > 0) is significant

@@ -2,7 +2,8 @@
 
 ``score(task, predictions, references, *, ood=False, mode="strict")`` is the entry point; the metric
 families live in :mod:`ecinstruct.scoring`, one scorer per task (``get_task(task).scorer``). Beyond
-the paper: :func:`bootstrap_ci`, :func:`paired_bootstrap`, :func:`error_analysis`; and one
+the paper: :func:`bootstrap_ci`, :func:`paired_bootstrap`, :func:`bootstrap_vs_constant`,
+:func:`error_analysis`; and one
 ``evaluate`` module per family (:func:`load_module`).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ecellm.metrics.analysis import error_analysis
-from ecellm.metrics.bootstrap import bootstrap_ci, paired_bootstrap
+from ecellm.metrics.bootstrap import bootstrap_ci, bootstrap_vs_constant, paired_bootstrap
 from ecellm.metrics.core import item_stats, score, scorer_of
 from ecellm.metrics.modules import module_dir
 from ecinstruct.scoring import ReferenceQuirkWarning
@@ -34,6 +35,7 @@ def load_module(task: Any, **kw: Any) -> Any:
 __all__ = [
     "ReferenceQuirkWarning",
     "bootstrap_ci",
+    "bootstrap_vs_constant",
     "error_analysis",
     "item_stats",
     "load_module",

@@ -101,3 +101,26 @@ def paired_bootstrap(task: Any, predictions_a: Sequence, predictions_b: Sequence
     low, high = _interval(deltas, confidence)
     return {"metric": name, "score_a": score_a, "score_b": score_b, "delta": delta, "low": low, "high": high,
             "p_value": p_value, "confidence": confidence, "n_resamples": n_resamples}
+
+
+def bootstrap_vs_constant(task: Any, predictions: Sequence, references: Sequence, constant: float, *,
+                          ood: bool = False, mode: str = "strict", option_labels: Sequence | None = None,
+                          n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0, metric: str = "score",
+                          **kw: Any) -> dict[str, Any]:
+    """One-sample bootstrap test of a system against a fixed yardstick (SR's chance rate, 1 in 20, say).
+
+    ``low``/``high`` bound the difference score − ``constant``; ``p_value`` is the two-sided percentile p-value
+    that this interval inverts, as in :func:`paired_bootstrap` (same resampling, same seed).
+    """
+    _, scorer = scorer_of(task)
+    mode = check_mode(mode)
+    name = scorer.headline if metric == "score" else metric
+    stats = item_stats(task, predictions, references, ood=ood, mode=mode, option_labels=option_labels, **kw)
+    score = float(scorer.from_sums(stats.sum(axis=0), mode=mode)[name])
+    (resampled,) = resampled_metrics(scorer, [stats], mode, n_resamples, seed)
+    deltas = resampled[name] - constant
+    deltas = deltas[np.isfinite(deltas)]
+    low, high = _interval(deltas, confidence)
+    return {"metric": name, "score": score, "constant": constant, "delta": score - constant, "low": low,
+            "high": high, "p_value": percentile_p_value(deltas), "confidence": confidence,
+            "n_resamples": n_resamples}
