@@ -130,14 +130,14 @@ def versus_yardstick(after: Path, method: str, reading: str, majority: dict[str,
                      chance: dict[tuple[str, str], float]) -> list[dict]:
     """The model's answers (B) on its own rows against each task's yardstick (A): a paired bootstrap against the
     majority answer, or for a task × split with a chance rate (SR) a one-sample bootstrap against that rate."""
-    from ecellm.evaluation.compare import _pair_scorer, merge_samples
+    from ecellm.evaluation.compare import merge_samples, pair_scorer
     from ecellm.evaluation.results import Results
     from ecellm.evaluation.scoring import ScoringOptions, compare_rows, read_answers, scoring_mode
     from ecellm.metrics import bootstrap_vs_constant
     from ecinstruct.tasks import get_task
 
     results = Results.load(after.parent)
-    options = ScoringOptions(1000, 0.95, 0, _pair_scorer(results, False))
+    options = ScoringOptions(1000, 0.95, 0, pair_scorer(results))
     rows = []
     for (code, split), samples in merge_samples([results]).items():
         ordered = list(samples.values())
@@ -185,7 +185,7 @@ def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> P
     rows = paired_changes(before, after, ("strict", "flexible"), cells=cells)
     loaded = ecinstruct.load(str(out / "data"), "default")
     chance = chance_rows(loaded)
-    _attach_majority(rows, runs["generalist"], cells, majority_answers(loaded), chance)
+    _attach_yardstick(rows, runs["generalist"], cells, majority_answers(loaded), chance)
     plot_before_after(rows, out / "zero_shot_vs_fine_tuned.png", "SmolLM2-135M + XS (real data)")
     parts = ["# Small reproduction on real data: majority answer, zero-shot and fine-tuned", "",
              f"- command: `python benchmarks/reproduce_small.py {' '.join(sys.argv[1:])}`",
@@ -211,8 +211,8 @@ def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> P
     return path
 
 
-def _attach_majority(rows: list[dict], generalist: dict[str, list[Path]], cells, majority: dict[str, str],
-                     chance: dict[tuple[str, str], float]) -> None:
+def _attach_yardstick(rows: list[dict], generalist: dict[str, list[Path]], cells, majority: dict[str, str],
+                      chance: dict[tuple[str, str], float]) -> None:
     """Add to each zero-shot-vs-fine-tuned row the fine-tuned model's test against its yardstick: the majority
     answer (paired), or for SR chance (one-sample)."""
     from ecellm.publishing.scores import SPLIT_LABELS
@@ -224,7 +224,8 @@ def _attach_majority(rows: list[dict], generalist: dict[str, list[Path]], cells,
             for r in versus_yardstick(path, method, reading, majority, chance):
                 row = by_cell.get((r["task"], SPLIT_LABELS[r["split"]], method, reading))
                 if row is not None:
-                    row["majority"] = {k: r[k] for k in ("score_a", "delta", "low", "high", "p_value", "yardstick")}
+                    row["yardstick"] = {"kind": r["yardstick"],
+                                        **{k: r[k] for k in ("score_a", "delta", "low", "high", "p_value")}}
 
 
 def _f(v: float | None, sign: bool = False) -> str:
@@ -235,11 +236,11 @@ def _table(rows: list[dict]) -> str:
     lines = ["| task | split | metric | n | majority | zero-shot | fine-tuned | vs zero-shot [95% CI] p | "
              "vs majority [95% CI] p |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        m = r.get("majority")
+        m = r.get("yardstick")
         base = (m or {}).get("score_a")
         vs_major = "–" if m is None else (f"{_f(m['delta'], True)}{' *' if m['p_value'] < 0.05 else ''} "
                                           f"[{_f(m['low'], True)}, {_f(m['high'], True)}] {_f(m['p_value'])}"
-                                          f"{' (vs chance)' if m.get('yardstick') == 'chance' else ''}")
+                                          f"{' (vs chance)' if m['kind'] == 'chance' else ''}")
         lines.append(f"| {r['task']} | {r['split']} | {r['metric']} | {r['n']} | {_f(base)} | {_f(r['score_a'])} | "
                      f"**{_f(r['score_b'])}** | {_f(r['delta'], True)}{' *' if r['significant'] else ''} "
                      f"[{_f(r['low'], True)}, {_f(r['high'], True)}] {_f(r['p_value'])} | {vs_major} |")
@@ -250,7 +251,7 @@ def beats_both(r: dict) -> bool:
     """Significantly above the zero-shot model and the majority answer (SR: chance), each at p < 0.05."""
     if not (r["significant"] and r["delta"] > 0):
         return False
-    m = r.get("majority")
+    m = r.get("yardstick")
     return m is not None and m["p_value"] < 0.05 and m["delta"] > 0
 
 

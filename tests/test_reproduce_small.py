@@ -34,10 +34,11 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
         assert change["n"] == 4 and 0.0 <= change["p_value"] <= 1.0
         assert change["low"] <= change["delta"] + 1e-9 <= change["high"] + 2e-9
         # the yardstick beside every cell, scored on the same rows: the majority answer, or SR's chance (1 in 20)
-        m = change["majority"]
+        m = change["yardstick"]
         assert 0.0 <= m["score_a"] <= 1.0 and 0.0 <= m["p_value"] <= 1.0
         assert m["low"] <= m["delta"] + 1e-9 <= m["high"] + 2e-9
         assert abs(m["delta"] - (change["score_b"] - m["score_a"])) < 1e-6  # BERTScore: float noise
+        assert m["kind"] == ("chance" if change["task"] == "SR" else "majority")
         if change["task"] == "SR":
             assert m["score_a"] == pytest.approx(0.05)
     assert "## Verdict" in report and "vs majority" in report and "(vs chance)" in report

@@ -48,7 +48,7 @@ def compare(a: Results | str | Path, b: Results | str | Path | Sequence[Results 
     if not any(samples_a.values()):
         raise EvaluationError(f"{first.out_dir}: no per-sample logs (samples/); compare needs folders written by "
                               "`ecellm eval --out DIR`")
-    options = ScoringOptions(n_resamples, confidence, seed, _pair_scorer(first, progress))
+    options = ScoringOptions(n_resamples, confidence, seed, pair_scorer(first, progress))
     rows = []
     order = {t.code: i for i, t in enumerate(TASKS)}
     for task_code, split in sorted(set(samples_a) & set(samples_b), key=lambda p: (p[1], order[p[0]])):
@@ -62,7 +62,9 @@ def compare(a: Results | str | Path, b: Results | str | Path | Sequence[Results 
     return rows
 
 
-def _pair_scorer(results: Results, progress: bool) -> MemoPairScorer | None:
+def pair_scorer(results: Results, progress: bool = False) -> MemoPairScorer | None:
+    """The BERTScore pair scorer a run was scored with (its recorded encoder), or ``None`` when it used none:
+    a comparison must score both sides with the same encoder."""
     encoder = results.meta.get("scoring", {}).get("bertscore_encoder", {})
     if not encoder.get("model_type"):
         return None
