@@ -149,12 +149,12 @@ def versus_yardstick(after: Path, method: str, reading: str, majority: dict[str,
         if (code, split) in chance:
             test = bootstrap_vs_constant(task, answers, [s["gold"] for s in ordered], chance[(code, split)],
                                          ood=split == "test_ood", mode=scoring_mode(reading))
-            rows.append({"task": code, "split": split, "score_a": test["constant"], "yardstick": "chance",
+            rows.append({"task": code, "split": split, "score_a": test["constant"], "kind": "chance",
                          **{k: test[k] for k in ("delta", "low", "high", "p_value")}})
         else:
             read = read_answers(task, reading, [majority[code]] * len(ordered), ordered)
             rows.append({**compare_rows(task, split, reading, read, answers, ordered, options),
-                         "yardstick": "majority"})
+                         "kind": "majority"})
     return rows
 
 
@@ -192,8 +192,8 @@ def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> P
              f"- wall time of this invocation: {seconds / 60:.1f} min (a resumed run counts only its own part)",
              f"- data: `{args.raw_dir}` via `ecinstruct build-raw` (sizes {args.sizes}); the generalist trains on "
              f"{args.rows_per_task} rows of each of {args.train_tasks}; at most {args.test_rows} test rows per task "
-             "and split", "- majority: the most frequent answer of the task's training rows, given to every row "
-             "(SR: chance, one over the 20 candidates)", ""]
+             "and split", "- yardstick: the majority answer (the most frequent answer of the task's training rows, "
+             "given to every row); SR: chance, one over the 20 candidates", ""]
     parts += _verdict(rows)
     for method, reading in cells:
         part = [r for r in rows if (r["method"], r["reading"]) == (method, reading)]
@@ -224,8 +224,7 @@ def _attach_yardstick(rows: list[dict], generalist: dict[str, list[Path]], cells
             for r in versus_yardstick(path, method, reading, majority, chance):
                 row = by_cell.get((r["task"], SPLIT_LABELS[r["split"]], method, reading))
                 if row is not None:
-                    row["yardstick"] = {"kind": r["yardstick"],
-                                        **{k: r[k] for k in ("score_a", "delta", "low", "high", "p_value")}}
+                    row["yardstick"] = {k: r[k] for k in ("kind", "score_a", "delta", "low", "high", "p_value")}
 
 
 def _f(v: float | None, sign: bool = False) -> str:
@@ -233,17 +232,18 @@ def _f(v: float | None, sign: bool = False) -> str:
 
 
 def _table(rows: list[dict]) -> str:
-    lines = ["| task | split | metric | n | majority | zero-shot | fine-tuned | vs zero-shot [95% CI] p | "
-             "vs majority [95% CI] p |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| task | split | metric | n | yardstick | zero-shot | fine-tuned | vs zero-shot [95% CI] p | "
+             "vs yardstick [95% CI] p |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         m = r.get("yardstick")
-        base = (m or {}).get("score_a")
-        vs_major = "–" if m is None else (f"{_f(m['delta'], True)}{' *' if m['p_value'] < 0.05 else ''} "
-                                          f"[{_f(m['low'], True)}, {_f(m['high'], True)}] {_f(m['p_value'])}"
-                                          f"{' (vs chance)' if m['kind'] == 'chance' else ''}")
-        lines.append(f"| {r['task']} | {r['split']} | {r['metric']} | {r['n']} | {_f(base)} | {_f(r['score_a'])} | "
-                     f"**{_f(r['score_b'])}** | {_f(r['delta'], True)}{' *' if r['significant'] else ''} "
-                     f"[{_f(r['low'], True)}, {_f(r['high'], True)}] {_f(r['p_value'])} | {vs_major} |")
+        yardstick_score = (m or {}).get("score_a")
+        vs_yard = "–" if m is None else (f"{_f(m['delta'], True)}{' *' if m['p_value'] < 0.05 else ''} "
+                                         f"[{_f(m['low'], True)}, {_f(m['high'], True)}] {_f(m['p_value'])} "
+                                         f"(vs {m['kind']})")
+        lines.append(f"| {r['task']} | {r['split']} | {r['metric']} | {r['n']} | {_f(yardstick_score)} | "
+                     f"{_f(r['score_a'])} | **{_f(r['score_b'])}** | "
+                     f"{_f(r['delta'], True)}{' *' if r['significant'] else ''} "
+                     f"[{_f(r['low'], True)}, {_f(r['high'], True)}] {_f(r['p_value'])} | {vs_yard} |")
     return "\n".join(lines)
 
 

@@ -41,7 +41,8 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
         assert m["kind"] == ("chance" if change["task"] == "SR" else "majority")
         if change["task"] == "SR":
             assert m["score_a"] == pytest.approx(0.05)
-    assert "## Verdict" in report and "vs majority" in report and "(vs chance)" in report
+    assert "## Verdict" in report and "(vs majority)" in report and "(vs chance)" in report
+    assert report.count("(vs chance)") == sum(1 for c in changes if c["task"] == "SR")  # SR's cells, no other
     assert "Generalist vs task-specific" in report and "Collapse check" in report
     # The data-size curve: 25 / 50 / 100 % of the 8 rows per task, PM and SA, on the same 4 test rows.
     curve = re.findall(r"^\| (PM|SA) \| (\d+) \| 4 \| (\d\.\d{3}) \|", report, re.M)
