@@ -53,6 +53,7 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     assert re.search(r"^\| 0 \(base\) \| – \| \d+\.\d{3} \|", report, re.M), report
     assert re.search(r"^\| \*\*2\*\* \(kept\) \| \d+\.\d{3} \| \d+\.\d{3} \|", report, re.M), report
     assert "the checkpoint of step 2, the best by validation score" in report
+    assert "on at most 2 validation rows of each task)." in report  # --tiny's --select-rows
     summary = json.loads((out / "models" / "generalist" / "training_summary.json").read_text())
     assert summary["best_checkpoint"].endswith("checkpoint-2") and summary["best_metric"] is not None
     assert summary["best_step"] == 2
