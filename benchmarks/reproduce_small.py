@@ -10,7 +10,9 @@ questions at this scale: task-specific models on the same rows (Table 4) and a d
 generalist's learning curve (validation loss and task scores at the start and every ``--eval-steps``) comes from
 the training callback, and the checkpoint with the best validation task score is the one tested. Every step is
 a command of the package (printed as it runs) and resumes: a finished step is skipped,
-training continues from its last complete checkpoint, evaluations from their caches.
+training continues from its last complete checkpoint, evaluations from their caches. A folder resumes only under
+the options it was started with (kept in ``run_options.json``), so a finished step is never reused for another
+question.
 
     .venv/bin/python benchmarks/reproduce_small.py --out runs/reproduce    # 97 min on 2 idle cores (docs/results)
     .venv/bin/python benchmarks/reproduce_small.py --out runs/r --tiny     # a minute: the test's flow
@@ -37,6 +39,7 @@ TASKS = "AVE,PM,SA,SR,AG"
 SELECT_BY = {"task_score": "true", "loss": "false"}
 CLOSED = "PM,SA,SR"  # the real-data tasks with a closed answer set (log-likelihood method)
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
+RUN_OPTIONS = "run_options.json"
 
 
 def sh(*args: str) -> None:
@@ -378,6 +381,28 @@ def _cells(methods: list[str]) -> tuple[tuple[str, str], ...]:
 # ---------------------------------------------------------------- the run
 
 
+def check_same_options(out: Path, args: argparse.Namespace) -> str | None:
+    """Why ``out`` cannot resume under ``args`` (None if it can: a new folder, or one started with the same
+    options). The first start records its options; a later one with others would reuse data, models and caches
+    made for another question and report them under its own options."""
+    chosen = {key: str(value) if isinstance(value, Path) else value
+              for key, value in sorted(vars(args).items()) if key != "out"}
+    path = out / RUN_OPTIONS
+    if not path.is_file():
+        from ecinstruct.atomic import atomic_write_bytes
+
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(chosen, indent=2).encode("utf-8"))
+        return None
+    started = json.loads(path.read_text(encoding="utf-8"))
+    changed = [key for key in sorted(set(started) | set(chosen)) if started.get(key) != chosen.get(key)]
+    if not changed:
+        return None
+    what = "; ".join(f"--{key.replace('_', '-')} {started.get(key)!r}, now {chosen.get(key)!r}" for key in changed)
+    return (f"--out {out} holds a run started with other options ({what}); it resumes only with the options in "
+            f"{path}: rerun with those, or choose a new --out")
+
+
 def _positive(text: str) -> int:
     """argparse type of a whole number >= 1."""
     if not text.isdigit() or int(text) < 1:
@@ -424,6 +449,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     started = time.perf_counter()
     out = args.out.resolve()
+    args.raw_dir = args.raw_dir.resolve()
+    if (problem := check_same_options(out, args)) is not None:
+        sys.exit(f"reproduce_small.py: error: {problem}")  # one line, before any work
     data = out / "data"
     build(args.raw_dir, data, args.sizes)
     base, steps = SMOLLM2, list(args.train_args)

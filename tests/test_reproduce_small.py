@@ -4,6 +4,7 @@ yardstick → task-specific models and the data-size curve → report with CIs a
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import subprocess
@@ -65,6 +66,13 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     # Resumes: a second run skips the build and training and reuses every cached prediction.
     rerun = subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert "build-raw" not in rerun.stderr and "ecellm train" not in rerun.stderr
+    # ... but only under the options it was started with: another question gets one line and no work done.
+    other = subprocess.run([*cmd[:-2], "--train-args", "--loss_length_power 0.5"], cwd=REPO, capture_output=True,
+                           text=True, timeout=300)
+    assert other.returncode == 1 and other.stdout == ""
+    assert other.stderr.strip().splitlines() == [other.stderr.strip()]
+    assert "--train-args ['--loss_length_power', '0.25'], now ['--loss_length_power', '0.5']" in other.stderr
+    assert "run_options.json" in other.stderr and "choose a new --out" in other.stderr
 
 
 def test_learning_curve_marks_the_kept_checkpoint_not_the_last(tmp_path):
@@ -86,3 +94,22 @@ def test_learning_curve_marks_the_kept_checkpoint_not_the_last(tmp_path):
     assert rows == ["| 0 (base) | – | 3.000 | 0.000 | – |", "| **2** (kept) | 1.500 | 1.200 | 0.900 | – |",
                     "| 4 | 0.500 | 1.400 | 0.600 | – |"]
     assert "the checkpoint of step 2, the best by validation score (0.900)." in "\n".join(lines)
+
+
+def test_a_run_folder_resumes_only_under_its_own_options(tmp_path):
+    """The first start records its options; the same options resume (another --out path is no change), other
+    ones are refused with every difference named, so a finished model is never reported under other options."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from reproduce_small import RUN_OPTIONS, check_same_options
+
+    def args(**changes):
+        base = {"out": tmp_path, "raw_dir": Path("/data/raw"), "rows_per_task": 250, "train_args": ["--seed", "1"]}
+        return argparse.Namespace(**{**base, **changes})
+
+    assert check_same_options(tmp_path, args()) is None
+    assert json.loads((tmp_path / RUN_OPTIONS).read_text())["rows_per_task"] == 250
+    assert check_same_options(tmp_path, args(out=Path("elsewhere"))) is None
+    problem = check_same_options(tmp_path, args(rows_per_task=100, train_args=[]))
+    assert problem is not None and "\n" not in problem
+    assert "--rows-per-task 250, now 100" in problem and "--train-args ['--seed', '1'], now []" in problem
+    assert json.loads((tmp_path / RUN_OPTIONS).read_text())["rows_per_task"] == 250  # the record is not replaced
