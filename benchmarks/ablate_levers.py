@@ -4,8 +4,10 @@ Every variant trains the same generalist as `benchmarks/reproduce_small.py` (rec
 drawn with the same seed) with exactly one setting changed, and is scored on the *validation* split (never the
 test rows: this table is what settings are chosen on). The closed-answer tasks are scored by log-likelihood
 choice, the open ones by free generation. Each variant is compared with the shipped `XS` on the same rows by a
-paired bootstrap (95% CI, percentile p-value). Every step is a package command; a finished variant is skipped on
-a rerun, so an interrupted ablation resumes.
+paired bootstrap (95% CI, percentile p-value). With ``--seeds``, every variant and `XS` are trained once per seed
+and each variant meets the `XS` of its own seed: the paired bootstrap covers which validation rows were drawn, the
+seeds how the training run went, so a lever counts only if its delta has one sign on every seed. Every step is a
+package command; a finished variant is skipped on a rerun, so an interrupted ablation resumes.
 
     .venv/bin/python benchmarks/ablate_levers.py --data runs/reproduce/data --out runs/ablation   # ~35 min here
     .venv/bin/python benchmarks/ablate_levers.py --data D --out runs/a --tiny                         # the test's flow
@@ -67,6 +69,14 @@ def evaluate_validation(model: Path, name: str, out: Path, data: Path, tasks: li
     return folders
 
 
+RECIPE_SEED = 42  # XS's own seed: its folders keep the plain variant name
+
+
+def run_name(variant: str, seed: int) -> str:
+    """Folder name of one variant trained with one seed."""
+    return variant if seed == RECIPE_SEED else f"{variant}_seed{seed}"
+
+
 def against_baseline(baseline: list[Path], variant: list[Path], name: str) -> list[dict]:
     """Paired bootstrap of the variant (B) against the shipped recipe (A), task by task, strict reading."""
     from ecellm.evaluation.compare import compare
@@ -83,28 +93,66 @@ def _f(v: float | None, sign: bool = False) -> str:
     return "–" if v is None else (f"{v:+.3f}" if sign else f"{v:.3f}")
 
 
+def _star(r: dict) -> str:
+    return " *" if r["p_value"] is not None and r["p_value"] < 0.05 else ""
+
+
+def across_seeds(rows: list[dict], seeds: list[int]) -> list[str]:
+    """One line per variant and task: its delta against `XS` on each seed, their mean, and the verdict. A lever
+    "holds" when its delta is significant with one sign on every seed, "leans" when it has one sign on every seed
+    but is not significant on all of them, and is "seed noise" when the signs differ."""
+    lines = ["## Across seeds", "",
+             "| variant | task | " + " | ".join(f"seed {s}" for s in seeds) + " | mean delta | verdict |",
+             "|---|---|" + "---|" * len(seeds) + "---|---|"]
+    cells: dict[tuple[str, str], dict[int, dict]] = {}
+    for r in rows:
+        cells.setdefault((r["variant"], r["task"]), {})[r["seed"]] = r
+    for (variant, task), by_seed in cells.items():
+        if set(by_seed) != set(seeds):
+            continue
+        deltas = [by_seed[s]["delta"] for s in seeds]
+        signs = {(d > 0) - (d < 0) for d in deltas}
+        significant = all(by_seed[s]["p_value"] is not None and by_seed[s]["p_value"] < 0.05 for s in seeds)
+        verdict = ("seed noise" if len(signs) > 1 or signs == {0} else
+                   ("holds: " if significant else "leans: ") + ("higher" if signs == {1} else "lower"))
+        lines.append(f"| {variant} | {task} | " + " | ".join(f"{_f(by_seed[s]['delta'], True)}{_star(by_seed[s])}"
+                                                        for s in seeds) +
+                     f" | {_f(sum(deltas) / len(deltas), True)} | {verdict} |")
+    return lines
+
+
 def report(out: Path, rows: list[dict], minutes: dict[str, float], args: argparse.Namespace) -> Path:
     from ecinstruct.atomic import atomic_write_bytes
 
     lines = ["# Lever ablation of the XS generalist (validation rows)", "",
              f"- command: `python benchmarks/ablate_levers.py {' '.join(sys.argv[1:])}`",
-             f"- training: {args.rows_per_task} rows of each of {args.tasks}, the seed of `XS`; validation: at most "
+             f"- training: {args.rows_per_task} rows of each of {args.tasks}, seeds {args.seeds} (each variant against "
+             f"the `XS` of its own seed); validation: at most "
              f"{args.val_rows} rows of each of {args.eval_tasks} (closed tasks by log-likelihood choice, open ones by "
              "generation)", "- minutes: training and validation of the variant in this invocation (0 when resumed)",
              f"- `XS`: {VARIANTS['XS'][1]}",
              "- each row: the variant against the shipped `XS` on the same validation rows (paired bootstrap, "
              "1,000 resamples, strict reading; * p < 0.05)", "",
-             "| variant | what changes | task | method | n | XS | variant | delta [95% CI] | p | minutes |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| variant | what changes | seed | task | method | n | XS | variant | delta [95% CI] | p | minutes |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        star = " *" if r["p_value"] is not None and r["p_value"] < 0.05 else ""
-        lines.append(f"| {r['variant']} | {VARIANTS[r['variant']][1]} | {r['task']} | {r['method']} | {r['n']} | "
-                     f"{_f(r['score_a'])} | {_f(r['score_b'])} | {_f(r['delta'], True)}{star} "
+        lines.append(f"| {r['variant']} | {VARIANTS[r['variant']][1]} | {r['seed']} | {r['task']} | {r['method']} | "
+                     f"{r['n']} | {_f(r['score_a'])} | {_f(r['score_b'])} | {_f(r['delta'], True)}{_star(r)} "
                      f"[{_f(r['low'], True)}, {_f(r['high'], True)}] | {_f(r['p_value'])} | "
-                     f"{minutes.get(r['variant'], 0):.1f} |")
+                     f"{minutes.get(run_name(r['variant'], r['seed']), 0):.1f} |")
+    if len(args.seeds) > 1:
+        lines += ["", *across_seeds(rows, args.seeds)]
     path = atomic_write_bytes(out / "ablation.md", ("\n".join(lines) + "\n").encode("utf-8"))
     atomic_write_bytes(out / "ablation.json", json.dumps(rows, indent=2).encode("utf-8"))
     return path
+
+
+def _seeds(text: str) -> list[int]:
+    """argparse type of ``--seeds``: distinct whole numbers, comma-separated."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected distinct whole numbers, comma-separated (e.g. 42,1,2)")
+    return [int(p) for p in parts]
 
 
 def main() -> None:
@@ -118,6 +166,8 @@ def main() -> None:
     parser.add_argument("--val-rows", type=int, default=100, help="validation rows per task")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"any of {', '.join(VARIANTS)}")
     parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--seeds", type=_seeds, default=[RECIPE_SEED],
+                        help="training seeds, comma-separated (default XS's 42): every variant and XS once per seed")
     parser.add_argument("--tiny", action="store_true", help="tiny random model and 2 training steps (tests)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -125,6 +175,8 @@ def main() -> None:
     unknown = sorted(set(names) - set(VARIANTS))
     if unknown:
         parser.error(f"--variants: unknown {', '.join(unknown)}; expected some of {', '.join(VARIANTS)}")
+    if args.seeds != [RECIPE_SEED] and any(VARIANTS[n][0][:1] == ["--seed"] for n in names):
+        parser.error("--variants seed_1/seed_2 are XS under another seed; with --seeds, leave them out")
     if "XS" not in names:
         names.insert(0, "XS")  # the yardstick every variant is compared with
     out, data = args.out.resolve(), args.data.resolve()
@@ -136,13 +188,16 @@ def main() -> None:
         steps += ["--max_steps", "2"]
     tasks = args.eval_tasks.split(",")
     folders, minutes = {}, {}
-    for name in names:
-        started = time.perf_counter()
-        model = train(name, out, data, base, args.tasks, args.rows_per_task, [*steps, *VARIANTS[name][0]])
-        folders[name] = evaluate_validation(model, name, out, data, tasks, args.val_rows,
-                                            8 if args.tiny else args.max_new_tokens)
-        minutes[name] = (time.perf_counter() - started) / 60
-    rows = [r for name in names[1:] for r in against_baseline(folders["XS"], folders[name], name)]
+    for seed in args.seeds:
+        for name in names:
+            started, run = time.perf_counter(), run_name(name, seed)
+            model = train(run, out, data, base, args.tasks, args.rows_per_task,
+                          [*steps, "--seed", str(seed), *VARIANTS[name][0]])
+            folders[run] = evaluate_validation(model, run, out, data, tasks, args.val_rows,
+                                               8 if args.tiny else args.max_new_tokens)
+            minutes[run] = (time.perf_counter() - started) / 60
+    rows = [{**r, "seed": seed} for seed in args.seeds for name in names[1:]
+            for r in against_baseline(folders[run_name("XS", seed)], folders[run_name(name, seed)], name)]
     logger.info("report: %s", report(out, rows, minutes, args))
 
 

@@ -4,6 +4,7 @@ one variant against the shipped XS, scored on validation rows (never the test sp
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,19 +24,43 @@ def test_ablate_levers_tiny_flow(shared_dir, tmp_path):
     out = tmp_path / "ablation"
     cmd = [sys.executable, str(REPO / "benchmarks" / "ablate_levers.py"), "--data", str(data), "--out", str(out),
            "--tiny", "--tasks", "PM,SA", "--eval-tasks", "PM,SA", "--rows-per-task", "4", "--val-rows", "4",
-           "--variants", "no_balance"]
-    subprocess.run(cmd, check=True, cwd=REPO, timeout=900)
+           "--variants", "no_balance", "--seeds", "42,3"]
+    run = subprocess.run(cmd, check=True, cwd=REPO, timeout=900, capture_output=True, text=True)
     rows = json.loads((out / "ablation.json").read_text())
-    assert {(r["variant"], r["task"], r["split"]) for r in rows} == {("no_balance", "PM", "validation"),
-                                                                     ("no_balance", "SA", "validation")}
+    # one comparison per seed, each variant against the XS of its own seed
+    assert {(r["variant"], r["task"], r["split"], r["seed"]) for r in rows} == {
+        ("no_balance", task, "validation", seed) for task in ("PM", "SA") for seed in (42, 3)}
     for r in rows:
         assert r["method"] == "loglik" and 0 < r["n"] <= 4
         assert abs(r["delta"] - (r["score_b"] - r["score_a"])) < 1e-9 and 0.0 <= r["p_value"] <= 1.0
     report = (out / "ablation.md").read_text()
     assert "| no_balance |" in report and "balanced answers" in report
+    assert "## Across seeds" in report and re.search(r"^\| no_balance \| PM \| .+ \| (holds|leans|seed noise)", report,
+                                                      re.M)
+    trained = {re.search(r"models/(\S+)", line)[1]: re.search(r"--seed (\d+)", line)[1]
+               for line in run.stderr.splitlines() if "$ " in line and " train " in line}
+    assert trained == {"XS": "42", "no_balance": "42", "XS_seed3": "3", "no_balance_seed3": "3"}
     # the variant changed its one recipe field and nothing else of ecellm's
     xs, variant = (json.loads((out / "models" / name / "training_summary.json").read_text())["ecellm_arguments"]
                    for name in ("XS", "no_balance"))
     assert xs["balance_answers"] is True and variant["balance_answers"] is False
     assert {k: v for k, v in xs.items() if k != "balance_answers"} == \
         {k: v for k, v in variant.items() if k != "balance_answers"}
+
+
+def test_a_lever_counts_only_with_one_sign_on_every_seed():
+    """Across seeds: significant with one sign everywhere = holds; one sign, not always significant = leans;
+    signs that differ = seed noise (however significant each seed's own bootstrap is)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from ablate_levers import across_seeds
+
+    def row(variant, task, seed, delta, p):
+        return {"variant": variant, "task": task, "seed": seed, "delta": delta, "p_value": p}
+
+    rows = [row("a", "PM", 42, -0.5, 0.001), row("a", "PM", 1, -0.3, 0.01),
+            row("a", "SA", 42, 0.1, 0.01), row("a", "SA", 1, 0.05, 0.3),
+            row("b", "PM", 42, 0.4, 0.001), row("b", "PM", 1, -0.4, 0.001)]
+    lines = across_seeds(rows, [42, 1])
+    assert "| a | PM | -0.500 * | -0.300 * | -0.400 | holds: lower |" in lines
+    assert "| a | SA | +0.100 * | +0.050 | +0.075 | leans: higher |" in lines
+    assert "| b | PM | +0.400 * | -0.400 * | +0.000 | seed noise |" in lines
