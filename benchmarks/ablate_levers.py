@@ -7,7 +7,8 @@ choice, the open ones by free generation. Each variant is compared with the ship
 paired bootstrap (95% CI, percentile p-value). With ``--seeds``, every variant and `XS` are trained once per seed
 and each variant meets the `XS` of its own seed: the paired bootstrap covers which validation rows were drawn, the
 seeds how the training run went, so a lever counts only if its delta has one sign on every seed. Every step is a
-package command; a finished variant is skipped on a rerun, so an interrupted ablation resumes.
+package command; a finished variant is skipped on a rerun, so an interrupted ablation resumes, and a rerun may add
+variants or seeds but refuses other data, tasks or row counts (``run_options.json``).
 
     .venv/bin/python benchmarks/ablate_levers.py --data runs/reproduce/data --out runs/ablation   # ~35 min here
     .venv/bin/python benchmarks/ablate_levers.py --data D --out runs/a --tiny                         # the test's flow
@@ -25,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reproduce_small import CLOSED, SMOLLM2, ecellm, train
+from reproduce_small import CLOSED, SMOLLM2, check_same_options, ecellm, train
 
 logger = logging.getLogger("ablate_levers")
 
@@ -180,6 +181,10 @@ def main() -> None:
     if "XS" not in names:
         names.insert(0, "XS")  # the yardstick every variant is compared with
     out, data = args.out.resolve(), args.data.resolve()
+    args.data = data
+    # More variants or seeds add to a folder; other rows, tasks or data would be compared with models made for them.
+    if (problem := check_same_options(out, args, may_differ=("variants", "seeds"))) is not None:
+        sys.exit(f"ablate_levers.py: error: {problem}")
     base, steps = SMOLLM2, ["--eval_strategy", "no"]
     if args.tiny:
         from ecellm.offline_models import build_tiny_model

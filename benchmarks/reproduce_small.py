@@ -381,12 +381,13 @@ def _cells(methods: list[str]) -> tuple[tuple[str, str], ...]:
 # ---------------------------------------------------------------- the run
 
 
-def check_same_options(out: Path, args: argparse.Namespace) -> str | None:
+def check_same_options(out: Path, args: argparse.Namespace, may_differ: tuple[str, ...] = ()) -> str | None:
     """Why ``out`` cannot resume under ``args`` (None if it can: a new folder, or one started with the same
     options). The first start records its options; a later one with others would reuse data, models and caches
-    made for another question and report them under its own options."""
+    made for another question and report them under its own options. ``may_differ``: options a rerun may change
+    (they add to the run, as more variants do, rather than redefine what is in it)."""
     chosen = {key: str(value) if isinstance(value, Path) else value
-              for key, value in sorted(vars(args).items()) if key != "out"}
+              for key, value in sorted(vars(args).items()) if key not in ("out", *may_differ)}
     path = out / RUN_OPTIONS
     if not path.is_file():
         from ecinstruct.atomic import atomic_write_bytes

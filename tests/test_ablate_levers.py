@@ -37,6 +37,9 @@ def test_ablate_levers_tiny_flow(shared_dir, tmp_path):
     assert "| no_balance |" in report and "balanced answers" in report
     assert "## Across seeds" in report and re.search(r"^\| no_balance \| PM \| .+ \| (holds|leans|seed noise)", report,
                                                       re.M)
+    # A rerun may add a seed (more runs in the folder) but not change what each run trained on.
+    refused = subprocess.run([*cmd, "--rows-per-task", "8"], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 1 and "--rows-per-task 4, now 8" in refused.stderr, refused.stderr
     trained = {re.search(r"models/(\S+)", line)[1]: re.search(r"--seed (\d+)", line)[1]
                for line in run.stderr.splitlines() if "$ " in line and " train " in line}
     assert trained == {"XS": "42", "no_balance": "42", "XS_seed3": "3", "no_balance_seed3": "3"}
