@@ -17,6 +17,7 @@ variants or seeds but refuses other data, tasks or row counts (``run_options.jso
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -26,7 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reproduce_small import CLOSED, SMOLLM2, check_same_options, ecellm, train
+from reproduce_small import CLOSED, SMOLLM2, ecellm, train
+from resume_guard import check_same_options
+
+from ecellm.options import whole_numbers
 
 logger = logging.getLogger("ablate_levers")
 
@@ -70,12 +74,17 @@ def evaluate_validation(model: Path, name: str, out: Path, data: Path, tasks: li
     return folders
 
 
-RECIPE_SEED = 42  # XS's own seed: its folders keep the plain variant name
+@functools.cache
+def recipe_seed() -> int:
+    """XS's own seed (read from the recipe, so the two cannot drift): its folders keep the plain variant name."""
+    from ecellm.training.recipes import load_recipe
+
+    return load_recipe("XS").training.seed
 
 
 def run_name(variant: str, seed: int) -> str:
     """Folder name of one variant trained with one seed."""
-    return variant if seed == RECIPE_SEED else f"{variant}_seed{seed}"
+    return variant if seed == recipe_seed() else f"{variant}_seed{seed}"
 
 
 def against_baseline(baseline: list[Path], variant: list[Path], name: str) -> list[dict]:
@@ -101,7 +110,8 @@ def _star(r: dict) -> str:
 def across_seeds(rows: list[dict], seeds: list[int]) -> list[str]:
     """One line per variant and task: its delta against `XS` on each seed, their mean, and the verdict. A lever
     "holds" when its delta is significant with one sign on every seed, "leans" when it has one sign on every seed
-    but is not significant on all of them, and is "seed noise" when the signs differ."""
+    but is not significant on all of them, is "seed noise" when the signs differ, and "no change" when every delta
+    is zero."""
     lines = ["## Across seeds", "",
              "| variant | task | " + " | ".join(f"seed {s}" for s in seeds) + " | mean delta | verdict |",
              "|---|---|" + "---|" * len(seeds) + "---|---|"]
@@ -114,7 +124,7 @@ def across_seeds(rows: list[dict], seeds: list[int]) -> list[str]:
         deltas = [by_seed[s]["delta"] for s in seeds]
         signs = {(d > 0) - (d < 0) for d in deltas}
         significant = all(by_seed[s]["p_value"] is not None and by_seed[s]["p_value"] < 0.05 for s in seeds)
-        verdict = ("seed noise" if len(signs) > 1 or signs == {0} else
+        verdict = ("no change" if signs == {0} else "seed noise" if len(signs) > 1 else
                    ("holds: " if significant else "leans: ") + ("higher" if signs == {1} else "lower"))
         lines.append(f"| {variant} | {task} | " + " | ".join(f"{_f(by_seed[s]['delta'], True)}{_star(by_seed[s])}"
                                                         for s in seeds) +
@@ -148,14 +158,6 @@ def report(out: Path, rows: list[dict], minutes: dict[str, float], args: argpars
     return path
 
 
-def _seeds(text: str) -> list[int]:
-    """argparse type of ``--seeds``: distinct whole numbers, comma-separated."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or not all(p.isdigit() for p in parts) or len(set(parts)) != len(parts):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected distinct whole numbers, comma-separated (e.g. 42,1,2)")
-    return [int(p) for p in parts]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="a built ECInstruct folder (ecinstruct build-raw)")
@@ -167,7 +169,7 @@ def main() -> None:
     parser.add_argument("--val-rows", type=int, default=100, help="validation rows per task")
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"any of {', '.join(VARIANTS)}")
     parser.add_argument("--max-new-tokens", type=int, default=48)
-    parser.add_argument("--seeds", type=_seeds, default=[RECIPE_SEED],
+    parser.add_argument("--seeds", type=whole_numbers("--seeds"), default=None,
                         help="training seeds, comma-separated (default XS's 42): every variant and XS once per seed")
     parser.add_argument("--tiny", action="store_true", help="tiny random model and 2 training steps (tests)")
     args = parser.parse_args()
@@ -176,7 +178,8 @@ def main() -> None:
     unknown = sorted(set(names) - set(VARIANTS))
     if unknown:
         parser.error(f"--variants: unknown {', '.join(unknown)}; expected some of {', '.join(VARIANTS)}")
-    if args.seeds != [RECIPE_SEED] and any(VARIANTS[n][0][:1] == ["--seed"] for n in names):
+    args.seeds = args.seeds or [recipe_seed()]
+    if args.seeds != [recipe_seed()] and any(VARIANTS[n][0][:1] == ["--seed"] for n in names):
         parser.error("--variants seed_1/seed_2 are XS under another seed; with --seeds, leave them out")
     if "XS" not in names:
         names.insert(0, "XS")  # the yardstick every variant is compared with

@@ -32,6 +32,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from resume_guard import check_same_options
+
+from ecellm.options import whole_number
+
 logger = logging.getLogger("reproduce_small")
 REPO = Path(__file__).resolve().parents[1]
 TASKS = "AVE,PM,SA,SR,AG"
@@ -39,7 +43,6 @@ TASKS = "AVE,PM,SA,SR,AG"
 SELECT_BY = {"task_score": "true", "loss": "false"}
 CLOSED = "PM,SA,SR"  # the real-data tasks with a closed answer set (log-likelihood method)
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
-RUN_OPTIONS = "run_options.json"
 
 
 def sh(*args: str) -> None:
@@ -381,36 +384,6 @@ def _cells(methods: list[str]) -> tuple[tuple[str, str], ...]:
 # ---------------------------------------------------------------- the run
 
 
-def check_same_options(out: Path, args: argparse.Namespace, may_differ: tuple[str, ...] = ()) -> str | None:
-    """Why ``out`` cannot resume under ``args`` (None if it can: a new folder, or one started with the same
-    options). The first start records its options; a later one with others would reuse data, models and caches
-    made for another question and report them under its own options. ``may_differ``: options a rerun may change
-    (they add to the run, as more variants do, rather than redefine what is in it)."""
-    chosen = {key: str(value) if isinstance(value, Path) else value
-              for key, value in sorted(vars(args).items()) if key not in ("out", *may_differ)}
-    path = out / RUN_OPTIONS
-    if not path.is_file():
-        from ecinstruct.atomic import atomic_write_bytes
-
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, json.dumps(chosen, indent=2).encode("utf-8"))
-        return None
-    started = json.loads(path.read_text(encoding="utf-8"))
-    changed = [key for key in sorted(set(started) | set(chosen)) if started.get(key) != chosen.get(key)]
-    if not changed:
-        return None
-    what = "; ".join(f"--{key.replace('_', '-')} {started.get(key)!r}, now {chosen.get(key)!r}" for key in changed)
-    return (f"--out {out} holds a run started with other options ({what}); it resumes only with the options in "
-            f"{path}: rerun with those, or choose a new --out")
-
-
-def _positive(text: str) -> int:
-    """argparse type of a whole number >= 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
-    return int(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--raw-dir", type=Path, default=REPO.parent / "shared" / "data" / "raw")
@@ -439,7 +412,7 @@ def main() -> None:
     parser.add_argument("--select-by", default="task_score", choices=[*SELECT_BY, ""],
                         help="keep the generalist's checkpoint with the best validation task score (the mean over "
                              "tasks of the learning curve's scores) or loss; '' = the last step")
-    parser.add_argument("--select-rows", type=_positive, default=20,
+    parser.add_argument("--select-rows", type=whole_number("--select-rows", 1), default=20,
                         help="validation rows per task of the learning curve's task scores, which choose the kept "
                              "checkpoint (at most what the split holds: 100 a task here, SA 26); more rows choose "
                              "on firmer ground, at a cost: all of them took 2.3 to 3.1 min a checkpoint here")

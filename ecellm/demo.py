@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from ecellm.artifacts import TrainingSummary
 from ecellm.demo_report import DemoRun, plot_before_after, report_markdown
+from ecellm.options import whole_number
 from ecinstruct.atomic import atomic_write_bytes, check_run_folder
 
 logger = logging.getLogger(__name__)
@@ -192,13 +193,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", help="ECInstruct source (default: the embedded sample): a Hub id such as "
                                        "NingLab/ECInstruct, a published dataset.json, or a built folder")
     parser.add_argument("--out", default="runs/demo", help="report folder (default runs/demo)")
-    parser.add_argument("--rows-per-task", type=_at_least_zero("--rows-per-task"), default=4,
+    parser.add_argument("--rows-per-task", type=whole_number("--rows-per-task"), default=4,
                         help="test rows per task and split in both evaluations (default 4; 0 = all)")
-    parser.add_argument("--loglik-rows-per-task", type=_at_least_zero("--loglik-rows-per-task"), default=12,
+    parser.add_argument("--loglik-rows-per-task", type=whole_number("--loglik-rows-per-task"), default=12,
                         help="test rows per task and split scored by log-likelihood (closed-answer tasks; 0 = all)")
-    parser.add_argument("--max-new-tokens", type=_at_least_zero("--max-new-tokens"), default=32,
+    parser.add_argument("--max-new-tokens", type=whole_number("--max-new-tokens"), default=32,
                         help="generation budget of both evaluations (default 32; 0 = the tasks' 100)")
-    parser.add_argument("--batch-size", type=_at_least_zero("--batch-size", 1), default=8,
+    parser.add_argument("--batch-size", type=whole_number("--batch-size", 1), default=8,
                         help="prompts per generation batch")
     parser.add_argument("--train-tasks", type=_task_codes, default="default",
                         help=f"tasks fine-tuned on, comma-separated; 'all'; 'recipe' = the recipe's own tasks "
@@ -207,21 +208,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--org", default="your-org", help="Hub namespace named in the cards and publish commands")
     parser.add_argument("--base-model", help="Hub id of the base model, when the recipe's model is a local folder")
     parser.set_defaults(func=cmd_demo, accepts_extra=True)
-
-
-def _at_least_zero(option: str, least: int = 0) -> Callable[[str], int]:
-    """argparse type of a whole number >= ``least`` (0 means "all" or "the default" for the demo's counts)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{option} {text!r} is not a whole number") from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"{option} must be a whole number >= {least}, got {value}")
-        return value
-
-    return parse
 
 
 def loglik_tasks(trained: list[str]) -> str:

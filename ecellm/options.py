@@ -198,6 +198,31 @@ def _parser(flag: str, convert: type, check: Check | None) -> Callable[[str], An
     return parse
 
 
+def whole_number(flag: str, least: int = 0) -> Callable[[str], int]:
+    """An argparse ``type=`` for a whole number >= ``least`` outside a config dataclass (scripts' own flags)."""
+
+    def check(name: str, value: int) -> int:
+        if value < least:
+            raise ValueError(f"{name} must be a whole number >= {least}, got {value}")
+        return value
+
+    return _parser(flag, int, check)
+
+
+def whole_numbers(flag: str) -> Callable[[str], list[int]]:
+    """An argparse ``type=`` for distinct whole numbers >= 0, comma-separated (``--seeds 42,1,2``)."""
+    one = whole_number(flag)
+
+    def parse(text: str) -> list[int]:
+        values = [one(part.strip()) for part in text.split(",") if part.strip()]
+        if not values or len(set(values)) != len(values):
+            raise argparse.ArgumentTypeError(f"{flag} {text!r}: expected distinct whole numbers, comma-separated "
+                                             "(e.g. 42,1,2)")
+        return values
+
+    return parse
+
+
 def key_value(flag: str, text: str) -> tuple[str, Any]:
     """One ``KEY=VALUE`` of a ``dict`` flag: the value read as JSON when it parses (numbers, true/false, lists),
     else kept as text; ``ValueError`` without a ``=`` or a key."""

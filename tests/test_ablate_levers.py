@@ -35,8 +35,8 @@ def test_ablate_levers_tiny_flow(shared_dir, tmp_path):
         assert abs(r["delta"] - (r["score_b"] - r["score_a"])) < 1e-9 and 0.0 <= r["p_value"] <= 1.0
     report = (out / "ablation.md").read_text()
     assert "| no_balance |" in report and "balanced answers" in report
-    assert "## Across seeds" in report and re.search(r"^\| no_balance \| PM \| .+ \| (holds|leans|seed noise)", report,
-                                                      re.M)
+    verdicts = r"(holds|leans|seed noise|no change)"
+    assert "## Across seeds" in report and re.search(r"^\| no_balance \| PM \| .+ \| " + verdicts, report, re.M)
     # A rerun may add a seed (more runs in the folder) but not change what each run trained on.
     refused = subprocess.run([*cmd, "--rows-per-task", "8"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 1 and "--rows-per-task 4, now 8" in refused.stderr, refused.stderr
@@ -53,7 +53,8 @@ def test_ablate_levers_tiny_flow(shared_dir, tmp_path):
 
 def test_a_lever_counts_only_with_one_sign_on_every_seed():
     """Across seeds: significant with one sign everywhere = holds; one sign, not always significant = leans;
-    signs that differ = seed noise (however significant each seed's own bootstrap is)."""
+    signs that differ = seed noise (however significant each seed's own bootstrap is); zero everywhere = no
+    change."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from ablate_levers import across_seeds
 
@@ -62,8 +63,23 @@ def test_a_lever_counts_only_with_one_sign_on_every_seed():
 
     rows = [row("a", "PM", 42, -0.5, 0.001), row("a", "PM", 1, -0.3, 0.01),
             row("a", "SA", 42, 0.1, 0.01), row("a", "SA", 1, 0.05, 0.3),
-            row("b", "PM", 42, 0.4, 0.001), row("b", "PM", 1, -0.4, 0.001)]
+            row("b", "PM", 42, 0.4, 0.001), row("b", "PM", 1, -0.4, 0.001),
+            row("c", "PM", 42, 0.0, 1.0), row("c", "PM", 1, 0.0, 1.0)]
     lines = across_seeds(rows, [42, 1])
     assert "| a | PM | -0.500 * | -0.300 * | -0.400 | holds: lower |" in lines
     assert "| a | SA | +0.100 * | +0.050 | +0.075 | leans: higher |" in lines
     assert "| b | PM | +0.400 * | -0.400 * | +0.000 | seed noise |" in lines
+    assert "| c | PM | +0.000 | +0.000 | +0.000 | no change |" in lines
+
+
+def test_the_plain_folder_names_follow_the_recipes_own_seed():
+    """XS's seed is read from the recipe file, so the ablation's plain folders cannot drift from it."""
+    import yaml
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from ablate_levers import recipe_seed, run_name
+
+    seed = yaml.safe_load((REPO / "ecellm" / "recipes" / "XS.yaml").read_text())["seed"]
+    assert recipe_seed() == seed
+    assert run_name("no_balance", seed) == "no_balance"
+    assert run_name("no_balance", seed + 1) == f"no_balance_seed{seed + 1}"

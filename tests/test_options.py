@@ -20,7 +20,7 @@ from ecellm.evaluation.errors import EvaluationError
 from ecellm.evaluation.score_cli import ScoreCommand
 from ecellm.evaluation.score_file import MadeWith
 from ecellm.inference.config import PredictConfig, PredictMethod, ServeConfig
-from ecellm.options import check_fields, flags
+from ecellm.options import check_fields, flags, whole_number, whole_numbers
 
 COMMANDS = [("eval", EvalConfig), ("predict", PredictConfig), ("serve", ServeConfig), ("score", ScoreCommand)]
 ENGINE_OPTIONS = [("eval", VllmOptions), ("eval", OpenAIOptions)]  # ecellm eval's engine groups
@@ -183,3 +183,24 @@ def test_predictor_options_are_checked_from_python():
         validate_predictor_options(PredictorOptions(model="m", backend="openai"))
     with pytest.raises(EvaluationError, match="unknown predictor option"):
         PredictorOptions.from_kwargs("m", beams=4)
+
+
+@pytest.mark.parametrize(("parse", "text", "says"), [
+    (whole_number("--rows", 1), "0", "--rows must be a whole number >= 1, got 0"),
+    (whole_number("--rows"), "-2", "--rows must be a whole number >= 0, got -2"),
+    (whole_number("--rows"), "2.5", "'2.5' is not a whole number"),
+    (whole_numbers("--seeds"), "42,42", "--seeds '42,42': expected distinct whole numbers"),
+    (whole_numbers("--seeds"), ",", "--seeds ',': expected distinct whole numbers"),
+    (whole_numbers("--seeds"), "42,x", "'x' is not a whole number"),
+    (whole_numbers("--seeds"), "42,-1", "--seeds must be a whole number >= 0, got -1"),
+])
+def test_scripts_whole_number_flags_refuse_in_one_line(parse, text, says):
+    """The number types of the scripts' own flags (demo, benchmarks) give argparse one line that says why."""
+    with pytest.raises(argparse.ArgumentTypeError) as err:
+        parse(text)
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_scripts_whole_number_flags_read_good_values():
+    assert whole_number("--rows", 1)("3") == 3
+    assert whole_numbers("--seeds")("42, 1,2") == [42, 1, 2]

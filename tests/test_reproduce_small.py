@@ -100,7 +100,7 @@ def test_a_run_folder_resumes_only_under_its_own_options(tmp_path):
     """The first start records its options; the same options resume (another --out path is no change), other
     ones are refused with every difference named, so a finished model is never reported under other options."""
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from reproduce_small import RUN_OPTIONS, check_same_options
+    from resume_guard import RUN_OPTIONS, check_same_options
 
     def args(**changes):
         base = {"out": tmp_path, "raw_dir": Path("/data/raw"), "rows_per_task": 250, "train_args": ["--seed", "1"]}
