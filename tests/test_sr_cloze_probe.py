@@ -67,12 +67,37 @@ def test_the_cloze_task_folder_loads_and_states_the_probes_instruction():
     from ecinstruct.instructions import load_instructions
     from ecinstruct.tasks import TASKS, register_folder
 
-    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "tasks" / "src"
+    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "tasks" / "sr_cloze"
     (task,) = register_folder(folder)
     try:
         assert task.name == CLOZE_TASK and task.code == "SRC" and not task.has_options
         assert load_instructions()["SRC"].seed == INSTRUCTION
     finally:  # leave the registry to the paper's ten tasks for the other tests
         TASKS.remove(task)
-        for name in [m for m in sys.modules if m == "ecinstruct.tasks.src" or m.startswith("ecinstruct.tasks.src.")]:
+        for name in [m for m in sys.modules if m.split(".")[:3] == ["ecinstruct", "tasks", "sr_cloze"]]:
             del sys.modules[name]
+
+
+def test_the_probe_scores_real_rows_end_to_end(tmp_path):
+    """The whole probe on the embedded sample's SR test rows with the tiny random model: every reading gets a
+    hit rate from one choice per row, the yardsticks are the rows' own, and the file is never written over."""
+    import json
+
+    import pytest
+    from sr_cloze_probe import main
+
+    from ecellm.offline_models import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    data = Path(__file__).resolve().parents[1] / "ecinstruct" / "data" / "sample" / "dataset.jsonl"
+    out = tmp_path / "probe.json"
+    main(["--data", str(data), "--rows", "3", "--model", str(model), "--prompt-format", "alpaca", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["rows"] == 3 and abs(result["chance"] - 1 / 20) < 1e-9 and 0 <= result["overlap_rule"] <= 1
+    for reading in ("sum", "per_token", "pmi"):
+        hits = result["hits"][reading]
+        assert len(hits) == 3 and set(hits) <= {0.0, 1.0}
+        assert result["readings"][reading]["hr1"] == sum(hits) / 3
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--rows", "3", "--model", str(model), "--out", str(out)])
+    assert json.loads(out.read_text()) == result
