@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"any of {', '.join(VARIANTS)}")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--seeds", type=whole_numbers("--seeds"), default=None,
-                        help="training seeds, comma-separated (default XS's 42): every variant and XS once per seed")
+                        help="training seeds, comma-separated (default XS's own): every variant and XS once per seed")
     parser.add_argument("--tiny", action="store_true", help="tiny random model and 2 training steps (tests)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

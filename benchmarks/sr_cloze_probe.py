@@ -28,7 +28,6 @@ Trained in this form (the answer is the next item's text; the rows' task is the 
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import logging
 import sys
@@ -40,16 +39,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sr_overlap_baseline import item_text, overlap_hit
+from sr_overlap_baseline import item_text, overlap_hit, parse_row
 
+from ecellm.offline_models import SMOLLM2_ID
 from ecellm.options import whole_number
 
 logger = logging.getLogger("sr_cloze_probe")
-SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 ASK = "The next product the customer bought:"
-# The alpaca form's instruction: the cloze question in the package's training template, so a model trained on
-# rows written by --write-rows is scored on the prompt it was trained on.
-INSTRUCTION = "Given the products a customer bought, in order, name the next product the customer bought."
+# The alpaca form's instruction: the task folder's seed instruction, so a model trained on rows written by
+# --write-rows is scored on the prompt it was trained on.
+TASK_FOLDER = Path(__file__).resolve().parent / "tasks" / "sr_cloze"
+INSTRUCTION = json.loads((TASK_FOLDER / "instructions.json").read_text(encoding="utf-8"))["seed"]
 # The training rows' task: a folder beside this script (ECINSTRUCT_TASK_PATH=benchmarks/tasks), since SR's own rows
 # must carry their 20 options.
 CLOZE_TASK = "Sequential_Recommendation_Cloze"
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, required=True, help="a built ECInstruct folder (`ecinstruct build-raw`)")
     parser.add_argument("--split", default="test_ind")
     parser.add_argument("--rows", type=whole_number("--rows", 1), default=100, help="the first N SR rows")
-    parser.add_argument("--model", default=SMOLLM2, help="Hub id or folder of a causal LM (default SmolLM2-135M)")
+    parser.add_argument("--model", default=SMOLLM2_ID, help="Hub id or folder of a causal LM (default SmolLM2-135M)")
     parser.add_argument("--prompt-format", choices=("plain", "alpaca"), default="plain",
                         help="plain text, or the alpaca template with the cloze instruction (what --write-rows trains)")
     parser.add_argument("--out", type=Path, help="write the per-row choices and the summary here (JSON)")
@@ -139,15 +139,6 @@ def main(argv: list[str] | None = None) -> None:
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({**summary, "hits": hits}, indent=2), encoding="utf-8")
-
-
-def parse_row(row: dict) -> tuple[list[str], list[str], int]:
-    """(purchase history, lettered candidates, index of the right one) of one SR row."""
-    from ecinstruct.scoring.base import row_options
-
-    options = row_options(row)
-    history = ast.literal_eval(row["input"]) if isinstance(row["input"], str) else list(row["input"])
-    return history, options, [o.split(":", 1)[0] for o in options].index(row["output"].strip())
 
 
 def score_rows(rows: list[dict], model_name: str, prompt_format: str) -> tuple[dict[str, list[float]], dict]:

@@ -38,9 +38,17 @@ def overlap_hit(history: list[str], candidates: list[str], gold: int) -> float:
     return 1 / len(best) if gold in best else 0.0
 
 
+def parse_row(row: dict) -> tuple[list[str], list[str], int]:
+    """(purchase history, lettered candidates, index of the right one) of one SR row."""
+    from ecinstruct.scoring.base import row_options
+
+    options = row_options(row)
+    history = ast.literal_eval(row["input"]) if isinstance(row["input"], str) else list(row["input"])
+    return history, options, [o.split(":", 1)[0] for o in options].index(row["output"].strip())
+
+
 def main(argv: list[str] | None = None) -> None:
     import ecinstruct
-    from ecinstruct.scoring.base import row_options
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="a built ECInstruct folder (`ecinstruct build-raw --out`)")
@@ -51,13 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = [dict(r) for r in loaded[args.split] if r["task_code"] == "SR"][: args.rows]
     if not rows:
         raise SystemExit(f"no SR rows in the {args.split} split of {args.data}")
-    hits = []
-    for row in rows:
-        options = row_options(row)
-        history = ast.literal_eval(row["input"]) if isinstance(row["input"], str) else list(row["input"])
-        letters = [o.split(":", 1)[0] for o in options]
-        hits.append(overlap_hit(history, options, letters.index(row["output"].strip())))
-    chance = sum(1 / len(row_options(r)) for r in rows) / len(rows)
+    parsed = [parse_row(row) for row in rows]
+    hits = [overlap_hit(history, options, gold) for history, options, gold in parsed]
+    chance = sum(1 / len(options) for _, options, _ in parsed) / len(rows)
     print(f"SR {args.split}, {len(rows)} rows: word-overlap rule HR@1 {sum(hits) / len(rows):.3f}, "
           f"chance {chance:.3f}")
 
