@@ -24,6 +24,7 @@ the rows' task is the folder ``benchmarks/tasks/sr_pointwise``):
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import json
 import logging
@@ -51,7 +52,9 @@ POINTWISE_TASK = "Sequential_Recommendation_Pointwise"
 PROMPT_FORMAT = "alpaca"  # what `ecellm train` renders these rows in (XS's prompt format)
 
 
+@functools.cache
 def _task_module():
+    """The task folder's module, loaded once by path (it is not on the import path under a package name)."""
     spec = importlib.util.spec_from_file_location("sr_pointwise_task", TASK_FOLDER / "__init__.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -141,6 +144,7 @@ def score_rows(rows: list[dict], model_name: str) -> tuple[dict[str, list[float]
 
 
 def write_rows(rows: list[dict], path: Path, negatives: int, seed: int) -> None:
+    """Each SR row as its right candidate and ``negatives`` wrong ones, JSON lines ``ecellm train`` reads."""
     rng = np.random.default_rng(seed)
     lines = [json.dumps(r) for row in rows for r in pointwise_rows(row, negatives, rng)]
     path.parent.mkdir(parents=True, exist_ok=True)
