@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sr_overlap_baseline import item_text, overlap_hit, parse_row
+from sr_overlap_baseline import item_text, load_sr_rows, overlap_hit, parse_row, refuse_existing
 
 from ecellm.offline_models import SMOLLM2_ID
 from ecellm.options import whole_number
@@ -118,17 +118,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="instead of scoring, write the rows in the cloze form (alpaca) as JSON lines for training")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    for given in (args.out, args.write_rows):
-        if given is not None and given.exists():
-            parser.error(f"{given} exists; choose a new file (this probe never writes over one)")
-    import ecinstruct
-
-    loaded = ecinstruct.load(args.data, "default")
-    if args.split not in loaded:
-        parser.error(f"--split {args.split!r}: {args.data} has {', '.join(loaded)}")
-    rows = [dict(r) for r in loaded[args.split] if r["task_code"] == "SR"][: args.rows]
-    if not rows:
-        parser.error(f"no SR rows in the {args.split} split of {args.data}")
+    refuse_existing(parser, args.out, args.write_rows)
+    rows = load_sr_rows(parser, args.data, args.split, args.rows)
     if args.write_rows is not None:
         return write_rows(rows, args.write_rows)
     started = time.perf_counter()

@@ -47,18 +47,34 @@ def parse_row(row: dict) -> tuple[list[str], list[str], int]:
     return history, options, [o.split(":", 1)[0] for o in options].index(row["output"].strip())
 
 
-def main(argv: list[str] | None = None) -> None:
+def load_sr_rows(parser: argparse.ArgumentParser, data, split: str, n: int) -> list[dict]:
+    """The first ``n`` SR rows of ``split`` in the built folder ``data``, or the parser's one-line error (the
+    overlap rule and both SR probes read their rows this way)."""
     import ecinstruct
 
+    loaded = ecinstruct.load(data, "default")
+    if split not in loaded:
+        parser.error(f"--split {split!r}: {data} has {', '.join(loaded)}")
+    rows = [dict(r) for r in loaded[split] if r["task_code"] == "SR"][:n]
+    if not rows:
+        parser.error(f"no SR rows in the {split} split of {data}")
+    return rows
+
+
+def refuse_existing(parser: argparse.ArgumentParser, *paths) -> None:
+    """The one-line error for an output file that exists already (the probes never write over one)."""
+    for given in paths:
+        if given is not None and given.exists():
+            parser.error(f"{given} exists; choose a new file (this probe never writes over one)")
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", required=True, help="a built ECInstruct folder (`ecinstruct build-raw --out`)")
     parser.add_argument("--split", default="test_ind")
     parser.add_argument("--rows", type=int, default=100, help="the first N SR rows, as `ecellm eval --max-samples`")
     args = parser.parse_args(argv)
-    loaded = ecinstruct.load(args.data, "default")
-    rows = [dict(r) for r in loaded[args.split] if r["task_code"] == "SR"][: args.rows]
-    if not rows:
-        raise SystemExit(f"no SR rows in the {args.split} split of {args.data}")
+    rows = load_sr_rows(parser, args.data, args.split, args.rows)
     parsed = [parse_row(row) for row in rows]
     hits = [overlap_hit(history, options, gold) for history, options, gold in parsed]
     chance = sum(1 / len(options) for _, options, _ in parsed) / len(rows)

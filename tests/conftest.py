@@ -83,3 +83,25 @@ def built_folder(tmp_path_factory, sample_file) -> Path:
     out = tmp_path_factory.mktemp("hub") / "ECInstruct"
     write_hub_layout(iter_records(sample_file), out, numbered=True)
     return out
+
+
+@pytest.fixture
+def benchmark_task():
+    """Register a task folder under ``benchmarks/tasks`` for one test, then leave the registry (and the module
+    cache) to the paper's ten tasks again, so the other tests see only those."""
+    import sys
+
+    from ecinstruct.tasks import TASKS, register_folder
+
+    registered = []
+
+    def register(name: str):
+        (task,) = register_folder(Path(__file__).resolve().parents[1] / "benchmarks" / "tasks" / name)
+        registered.append((task, name))
+        return task
+
+    yield register
+    for task, name in registered:
+        TASKS.remove(task)
+        for module in [m for m in sys.modules if m.split(".")[:3] == ["ecinstruct", "tasks", name]]:
+            del sys.modules[module]

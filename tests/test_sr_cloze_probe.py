@@ -62,20 +62,13 @@ def test_training_rows_answer_with_the_right_items_text(tmp_path):
     assert written["task"] == CLOZE_TASK
 
 
-def test_the_cloze_task_folder_loads_and_states_the_probes_instruction():
+def test_the_cloze_task_folder_loads_and_states_the_probes_instruction(benchmark_task):
     """The training rows' task is a folder beside the probe; its seed instruction is the one the rows carry."""
     from ecinstruct.instructions import load_instructions
-    from ecinstruct.tasks import TASKS, register_folder
 
-    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "tasks" / "sr_cloze"
-    (task,) = register_folder(folder)
-    try:
-        assert task.name == CLOZE_TASK and task.code == "SRC" and not task.has_options
-        assert load_instructions()["SRC"].seed == INSTRUCTION
-    finally:  # leave the registry to the paper's ten tasks for the other tests
-        TASKS.remove(task)
-        for name in [m for m in sys.modules if m.split(".")[:3] == ["ecinstruct", "tasks", "sr_cloze"]]:
-            del sys.modules[name]
+    task = benchmark_task("sr_cloze")
+    assert task.name == CLOZE_TASK and task.code == "SRC" and not task.has_options
+    assert load_instructions()["SRC"].seed == INSTRUCTION
 
 
 def test_the_probe_scores_real_rows_end_to_end(tmp_path):

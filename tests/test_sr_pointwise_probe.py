@@ -64,19 +64,12 @@ def test_the_cached_margins_equal_one_forward_pass_per_prompt(tmp_path):
     assert np.allclose(fast, slow, atol=1e-4) and len(set(np.round(slow, 6))) > 1
 
 
-def test_the_task_folder_loads_and_states_the_probes_instruction():
+def test_the_task_folder_loads_and_states_the_probes_instruction(benchmark_task):
     from ecinstruct.instructions import load_instructions
-    from ecinstruct.tasks import TASKS, register_folder
 
-    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "tasks" / "sr_pointwise"
-    (task,) = register_folder(folder)
-    try:
-        assert task.name == POINTWISE_TASK and task.code == "SRY" and not task.has_options
-        assert load_instructions()["SRY"].seed == INSTRUCTION
-    finally:  # leave the registry to the paper's ten tasks for the other tests
-        TASKS.remove(task)
-        for name in [m for m in sys.modules if m.split(".")[:3] == ["ecinstruct", "tasks", "sr_pointwise"]]:
-            del sys.modules[name]
+    task = benchmark_task("sr_pointwise")
+    assert task.name == POINTWISE_TASK and task.code == "SRY" and not task.has_options
+    assert load_instructions()["SRY"].seed == INSTRUCTION
 
 
 def test_the_probe_writes_rows_and_scores_real_rows_end_to_end(tmp_path):
