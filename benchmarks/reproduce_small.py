@@ -4,17 +4,19 @@ From the real raw subsets (AVE implicit values, PM Amazon-Google pairs, SA Amazo
 2018 Industrial & Scientific sequences, AG question/answer pairs): build ECInstruct with `ecinstruct build-raw`,
 score SmolLM2-135M-Instruct zero-shot, fine-tune one generalist with the `XS` recipe on an equal share of
 training rows per task (answers balanced within PM and SA), and score it on the same held-out test rows by free
-generation and by log-likelihood choice. Every change is a paired bootstrap against the zero-shot model AND
+generation and by log-likelihood choice. SR is learnt and scored one candidate at a time (task SRY: "was this the
+next purchase? yes/no"; its 20 candidates ranked by the yes-minus-no margin), the form in which a 135M model
+learns it (docs/results/fine_tuning_diagnosis.md). Every change is a paired bootstrap against the zero-shot model AND
 against the majority answer of the training rows (chance for SR), with 95% CIs and p-values. The paper's other
 questions at this scale: task-specific models on the same rows (Table 4) and a data-size curve on two tasks. The
 generalist's learning curve (validation loss and task scores at the start and every ``--eval-steps``) comes from
 the training callback, and the checkpoint with the best validation task score is the one tested. Every step is
-a command of the package (printed as it runs) and resumes: a finished step is skipped,
+a command of the package or of the SR probe (printed as it runs) and resumes: a finished step is skipped,
 training continues from its last complete checkpoint, evaluations from their caches. A folder resumes only under
 the options it was started with (kept in ``run_options.json``), so a finished step is never reused for another
 question.
 
-    .venv/bin/python benchmarks/reproduce_small.py --out runs/reproduce    # 97 min on 2 idle cores (docs/results)
+    .venv/bin/python benchmarks/reproduce_small.py --out runs/reproduce    # about 2 h on 2 idle cores (docs/results)
     .venv/bin/python benchmarks/reproduce_small.py --out runs/r --tiny     # a minute: the test's flow
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shlex
 import subprocess
 import sys
@@ -42,6 +45,10 @@ TASKS = "AVE,PM,SA,SR,AG"
 # Validation metrics the generalist's checkpoint can be kept by, and whether higher is better.
 SELECT_BY = {"task_score": "true", "loss": "false"}
 CLOSED = "PM,SA,SR"  # the real-data tasks with a closed answer set (log-likelihood method)
+# SR asked one candidate at a time (benchmarks/tasks/sr_pointwise): among the training tasks, its rows are derived
+# from SR's, and SR's test rows are ranked by the yes-minus-no margin (benchmarks/sr_pointwise_probe.py).
+POINTWISE = "SRY"
+PROBE = REPO / "benchmarks" / "sr_pointwise_probe.py"
 SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
@@ -74,6 +81,24 @@ def train(name: str, out: Path, data: Path, base: str, tasks: str, rows_per_task
            "--tasks", *tasks.split(","), "--train_samples_per_task", str(rows_per_task),
            "--output_dir", str(folder), "--save_strategy", "steps", "--save_steps", str(save_steps), *resume, *extra)
     return folder
+
+
+def pointwise_layout(out: Path, data: Path) -> Path:
+    """The generalist's training source when it learns SR one candidate at a time: the built rows and, for each SR
+    training and validation row, its right candidate (yes) and one other (no) as task SRY."""
+    folder = out / "data_pointwise"
+    if not (folder / "README.md").is_file():
+        sh(sys.executable, str(PROBE), "--data", str(data), "--write-layout", str(folder))
+    return folder
+
+
+def rank_sr(model: str, name: str, out: Path, data: Path, rows: int) -> Path:
+    """SR's test rows, each candidate asked about in turn: the hit rate at 1 of the yes-minus-no ranking, per row."""
+    path = out / "eval" / f"{name}_pointwise_test_ind.json"
+    if not path.is_file():
+        sh(sys.executable, str(PROBE), "--data", str(data), "--split", "test_ind", "--rows", str(rows),
+           "--model", model, "--out", str(path))
+    return path
 
 
 def curve_options(eval_steps: int, select_by: str, select_rows: int, tiny: bool) -> list[str]:
@@ -193,6 +218,7 @@ def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> P
     loaded = ecinstruct.load(str(out / "data"), "default")
     chance = chance_rows(loaded)
     _attach_yardstick(rows, runs["generalist"], cells, majority_answers(loaded), chance)
+    rows += pointwise_changes(runs.get("pointwise", {}))
     plot_before_after(rows, out / "zero_shot_vs_fine_tuned.png", "SmolLM2-135M + XS (real data)")
     parts = ["# Small reproduction on real data: majority answer, zero-shot and fine-tuned", "",
              f"- command: `python benchmarks/reproduce_small.py {' '.join(sys.argv[1:])}`",
@@ -200,9 +226,9 @@ def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> P
              f"- data: `{args.raw_dir}` via `ecinstruct build-raw` (sizes {args.sizes}); the generalist trains on "
              f"{args.rows_per_task} rows of each of {args.train_tasks}; at most {args.test_rows} test rows per task "
              "and split", "- yardstick: the majority answer (the most frequent answer of the task's training rows, "
-             "given to every row); SR: chance, one over the 20 candidates", ""]
+             "given to every row); SR: chance, one over the 20 candidates", *_pointwise_line(runs), ""]
     parts += _verdict(rows)
-    for method, reading in cells:
+    for method, reading in [*cells, ("pointwise", "strict")]:
         part = [r for r in rows if (r["method"], r["reading"]) == (method, reading)]
         if part:
             parts += [f"## {method}, {reading} reading (paired bootstrap; * p < 0.05)", "",
@@ -216,6 +242,37 @@ def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> P
     path = atomic_write_bytes(out / "report.md", ("\n".join(parts) + "\n").encode("utf-8"))
     atomic_write_bytes(out / "changes.json", json.dumps(rows, indent=2).encode("utf-8"))
     return path
+
+
+def _pointwise_line(runs: dict) -> list[str]:
+    if not runs.get("pointwise"):
+        return []
+    return ["- SRY: each SR training and validation row asked one candidate at a time (its right candidate, "
+            "answer yes, and one other, no; `benchmarks/sr_pointwise_probe.py --write-layout`); SR's test rows are "
+            "ranked by log p(yes) − log p(no) per candidate (method `pointwise`), not by the letters' "
+            "log-likelihood"]
+
+
+def pointwise_changes(ranked: dict[str, Path]) -> list[dict]:
+    """SR ranked one candidate at a time: the generalist (B) against the zero-shot model (A) on the same test rows
+    (paired bootstrap of the per-row hits) and against chance (one over the row's candidates)."""
+    import numpy as np
+    from sr_cloze_probe import bootstrap
+
+    from ecellm.publishing.scores import SPLIT_LABELS
+
+    if not ranked:
+        return []
+    before, after = (json.loads(ranked[name].read_text(encoding="utf-8")) for name in ("zero_shot", "generalist"))
+    a, b = np.array(before["hits"]["margin"]), np.array(after["hits"]["margin"])
+    delta, low, high, p = bootstrap(b, a)
+    vs_chance = bootstrap(b, np.full(len(b), after["chance"]))
+    return [{"task": "SR", "split": SPLIT_LABELS[after["split"]], "method": "pointwise", "reading": "strict",
+             "metric": "HR@1 (yes-minus-no ranking)", "n": len(b), "score_a": float(a.mean()),
+             "score_b": float(b.mean()), "delta": delta, "low": low, "high": high, "p_value": p,
+             "significant": p < 0.05,
+             "yardstick": {"kind": "chance", "score_a": after["chance"],
+                           **dict(zip(("delta", "low", "high", "p_value"), vs_chance, strict=True))}}]
 
 
 def _attach_yardstick(rows: list[dict], generalist: dict[str, list[Path]], cells, majority: dict[str, str],
@@ -390,9 +447,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/reproduce"))
     parser.add_argument("--sizes", default="train=2000,validation=100,test=150,ood=150",
                         help="build-raw rows per split and task (SA's subset holds ~270 reviews in all)")
-    parser.add_argument("--train-tasks", default="AVE,PM,SA,AG",
-                        help="tasks the generalist trains on; SR's 20-candidate prompts (~1,300 tokens) cost ten "
-                             "rows of the others each, so the CPU budget goes to the short-prompt tasks")
+    parser.add_argument("--train-tasks", default="AVE,PM,SA,AG,SRY",
+                        help="tasks the generalist trains on. SR's 20-candidate prompts (~1,300 tokens) cost ten "
+                             "rows of the others each and teach a 135M model nothing (docs/results), so SR is learnt "
+                             "as SRY: its rows asked one candidate at a time (yes/no, ~320 tokens), and its test "
+                             "rows ranked by the yes-minus-no margin instead of the letter log-likelihood")
     parser.add_argument("--rows-per-task", type=int, default=250,
                         help="training rows per task (SA's subset holds 215: it takes them all)")
     parser.add_argument("--test-rows", type=int, default=100, help="test rows per task and split in every evaluation")
@@ -437,21 +496,34 @@ def main() -> None:
     eval_steps = 2 if args.tiny else args.eval_steps
     curve_eval = curve_options(eval_steps, args.select_by, 2 if args.tiny else args.select_rows, args.tiny)
     extra = ["--max-new-tokens", "8" if args.tiny else str(args.max_new_tokens)]
-    runs: dict = {"zero_shot": {}, "generalist": {}, "specific": {}, "curve": {}}
+    runs: dict = {"zero_shot": {}, "generalist": {}, "specific": {}, "curve": {}, "pointwise": {}}
+    pointwise = POINTWISE in args.train_tasks.split(",")
+    if pointwise:  # every command of the run (training, the probe) then knows the SRY task folder
+        from ecinstruct.tasks import TASK_PATH_ENV
+
+        os.environ[TASK_PATH_ENV] = os.pathsep.join(filter(None, [str(PROBE.parent / "tasks"),
+                                                                   os.environ.get(TASK_PATH_ENV)]))
+    closed = CLOSED.replace(",SR", "") if pointwise else CLOSED  # SR is then ranked one candidate at a time
     for method in args.methods:
-        tasks = CLOSED if method == "loglik" else args.generate_tasks
+        tasks = closed if method == "loglik" else args.generate_tasks
         runs["zero_shot"][method] = evaluate(base, "zero_shot", out, data, tasks, method, args.test_rows, extra)
-    generalist = train("generalist", out, data, base, args.train_tasks, args.rows_per_task, [*steps, *curve_eval],
-                       save_steps=eval_steps)
+    train_data = data
+    if pointwise:
+        runs["pointwise"]["zero_shot"] = rank_sr(base, "zero_shot", out, data, args.test_rows)
+        train_data = pointwise_layout(out, data)
+    generalist = train("generalist", out, train_data, base, args.train_tasks, args.rows_per_task,
+                       [*steps, *curve_eval], save_steps=eval_steps)
     runs["generalist_model"] = generalist
     for method in args.methods:
-        tasks = CLOSED if method == "loglik" else args.generate_tasks
+        tasks = closed if method == "loglik" else args.generate_tasks
         runs["generalist"][method] = evaluate(str(generalist), "generalist", out, data, tasks, method,
                                               args.test_rows, extra)
+    if pointwise:
+        runs["pointwise"]["generalist"] = rank_sr(str(generalist), "generalist", out, data, args.test_rows)
     no_eval = [*steps, "--eval_strategy", "no"]
     for task in filter(None, args.specific_tasks.split(",")):
         model = train(f"{task}_only", out, data, base, task, args.rows_per_task, no_eval)
-        method = "loglik" if task in CLOSED.split(",") and "loglik" in args.methods else "generate"
+        method = "loglik" if task in closed.split(",") and "loglik" in args.methods else "generate"
         runs["specific"].setdefault(method, []).extend(
             evaluate(str(model), f"{task}_only", out, data, task, method, args.test_rows, extra))
         if task in args.curve_tasks.split(",") and method == "loglik":

@@ -74,13 +74,14 @@ def pointwise_prompt(history: list[str], candidate: str) -> str:
 
 
 def pointwise_rows(row: dict, negatives: int, rng: np.random.Generator) -> list[dict]:
-    """The right candidate with "yes" and ``negatives`` of the row's other candidates (drawn by ``rng``) with "no"."""
+    """The right candidate with "yes" and ``negatives`` of the row's other candidates (drawn by ``rng``) with "no",
+    in the SR row's split (published names: train, val)."""
     history, options, gold = parse_row(row)
     others = [i for i in range(len(options)) if i != gold]
     picked = [gold, *rng.choice(others, size=min(negatives, len(others)), replace=False).tolist()]
     return [{"instruction": INSTRUCTION, "input": pointwise_input(history, options[i]), "options": None,
              "output": "yes" if i == gold else "no", "task": POINTWISE_TASK, "setting": row["setting"],
-             "split": "train", "few_shot_example": None} for i in picked]
+             "split": row.get("split", "train"), "few_shot_example": None} for i in picked]
 
 
 def shared_prefix(sequences: list[list[int]]) -> int:
@@ -153,6 +154,33 @@ def write_rows(rows: list[dict], path: Path, negatives: int, seed: int) -> None:
                 negatives, path)
 
 
+def write_layout(data: Path, out: Path, negatives: int, seed: int) -> None:
+    """A Hub-layout folder that holds every row of the built folder ``data`` and, for each of its SR training and
+    validation rows, the pointwise rows (task SRY): the source of a generalist that learns SR one candidate at a
+    time beside the other tasks (``benchmarks/reproduce_small.py``). SR's test rows are left as they are."""
+    import ecinstruct
+    from ecinstruct.export import write_hub_layout
+    from ecinstruct.tasks import TASKS, register_folder
+
+    if "SRY" not in {t.code for t in TASKS}:  # not in ECINSTRUCT_TASK_PATH: registered so that the rows validate
+        register_folder(TASK_FOLDER)
+    loaded = ecinstruct.load(str(data), "default")
+    rng = np.random.default_rng(seed)
+
+    def rows():
+        for split in loaded:
+            yield from ({k: v for k, v in r.items() if k not in ("id", "task_code")} for r in loaded[split])
+        for split in ("train", "validation"):
+            for row in (r for r in loaded[split] if r["task_code"] == "SR"):
+                yield from pointwise_rows(row, negatives, rng)
+
+    write_hub_layout(rows(), out, inputs=[data], source_name=f"{data} with SR's rows asked one candidate at a time",
+                     card_sections={"SR one candidate at a time (SRY)": (
+                         f"Each SR training and validation row also appears as {1 + negatives} SRY rows: its "
+                         f"history with the right candidate (yes) and {negatives} other candidate(s) (no), drawn "
+                         f"with seed {seed} by benchmarks/sr_pointwise_probe.py.")})
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="a built ECInstruct folder (`ecinstruct build-raw`)")
@@ -162,13 +190,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="write the per-row hits and the summary here (JSON)")
     parser.add_argument("--write-rows", type=Path,
                         help="instead of scoring, write the rows in the pointwise form as JSON lines for training")
+    parser.add_argument("--write-layout", type=Path,
+                        help="instead of scoring, write a Hub-layout folder: every row of --data and the pointwise "
+                             "rows (task SRY) of all its SR training and validation rows (--split, --rows unused)")
     parser.add_argument("--negatives", type=whole_number("--negatives", 1), default=1,
-                        help="with --write-rows: wrong candidates written per row beside the right one (default 1)")
+                        help="with --write-rows/--write-layout: wrong candidates written per row beside the right one "
+                             "(default 1)")
     parser.add_argument("--seed", type=whole_number("--seed", 0), default=0,
-                        help="with --write-rows: the seed that draws the wrong candidates")
+                        help="with --write-rows/--write-layout: the seed that draws the wrong candidates")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    refuse_existing(parser, args.out, args.write_rows)
+    refuse_existing(parser, args.out, args.write_rows, args.write_layout)
+    if args.write_layout is not None:
+        return write_layout(args.data, args.write_layout, args.negatives, args.seed)
     rows = load_sr_rows(parser, args.data, args.split, args.rows)
     if args.write_rows is not None:
         return write_rows(rows, args.write_rows, args.negatives, args.seed)

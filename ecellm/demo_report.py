@@ -86,7 +86,7 @@ def plot_before_after(rows: list[dict], path: Path, title: str) -> Path:
         for x, r in enumerate(part):
             if r["significant"]:
                 ax.text(x, max(r["score_a"] or 0.0, r["score_b"] or 0.0) + 0.03, "*", ha="center", fontsize=13)
-        ax.set_title(f"{title}: {METHOD_TITLES[method]}, {reading} reading (* p < 0.05)", fontsize=9)
+        ax.set_title(f"{title}: {METHOD_TITLES.get(method, method)}, {reading} reading (* p < 0.05)", fontsize=9)
 
     return save_panels(max(1, len(cells)), 3.2, draw, path, dpi=100)
 

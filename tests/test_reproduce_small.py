@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.mark.shared
 @pytest.mark.slow
-def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
+def test_reproduce_small_tiny_flow(shared_dir, tmp_path, benchmark_task):
     out = tmp_path / "repro"
     cmd = [sys.executable, str(REPO / "benchmarks" / "reproduce_small.py"), "--out", str(out), "--tiny",
            "--raw-dir", str(shared_dir / "data" / "raw"), "--sizes", "train=16,validation=4,test=6,ood=6",
@@ -30,7 +30,9 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     cells = {(c["method"], c["reading"]) for c in changes}
     assert {("generate", "strict"), ("generate", "flexible"), ("loglik", "strict"), ("loglik_norm", "strict")} <= cells
     assert {c["task"] for c in changes if c["method"] == "generate"} == {"AVE", "PM", "SA", "SR", "AG"}
-    assert {c["task"] for c in changes if c["method"] == "loglik"} == {"PM", "SA", "SR"}
+    # SR is ranked one candidate at a time (the generalist learnt it as SRY), not by the letters' log-likelihood.
+    assert {c["task"] for c in changes if c["method"] == "loglik"} == {"PM", "SA"}
+    assert [c["task"] for c in changes if c["method"] == "pointwise"] == ["SR"]
     for change in changes:
         assert change["n"] == 4 and 0.0 <= change["p_value"] <= 1.0
         assert change["low"] <= change["delta"] + 1e-9 <= change["high"] + 2e-9
@@ -56,6 +58,16 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     assert "the checkpoint of step 2, the best by validation score" in report
     assert "on at most 2 validation rows of each task)." in report  # --tiny's --select-rows
     summary = json.loads((out / "models" / "generalist" / "training_summary.json").read_text())
+    assert summary["tasks"] == ["AVE", "PM", "SA", "AG", "SRY"] and summary["dataset_name"].endswith("data_pointwise")
+    # Each of the 16 SR training rows and 4 validation rows as its right candidate (yes) and one other (no).
+    from ecinstruct.hub_layout import read_counts
+
+    benchmark_task("sr_pointwise")  # SRY's files count only where its folder is known
+    counts = {(code, split): n for (_, code, split), n in read_counts(out / "data_pointwise").items()}
+    assert counts[("SRY", "train")] == 32 and counts[("SRY", "validation")] == 8
+    assert counts[("SR", "train")] == 16 and ("SRY", "test_ind") not in counts
+    ranked = json.loads((out / "eval" / "generalist_pointwise_test_ind.json").read_text())
+    assert ranked["rows"] == 4 and len(ranked["hits"]["margin"]) == 4
     assert summary["best_checkpoint"].endswith("checkpoint-2") and summary["best_metric"] is not None
     assert summary["best_step"] == 2
     assert summary["ecellm_arguments"]["loss_length_power"] == 0.25  # --train-args over XS's 0.5
@@ -66,6 +78,7 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path):
     # Resumes: a second run skips the build and training and reuses every cached prediction.
     rerun = subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, text=True, timeout=1200)
     assert "build-raw" not in rerun.stderr and "ecellm train" not in rerun.stderr
+    assert "sr_pointwise_probe.py" not in rerun.stderr  # the SRY layout and both rankings are reused
     # ... but only under the options it was started with: another question gets one line and no work done.
     other = subprocess.run([*cmd[:-2], "--train-args", "--loss_length_power 0.5"], cwd=REPO, capture_output=True,
                            text=True, timeout=300)

@@ -94,3 +94,29 @@ def test_the_probe_writes_rows_and_scores_real_rows_end_to_end(tmp_path):
         with pytest.raises(SystemExit):
             main(["--data", str(data), "--rows", "2", "--model", str(model), *given])
     assert json.loads(out.read_text()) == result
+
+
+def test_the_layout_holds_every_row_and_each_sr_row_asked_twice(tmp_path, benchmark_task):
+    """The generalist's training source (``--write-layout``): the source's rows untouched, and each SR training and
+    validation row as its right candidate (yes) and one other (no); SR's test rows stay in the letter form only."""
+    from sr_pointwise_probe import main
+
+    import ecinstruct
+    from ecinstruct.hub_layout import read_counts
+
+    benchmark_task("sr_pointwise")
+    data = Path(__file__).resolve().parents[1] / "ecinstruct" / "data" / "sample" / "dataset.jsonl"
+    main(["--data", str(data), "--write-layout", str(tmp_path / "layout")])
+    counts = {(code, split): n for (_, code, split), n in read_counts(tmp_path / "layout").items()}
+    source = ecinstruct.load(str(data))
+    for split in source:
+        for code in set(source[split]["task_code"]):
+            assert counts[(code, split)] == source[split]["task_code"].count(code)
+    assert counts[("SRY", "train")] == 2 * counts[("SR", "train")] > 0
+    assert counts[("SRY", "validation")] == 2 * counts[("SR", "validation")] > 0
+    assert not [key for key in counts if key[0] == "SRY" and key[1].startswith("test")]
+    written = ecinstruct.load(str(tmp_path / "layout"))["train"]
+    sry = [r for r in written if r["task_code"] == "SRY"]
+    assert [r["output"] for r in sry[:4]] == ["yes", "no", "yes", "no"]
+    with pytest.raises(SystemExit):  # never written over
+        main(["--data", str(data), "--write-layout", str(tmp_path / "layout")])
