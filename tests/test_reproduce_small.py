@@ -23,7 +23,8 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path, benchmark_task):
     cmd = [sys.executable, str(REPO / "benchmarks" / "reproduce_small.py"), "--out", str(out), "--tiny",
            "--raw-dir", str(shared_dir / "data" / "raw"), "--sizes", "train=16,validation=4,test=6,ood=6",
            "--rows-per-task", "8", "--test-rows", "4", "--generate-tasks", "AVE,PM,SA,SR,AG",
-           "--specific-tasks", "PM,SA", "--curve-tasks", "PM,SA", "--train-args", "--loss_length_power 0.25"]
+           "--specific-tasks", "PM,SA", "--curve-tasks", "PM,SA", "--train-tasks", "AVE,PM,SA,AG,SRY",
+           "--train-args", "--loss_length_power 0.25"]
     subprocess.run(cmd, check=True, cwd=REPO, timeout=1500)
     report = (out / "report.md").read_text()
     changes = json.loads((out / "changes.json").read_text())
