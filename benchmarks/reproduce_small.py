@@ -503,7 +503,8 @@ def main() -> None:
 
         os.environ[TASK_PATH_ENV] = os.pathsep.join(filter(None, [str(PROBE.parent / "tasks"),
                                                                    os.environ.get(TASK_PATH_ENV)]))
-    closed = CLOSED.replace(",SR", "") if pointwise else CLOSED  # SR is then ranked one candidate at a time
+    # With SRY, SR is ranked one candidate at a time instead of by its letters' log-likelihood.
+    closed = ",".join(t for t in CLOSED.split(",") if not (pointwise and t == "SR"))
     for method in args.methods:
         tasks = closed if method == "loglik" else args.generate_tasks
         runs["zero_shot"][method] = evaluate(base, "zero_shot", out, data, tasks, method, args.test_rows, extra)
