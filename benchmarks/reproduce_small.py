@@ -6,14 +6,16 @@ score SmolLM2-135M-Instruct zero-shot, fine-tune one generalist with the `XS` re
 rows per task (answers balanced within PM and SA), and score it on the same held-out test rows by free generation
 and by log-likelihood choice. With SRY among ``--train-tasks``, SR is learnt and scored one candidate at a time
 ("was this the next purchase? yes/no"; its 20 candidates ranked by the yes-minus-no margin), the form in which a
-135M model learns it (docs/results/fine_tuning_diagnosis.md). Every change is a paired bootstrap against the
-zero-shot model AND against the majority answer of the training rows (chance for SR), with 95% CIs and p-values. The
-paper's other questions at this scale: task-specific models on the same rows (Table 4) and a data-size curve on two
-tasks. The generalist's learning curve (validation loss and task scores at the start and every ``--eval-steps``)
-comes from the training callback, and the checkpoint with the best validation task score is the one tested. Every
-step is a command of the package or of the SR probe (printed as it runs) and resumes: a finished step is skipped,
-training continues from its last complete checkpoint, evaluations from their caches. A folder resumes only under the
-options it was started with (kept in ``run_options.json``), so a finished step is never reused for another question.
+135M model learns it (docs/results/fine_tuning_diagnosis.md); SR's validation rows are ranked alike for the
+zero-shot model and the kept generalist, the reading that weighs SR against what learning it costs the other tasks.
+Every change is a paired bootstrap against the zero-shot model AND against the majority answer of the training rows
+(chance for SR), with 95% CIs and p-values. The paper's other questions at this scale: task-specific models on the
+same rows (Table 4) and a data-size curve on two tasks. The generalist's learning curve (validation loss and task
+scores at the start and every ``--eval-steps``) comes from the training callback, and the checkpoint with the best
+validation task score is the one tested. Every step is a command of the package or of the SR probe (printed as it
+runs) and resumes: a finished step is skipped, training continues from its last complete checkpoint, evaluations
+from their caches. A folder resumes only under the options it was started with (kept in ``run_options.json``), so a
+finished step is never reused for another question.
 
     .venv/bin/python benchmarks/reproduce_small.py --out runs/reproduce    # 97 min on 2 idle cores (docs/results)
     .venv/bin/python benchmarks/reproduce_small.py --out runs/r --tiny     # a minute: the test's flow
@@ -91,11 +93,12 @@ def pointwise_layout(out: Path, data: Path) -> Path:
     return folder
 
 
-def rank_sr(model: str, name: str, out: Path, data: Path, rows: int) -> Path:
-    """SR's test rows, each candidate asked about in turn: the hit rate at 1 of the yes-minus-no ranking, per row."""
-    path = out / "eval" / f"{name}_pointwise_test_ind.json"
+def rank_sr(model: str, name: str, out: Path, data: Path, rows: int, split: str = "test_ind") -> Path:
+    """SR's rows of ``split``, each candidate asked about in turn: the hit rate at 1 of the yes-minus-no ranking,
+    per row."""
+    path = out / "eval" / f"{name}_pointwise_{split}.json"
     if not path.is_file():
-        sh(sys.executable, str(PROBE), "--data", str(data), "--split", "test_ind", "--rows", str(rows),
+        sh(sys.executable, str(PROBE), "--data", str(data), "--split", split, "--rows", str(rows),
            "--model", model, "--out", str(path))
     return path
 
@@ -220,12 +223,13 @@ def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> P
     rows += pointwise_changes(runs.get("pointwise", {}))
     plot_before_after(rows, out / "zero_shot_vs_fine_tuned.png", "SmolLM2-135M + XS (real data)")
     parts = ["# Small reproduction on real data: majority answer, zero-shot and fine-tuned", "",
-             f"- command: `python benchmarks/reproduce_small.py {' '.join(sys.argv[1:])}`",
+             f"- command: `python benchmarks/reproduce_small.py {shlex.join(sys.argv[1:])}`",
              f"- wall time of this invocation: {seconds / 60:.1f} min (a resumed run counts only its own part)",
              f"- data: `{args.raw_dir}` via `ecinstruct build-raw` (sizes {args.sizes}); the generalist trains on "
-             f"{args.rows_per_task} rows of each of {args.train_tasks}; at most {args.test_rows} test rows per task "
-             "and split", "- yardstick: the majority answer (the most frequent answer of the task's training rows, "
-             "given to every row); SR: chance, one over the 20 candidates", *_pointwise_line(runs), ""]
+             f"{args.rows_per_task} rows of each of {args.train_tasks}{_over_xs(args.train_args)}; at most "
+             f"{args.test_rows} test rows per task and split",
+             "- yardstick: the majority answer (the most frequent answer of the task's training rows, given to every "
+             "row); SR: chance, one over the 20 candidates", *_pointwise_line(runs), ""]
     parts += _verdict(rows)
     for method, reading in [*cells, ("pointwise", "strict")]:
         part = [r for r in rows if (r["method"], r["reading"]) == (method, reading)]
@@ -236,11 +240,17 @@ def report(out: Path, runs: dict, seconds: float, args: argparse.Namespace) -> P
     parts += _specific_section(runs)
     parts += _curve_section(runs.get("curve", {}))
     parts += _learning_curve(runs.get("generalist_model"))
+    parts += _pointwise_validation(runs.get("pointwise_validation", {}))
     parts.append("The generalist's model card (as `ecellm publish` would upload it): `card/README.md`.")
     parts.append("![zero-shot vs fine-tuned](zero_shot_vs_fine_tuned.png)")
     path = atomic_write_bytes(out / "report.md", ("\n".join(parts) + "\n").encode("utf-8"))
     atomic_write_bytes(out / "changes.json", json.dumps(rows, indent=2).encode("utf-8"))
     return path
+
+
+def _over_xs(train_args: list[str]) -> str:
+    """The recipe fields given over XS's, which may change a task's rows (``--train_samples_by_task``)."""
+    return f" (recipe fields over `XS`: `{shlex.join(train_args)}`)" if train_args else ""
 
 
 def _pointwise_line(runs: dict) -> list[str]:
@@ -427,6 +437,18 @@ def _learning_curve(model: Path | None) -> list[str]:
     return [*lines, "", kept, ""]
 
 
+def _pointwise_validation(ranked: dict[str, Path]) -> list[str]:
+    """SR's validation hit rate at 1, zero-shot and kept generalist (the learning curve's SRY column is yes/no F1 on
+    single candidates, where always "yes" scores 0.667: it says nothing about the ranking)."""
+    if not ranked:
+        return []
+    hit = {name: json.loads(path.read_text(encoding="utf-8"))["readings"]["margin"]["hr1"]
+           for name, path in ranked.items()}
+    rows = json.loads(ranked["generalist"].read_text(encoding="utf-8"))["rows"]
+    return [f"SR on {rows} validation rows, ranked one candidate at a time (HR@1): zero-shot "
+            f"{_f(hit['zero_shot'])}, kept generalist {_f(hit['generalist'])}.", ""]
+
+
 def _cells(methods: list[str]) -> tuple[tuple[str, str], ...]:
     cells = []
     for method in methods:
@@ -450,8 +472,10 @@ def main() -> None:
                         help="tasks the generalist trains on. SR's 20-candidate prompts (~1,300 tokens) cost ten "
                              "rows of the others each and teach a 135M model nothing (docs/results). Add SRY to learn "
                              "SR one candidate at a time (yes/no, ~320-token rows derived from SR's) and rank SR's "
-                             "test rows by the yes-minus-no margin instead of the letters' log-likelihood; measured: "
-                             "SR rises above chance, AG's validation score falls, so it is not the default")
+                             "test rows by the yes-minus-no margin instead of the letters' log-likelihood; measured "
+                             "(docs/results): at 250 SRY rows SR rises above chance and AG falls; at 500 (--train-args "
+                             "'--train_samples_by_task SRY=500') 4 of 5 tasks on one seed's test rows, but validation "
+                             "prefers the default (PM less stable)")
     parser.add_argument("--rows-per-task", type=int, default=250,
                         help="training rows per task (SA's subset holds 215: it takes them all)")
     parser.add_argument("--test-rows", type=int, default=100, help="test rows per task and split in every evaluation")
@@ -521,6 +545,10 @@ def main() -> None:
                                               args.test_rows, extra)
     if pointwise:
         runs["pointwise"]["generalist"] = rank_sr(str(generalist), "generalist", out, data, args.test_rows)
+        # SR's validation rows, ranked alike: beside the learning curve's scores of the other tasks, the reading that
+        # says whether learning SR was worth what it cost them (the test rows never decide it).
+        runs["pointwise_validation"] = {name: rank_sr(model, name, out, data, args.test_rows, "validation")
+                                        for name, model in (("zero_shot", base), ("generalist", str(generalist)))}
     no_eval = [*steps, "--eval_strategy", "no"]
     for task in filter(None, args.specific_tasks.split(",")):
         model = train(f"{task}_only", out, data, base, task, args.rows_per_task, no_eval)

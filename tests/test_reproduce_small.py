@@ -69,9 +69,18 @@ def test_reproduce_small_tiny_flow(shared_dir, tmp_path, benchmark_task):
     assert counts[("SR", "train")] == 16 and ("SRY", "test_ind") not in counts
     ranked = json.loads((out / "eval" / "generalist_pointwise_test_ind.json").read_text())
     assert ranked["rows"] == 4 and len(ranked["hits"]["margin"]) == 4
+    # SR's validation rows ranked alike for both models: the reading that weighs SR against the other tasks' loss.
+    validation = {name: json.loads((out / "eval" / f"{name}_pointwise_validation.json").read_text())
+                  for name in ("zero_shot", "generalist")}
+    assert {v["split"] for v in validation.values()} == {"validation"} and validation["generalist"]["rows"] == 4
+    hits = [f"{v['readings']['margin']['hr1']:.3f}" for v in validation.values()]
+    assert (f"SR on 4 validation rows, ranked one candidate at a time (HR@1): zero-shot {hits[0]}, kept generalist "
+            f"{hits[1]}.") in report
     assert summary["best_checkpoint"].endswith("checkpoint-2") and summary["best_metric"] is not None
     assert summary["best_step"] == 2
     assert summary["ecellm_arguments"]["loss_length_power"] == 0.25  # --train-args over XS's 0.5
+    assert "(recipe fields over `XS`: `--loss_length_power 0.25`)" in report
+    assert "--train-args '--loss_length_power 0.25'`" in report  # the command as it can be pasted again
     assert re.search(r"\| AVE \| (IND|OOD) \|", report)
     card = (out / "card" / "README.md").read_text()
     assert "base_model: local/tiny-random-llama" in card and "model-index" in card
